@@ -1,0 +1,182 @@
+/* Every config key: section, name, type, flag, help and constraints. */
+#include "config/keys.h"
+#include "util/error.h"
+#include "util/log.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#define OFF(f) offsetof(BerthConfig, f)
+
+static const char *const log_levels[] = {"fatal", "panic",   "error",
+					 "warn",  "warning", "info",
+					 "debug", "trace",   NULL};
+static const char *const cgroup_managers[] = {"cgroupfs", "systemd", NULL};
+
+const char *const config_sections[] = {"berth",		"berth.runtime",
+				       "berth.image",	"berth.network",
+				       "berth.metrics", NULL};
+
+/* clang-format off */
+const ConfigKey config_keys[] = {
+	{"berth", "root", CK_STRING, OFF(root), "root",
+	 "persistent state: images, pods, containers", .absolute_path = TRUE},
+	{"berth", "runroot", CK_STRING, OFF(runroot), "runroot",
+	 "volatile state: sockets, namespace pins, exit files", .absolute_path = TRUE},
+	{"berth", "listen", CK_STRING, OFF(listen), "listen",
+	 "CRI socket: a path or unix:// URL", .absolute_path = TRUE},
+	{"berth", "log_level", CK_STRING, OFF(log_level), "log-level",
+	 "error, warn, info, debug or trace", .choices = log_levels},
+	{"berth", "grpc_max_recv_msg_size", CK_INT, OFF(grpc_max_recv_msg_size),
+	 "grpc-max-recv-msg-size", "largest request in bytes", 1024, G_MAXINT32},
+	{"berth", "grpc_max_send_msg_size", CK_INT, OFF(grpc_max_send_msg_size),
+	 "grpc-max-send-msg-size", "largest reply in bytes", 1024, G_MAXINT32},
+	{"berth", "shutdown_grace", CK_INT, OFF(shutdown_grace),
+	 "shutdown-grace", "seconds calls in flight get on SIGTERM", 0, 3600},
+	{"berth.runtime", "default_runtime", CK_STRING, OFF(default_runtime),
+	 "default-runtime", "runtime handler for an empty runtime_handler "
+	 "(\"\": crun when it works here, else runc)"},
+	{"berth.runtime", "conmon", CK_STRING, OFF(conmon), "conmon",
+	 "monitor binary (\"\": berth-conmon beside berthd)", .absolute_path = TRUE},
+	{"berth.runtime", "cgroup_manager", CK_STRING, OFF(cgroup_manager),
+	 "cgroup-manager", "cgroupfs or systemd", .choices = cgroup_managers},
+	{"berth.runtime", "default_capabilities", CK_STRINGS,
+	 OFF(default_capabilities), "default-capabilities",
+	 "capabilities every container gets"},
+	{"berth.runtime", "default_sysctls", CK_STRINGS, OFF(default_sysctls),
+	 "default-sysctls", "name=value sysctls of every pod"},
+	{"berth.runtime", "pids_limit", CK_INT, OFF(pids_limit), "pids-limit",
+	 "default container pids limit (0: none)", 0, G_MAXINT32},
+	{"berth.runtime", "stop_timeout", CK_INT, OFF(stop_timeout),
+	 "stop-timeout", "seconds a stop waits before SIGKILL when not given",
+	 0, 86400},
+	{"berth.image", "registries_conf", CK_STRING, OFF(registries_conf),
+	 "registries-conf", "containers-registries.conf(5) file",
+	 .absolute_path = TRUE},
+	{"berth.image", "auth_file", CK_STRING, OFF(auth_file), "auth-file",
+	 "registry credentials in auth.json format", .absolute_path = TRUE},
+	{"berth.image", "insecure_registries", CK_STRINGS,
+	 OFF(insecure_registries), "insecure-registry",
+	 "registries reached over plain HTTP or without TLS verification"},
+	{"berth.image", "max_parallel_downloads", CK_INT,
+	 OFF(max_parallel_downloads), "max-parallel-downloads",
+	 "layers one pull downloads at once", 1, 64},
+	{"berth.network", "cni_conf_dir", CK_STRING, OFF(cni_conf_dir),
+	 "cni-config-dir", "CNI network configs", .absolute_path = TRUE},
+	{"berth.network", "cni_plugin_dirs", CK_STRINGS, OFF(cni_plugin_dirs),
+	 "cni-plugin-dir", "where CNI plugin binaries are", .absolute_path = TRUE},
+	{"berth.network", "cni_default_network", CK_STRING,
+	 OFF(cni_default_network), "cni-default-network",
+	 "network name to use (\"\": the first config in lexical order)"},
+	{"berth.metrics", "enable_metrics", CK_BOOL, OFF(enable_metrics),
+	 "enable-metrics", "serve Prometheus metrics"},
+	{"berth.metrics", "metrics_address", CK_STRING, OFF(metrics_address),
+	 "metrics-address", "host:port of the metrics endpoint"},
+	{NULL},
+};
+/* clang-format on */
+
+void *config_key_slot(BerthConfig *c, const ConfigKey *k)
+{
+	return (char *)c + k->offset;
+}
+
+const void *config_key_cslot(const BerthConfig *c, const ConfigKey *k)
+{
+	return (const char *)c + k->offset;
+}
+
+const ConfigKey *config_key_find(const char *section, const char *key)
+{
+	for (const ConfigKey *k = config_keys; k->key != NULL; k++) {
+		if (strcmp(k->section, section) == 0 &&
+		    strcmp(k->key, key) == 0)
+			return k;
+	}
+	return NULL;
+}
+
+gboolean config_section_known(const char *section)
+{
+	return g_strv_contains(config_sections, section);
+}
+
+static gboolean check_path(const ConfigKey *k, const char *v, GError **error)
+{
+	if (v[0] == '\0' || v[0] == '/')
+		return TRUE;
+	return berth_throw(error, INVALID_ARGUMENT,
+			   "%s.%s must be an absolute path, not \"%s\"",
+			   k->section, k->key, v);
+}
+
+gboolean config_key_check(BerthConfig *c, const ConfigKey *k, GError **error)
+{
+	void *slot = config_key_slot(c, k);
+	if (k->type == CK_INT) {
+		gint64 v = *(gint64 *)slot;
+		if (v < k->min || v > k->max)
+			return berth_throw(
+				error, INVALID_ARGUMENT,
+				"%s.%s must be between %" G_GINT64_FORMAT
+				" and %" G_GINT64_FORMAT
+				", not %" G_GINT64_FORMAT,
+				k->section, k->key, k->min, k->max, v);
+		return TRUE;
+	}
+	if (k->type == CK_STRINGS) {
+		for (char **p = *(char ***)slot; *p != NULL; p++) {
+			if ((*p)[0] == '\0')
+				return berth_throw(error, INVALID_ARGUMENT,
+						   "%s.%s has an empty entry",
+						   k->section, k->key);
+			if (k->absolute_path && !check_path(k, *p, error))
+				return FALSE;
+		}
+		return TRUE;
+	}
+	if (k->type != CK_STRING)
+		return TRUE;
+	char **sp = slot;
+	/* listen takes a unix:// URL too; keep the path only. */
+	if (k->offset == offsetof(BerthConfig, listen) &&
+	    g_str_has_prefix(*sp, "unix://")) {
+		char *path = g_strdup(*sp + strlen("unix://"));
+		g_free(*sp);
+		*sp = path;
+	}
+	if (k->choices != NULL && !g_strv_contains(k->choices, *sp)) {
+		g_autofree char *list = g_strjoinv(", ", (char **)k->choices);
+		return berth_throw(error, INVALID_ARGUMENT,
+				   "%s.%s must be one of %s, not \"%s\"",
+				   k->section, k->key, list, *sp);
+	}
+	if (k->absolute_path && !check_path(k, *sp, error))
+		return FALSE;
+	if (k->absolute_path && (*sp)[0] == '\0' &&
+	    k->offset != offsetof(BerthConfig, conmon) &&
+	    k->offset != offsetof(BerthConfig, auth_file))
+		return berth_throw(error, INVALID_ARGUMENT,
+				   "%s.%s must not be empty", k->section,
+				   k->key);
+	return TRUE;
+}
+
+gboolean config_runtime_name_valid(const char *name)
+{
+	if (name[0] == '\0' || strlen(name) > 63)
+		return FALSE;
+	for (const char *p = name; *p; p++) {
+		if (!g_ascii_islower(*p) && !g_ascii_isdigit(*p) && *p != '-' &&
+		    *p != '_')
+			return FALSE;
+	}
+	return TRUE;
+}
+
+gint config_runtime_cmp(gconstpointer a, gconstpointer b)
+{
+	const BerthRuntimeHandler *x = *(BerthRuntimeHandler *const *)a;
+	const BerthRuntimeHandler *y = *(BerthRuntimeHandler *const *)b;
+	return strcmp(x->name, y->name);
+}

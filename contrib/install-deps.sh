@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The one list of Debian 12 packages berth needs to build, run and test.
+# Idempotent: installs only what is missing, and runs `apt-get update` only
+# when a package is missing and apt has no index for it yet.
+set -euo pipefail
+
+packages=(
+	# build
+	build-essential pkg-config
+	libgrpc-dev protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
+	libglib2.0-dev libostree-dev libjansson-dev libcurl4-openssl-dev
+	libseccomp-dev libarchive-dev libmicrohttpd-dev zlib1g-dev
+	libcmocka-dev
+	# run
+	crun runc containernetworking-plugins iproute2 iptables util-linux
+	# test
+	python3 python3-grpcio python3-grpc-tools python3-pytest
+	docker-registry busybox-static skopeo umoci apache2-utils
+	# format and lint
+	clang-format clang-tidy cppcheck
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+if [ "$(id -u)" -ne 0 ]; then
+	SUDO=sudo
+else
+	SUDO=
+fi
+export DEBIAN_FRONTEND=noninteractive
+if ! $SUDO apt-get install -y --no-install-recommends "${missing[@]}"; then
+	$SUDO apt-get update
+	$SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,185 @@
+/* Runtime probing: the one way to know a runtime works on a host (crun on
+ * a hybrid cgroup host, say) is to run a container with it. */
+#include "sandbox/runtime.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/spawn.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define PROBE_TIMEOUT_MS 20000
+
+static char *probe_spec(void)
+{
+	json_t *spec = json_pack(
+		"{s:s, s:{s:b, s:{s:i, s:i}, s:[s, s], s:[s], s:s, s:b},"
+		" s:{s:s, s:b}, s:s,"
+		" s:[{s:s, s:s, s:s, s:[s, s, s]}],"
+		" s:{s:[{s:s}, {s:s}, {s:s}, {s:s}, {s:s}]}}",
+		"ociVersion", "1.0.2", "process", "terminal", 0, "user", "uid",
+		0, "gid", 0, "args", "/pause", "--probe", "env", "PATH=/",
+		"cwd", "/", "noNewPrivileges", 1, "root", "path", "rootfs",
+		"readonly", 1, "hostname", "berth-probe", "mounts",
+		"destination", "/proc", "type", "proc", "source", "proc",
+		"options", "nosuid", "noexec", "nodev", "linux", "namespaces",
+		"type", "pid", "type", "mount", "type", "ipc", "type", "uts",
+		"type", "network");
+	char *text = json_dumps(spec, JSON_COMPACT);
+	json_decref(spec);
+	return text;
+}
+
+static gboolean write_bundle(const char *dir, const char *pause_path,
+			     GError **error)
+{
+	g_autofree char *rootfs = g_build_filename(dir, "rootfs", NULL);
+	g_autofree char *pause = g_build_filename(rootfs, "pause", NULL);
+	g_autofree char *proc = g_build_filename(rootfs, "proc", NULL);
+	if (!berth_mkdir_p(proc, 0755, error))
+		return FALSE;
+	g_autofree char *data = NULL;
+	gsize len = 0;
+	if (!berth_read_file(pause_path, &data, &len, error))
+		return FALSE;
+	if (!g_file_set_contents_full(pause, data, len,
+				      G_FILE_SET_CONTENTS_NONE, 0755, error))
+		return FALSE;
+	g_autofree char *spec = probe_spec();
+	g_autofree char *config = g_build_filename(dir, "config.json", NULL);
+	return g_file_set_contents(config, spec, -1, error);
+}
+
+gboolean oci_runtime_probe_one(const char *path, const char *root,
+			       const char *pause_path, const char *workdir,
+			       char **problem)
+{
+	*problem = NULL;
+	if (access(path, X_OK) < 0) {
+		*problem = g_strdup_printf("%s: %s", path, g_strerror(errno));
+		return FALSE;
+	}
+	g_autofree char *id = g_strdup_printf("berth-probe-%d-%08x", getpid(),
+					      g_random_int());
+	g_autofree char *dir = g_build_filename(workdir, id, NULL);
+	g_autoptr(GError) error = NULL;
+	if (!write_bundle(dir, pause_path, &error)) {
+		*problem = g_strdup_printf("cannot prepare probe bundle: %s",
+					   error->message);
+		berth_rm_rf(dir, NULL);
+		return FALSE;
+	}
+	const char *argv[] = {path,	  "--root", root, "run",
+			      "--bundle", dir,	    id,	  NULL};
+	SpawnOptions o = {.argv = argv, .timeout_ms = PROBE_TIMEOUT_MS};
+	SpawnResult r;
+	gboolean ok = spawn_sync(&o, &r, &error);
+	if (!ok)
+		*problem = g_strdup(error->message);
+	else if (r.timed_out || !WIFEXITED(r.status) || WEXITSTATUS(r.status))
+		*problem = spawn_describe_failure(&o, &r);
+	spawn_result_clear(&r);
+	if (*problem != NULL) {
+		/* A failed run may leave state behind: delete it. */
+		const char *del[] = {path,	"--root", root, "delete",
+				     "--force", id,	  NULL};
+		SpawnOptions d = {.argv = del, .timeout_ms = PROBE_TIMEOUT_MS};
+		if (spawn_sync(&d, &r, NULL))
+			spawn_result_clear(&r);
+	}
+	berth_rm_rf(dir, NULL);
+	return *problem == NULL;
+}
+
+static void runtime_free(gpointer p)
+{
+	OciRuntime *r = p;
+	g_free(r->name);
+	g_free(r->path);
+	g_free(r->root);
+	g_free(r->problem);
+	g_free(r);
+}
+
+void oci_runtimes_free(OciRuntimes *r)
+{
+	if (r == NULL)
+		return;
+	g_ptr_array_unref(r->runtimes);
+	g_free(r->default_why);
+	g_free(r);
+}
+
+const OciRuntime *oci_runtimes_get(const OciRuntimes *r, const char *name)
+{
+	for (guint i = 0; i < r->runtimes->len; i++) {
+		const OciRuntime *rt = g_ptr_array_index(r->runtimes, i);
+		if (strcmp(rt->name, name) == 0)
+			return rt;
+	}
+	return NULL;
+}
+
+static void choose_default(OciRuntimes *out, const BerthConfig *c)
+{
+	if (c->default_runtime[0] != '\0') {
+		OciRuntime *rt =
+			(OciRuntime *)oci_runtimes_get(out, c->default_runtime);
+		out->default_runtime = rt;
+		out->default_why = g_strdup_printf(
+			"default runtime %s (configured)%s%s", rt->name,
+			rt->works ? "" : " does not work: ",
+			rt->works ? "" : rt->problem);
+		return;
+	}
+	const OciRuntime *crun = oci_runtimes_get(out, "crun");
+	const OciRuntime *runc = oci_runtimes_get(out, "runc");
+	if (crun && crun->works) {
+		out->default_runtime = (OciRuntime *)crun;
+		out->default_why = g_strdup("default runtime crun: it runs "
+					    "containers on this host");
+	} else if (runc && runc->works) {
+		out->default_runtime = (OciRuntime *)runc;
+		out->default_why = g_strdup_printf(
+			"default runtime runc: crun %s",
+			crun ? crun->problem : "is not configured");
+	} else {
+		out->default_why = g_strdup_printf(
+			"no default runtime: crun: %s; runc: %s",
+			crun ? crun->problem : "not configured",
+			runc ? runc->problem : "not configured");
+	}
+}
+
+OciRuntimes *oci_runtimes_probe(const BerthConfig *c, const char *pause_path,
+				const char *workdir)
+{
+	OciRuntimes *out = g_new0(OciRuntimes, 1);
+	out->runtimes = g_ptr_array_new_with_free_func(runtime_free);
+	if (!berth_mkdir_p(workdir, 0700, NULL))
+		log_warn("cannot create %s", workdir);
+	for (guint i = 0; i < c->runtimes->len; i++) {
+		const BerthRuntimeHandler *h =
+			g_ptr_array_index(c->runtimes, i);
+		OciRuntime *rt = g_new0(OciRuntime, 1);
+		rt->name = g_strdup(h->name);
+		rt->path = g_strdup(h->runtime_path);
+		rt->root = berth_config_runtime_root(c, h);
+		rt->works = oci_runtime_probe_one(
+			rt->path, rt->root, pause_path, workdir, &rt->problem);
+		if (rt->works)
+			log_info("runtime %s (%s) works", rt->name, rt->path);
+		else
+			log_warn("runtime %s (%s) cannot run containers here: "
+				 "%s",
+				 rt->name, rt->path, rt->problem);
+		g_ptr_array_add(out->runtimes, rt);
+	}
+	choose_default(out, c);
+	return out;
+}

@@ -1,0 +1,37 @@
+/* OCI runtime handlers as berthd sees them: which configured runtimes
+ * really run a container on this host, and which one is the default. */
+#pragma once
+
+#include <glib.h>
+
+#include "config/config.h"
+
+typedef struct {
+	char *name;
+	char *path;
+	char *root;
+	gboolean works;
+	char *problem; /* why it does not work, NULL when it does */
+} OciRuntime;
+
+typedef struct {
+	GPtrArray *runtimes;	     /* OciRuntime*, config order */
+	OciRuntime *default_runtime; /* NULL when none works */
+	char *default_why;	     /* a sentence for the log and Status */
+} OciRuntimes;
+
+/* Probe every configured handler by running a minimal container (a static
+ * berth-pause in an otherwise empty rootfs) under workdir, then choose the
+ * default: the configured one, or crun when it works, else runc. */
+OciRuntimes *oci_runtimes_probe(const BerthConfig *c, const char *pause_path,
+				const char *workdir);
+void oci_runtimes_free(OciRuntimes *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(OciRuntimes, oci_runtimes_free)
+
+const OciRuntime *oci_runtimes_get(const OciRuntimes *r, const char *name);
+
+/* The probe of one runtime: TRUE when it ran the container, else FALSE
+ * with *problem saying why (the runtime's own message where it has one). */
+gboolean oci_runtime_probe_one(const char *path, const char *root,
+			       const char *pause_path, const char *workdir,
+			       char **problem);

@@ -1,0 +1,216 @@
+"""Shared fixtures: a real berthd on a temporary root, runroot and socket.
+
+Run through `make test` (it sets BERTH_BIN_DIR and BERTH_PYSTUBS); the stubs
+are generated from cri/api.proto at build time."""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import itertools
+import json
+
+import pytest
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN_DIR = os.environ.get("BERTH_BIN_DIR", os.path.join(REPO, "bin"))
+PYSTUBS = os.environ.get("BERTH_PYSTUBS", os.path.join(REPO, "build", "py"))
+SAN = os.environ.get("BERTH_SAN") == "1"
+sys.path.insert(0, PYSTUBS)
+
+import grpc  # noqa: E402
+import api_pb2  # noqa: E402
+import api_pb2_grpc  # noqa: E402
+
+BERTHD = os.path.join(BIN_DIR, "berthd")
+_instance_numbers = itertools.count()
+CONTRIB_CNI = os.path.join(REPO, "contrib", "cni")
+
+
+def wait_for(pred, timeout=10.0, step=0.02, what="condition"):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class Berthd:
+    """One berthd process with its own dirs; stop() checks a clean exit."""
+
+    def __init__(self, base, extra_args=(), conf_text="", cni_conf=True):
+        self.base = base
+        self.root = os.path.join(base, "root")
+        self.runroot = os.path.join(base, "run")
+        self.sock = os.path.join(self.runroot, "berth.sock")
+        self.conf = os.path.join(base, "berth.conf")
+        self.conf_dir = os.path.join(base, "berth.conf.d")
+        self.cni_dir = os.path.join(base, "cni")
+        self.ipam_dir = os.path.join(base, "ipam")
+        n = 10 + next(_instance_numbers) % 240
+        self.bridge = f"berth-t{n}"
+        self.subnet = f"10.247.{n}"
+        os.makedirs(self.conf_dir, exist_ok=True)
+        os.makedirs(self.cni_dir, exist_ok=True)
+        with open(self.conf, "w") as f:
+            f.write(conf_text)
+        if cni_conf:
+            self.install_cni_conf()
+        self.args = [
+            BERTHD, "--config", self.conf, "--config-dir", self.conf_dir,
+            "--root", self.root, "--runroot", self.runroot,
+            "--listen", self.sock, "--cni-config-dir", self.cni_dir,
+            "--shutdown-grace", "2",
+        ] + list(extra_args)
+        self.proc = None
+        self.log_path = os.path.join(base, "berthd.log")
+        self.channel = None
+
+    def install_cni_conf(self, plugins_before=(), plugins_after=()):
+        """contrib's conflist, on a bridge, subnet and IPAM dir of this
+        instance's own, so tests never share addresses or leases."""
+        with open(os.path.join(CONTRIB_CNI, "10-berth.conflist")) as f:
+            conf = json.load(f)
+        bridge = conf["plugins"][0]
+        bridge["bridge"] = self.bridge
+        bridge["ipam"]["ranges"] = [[{"subnet": f"{self.subnet}.0/24",
+                                      "gateway": f"{self.subnet}.1"}]]
+        bridge["ipam"]["dataDir"] = self.ipam_dir
+        conf["plugins"] = list(plugins_before) + conf["plugins"] + list(plugins_after)
+        with open(os.path.join(self.cni_dir, "10-berth.conflist"), "w") as f:
+            json.dump(conf, f)
+
+    def leases(self):
+        """IP leases host-local holds for this instance's network."""
+        d = os.path.join(self.ipam_dir, "berth")
+        if not os.path.isdir(d):
+            return []
+        return sorted(f for f in os.listdir(d) if f[0].isdigit())
+
+    def start(self, wait=True):
+        if not hasattr(self, "cgroups_before"):
+            self.cgroups_before = pod_cgroups()
+        self.log = open(self.log_path, "ab")
+        env = dict(os.environ)
+        if SAN:
+            env["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0:exitcode=99"
+            env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1:exitcode=98"
+        self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=self.log, env=env)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=30):
+        def ready():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"berthd exited {self.proc.returncode}:\n{self.logs()}")
+            return os.path.exists(self.sock)
+        wait_for(ready, timeout, what="berthd socket")
+        self.channel = grpc.insecure_channel("unix://" + self.sock)
+        grpc.channel_ready_future(self.channel).result(timeout=timeout)
+
+    @property
+    def runtime(self):
+        return api_pb2_grpc.RuntimeServiceStub(self.channel)
+
+    @property
+    def image(self):
+        return api_pb2_grpc.ImageServiceStub(self.channel)
+
+    def logs(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.channel is not None:
+            self.channel.close()
+            self.channel = None
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"berthd did not stop on {sig}:\n{self.logs()}")
+        self.log.close()
+        return rc
+
+    def remove_all_pods(self):
+        """Pods outlive berthd by design: tests remove theirs at the end."""
+        try:
+            for p in self.runtime.ListPodSandbox(api_pb2.ListPodSandboxRequest()).items:
+                self.runtime.StopPodSandbox(api_pb2.StopPodSandboxRequest(pod_sandbox_id=p.id))
+                self.runtime.RemovePodSandbox(api_pb2.RemovePodSandboxRequest(pod_sandbox_id=p.id))
+        except grpc.RpcError as e:
+            if e.code() != grpc.StatusCode.UNIMPLEMENTED:
+                raise
+
+    def cleanup_host(self):
+        """What outlives berthd by design: the CNI bridge, and the private
+        bind mount under which berthd pins namespaces."""
+        subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
+        with open("/proc/self/mountinfo") as f:
+            mounts = [line.split()[4] for line in f if line.split()[4].startswith(self.base + "/")]
+        for m in sorted(mounts, key=len, reverse=True):
+            subprocess.run(["umount", "-l", m], capture_output=True)
+
+    def check_sanitizers(self):
+        text = self.logs()
+        for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            assert marker not in text, f"sanitizer report in berthd log:\n{text}"
+
+
+def pod_cgroups():
+    """berth's pod cgroups on the host (memory hierarchy)."""
+    base = "/sys/fs/cgroup/memory/berth"
+    if not os.path.isdir(base):
+        return set()
+    return {d for d in os.listdir(base) if d.startswith("berth-pod-")}
+
+
+@pytest.fixture
+def tmpbase():
+    d = tempfile.mkdtemp(prefix="berth-it-")
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def make_berthd(tmpbase):
+    made = []
+
+    def make(name="b", **kw):
+        b = Berthd(os.path.join(tmpbase, name), **kw)
+        made.append(b)
+        return b
+
+    yield make
+    for b in made:
+        # Tests that expect berthd to fail wait for it themselves; those
+        # still running here must stop cleanly.
+        if b.proc is not None and b.proc.poll() is None:
+            b.remove_all_pods()
+            rc = b.stop()
+            assert rc == 0, f"berthd exited {rc}:\n{b.logs()}"
+        b.check_sanitizers()
+        b.cleanup_host()
+
+
+@pytest.fixture
+def berthd(make_berthd):
+    return make_berthd().start()
+
+
+def run_berthd(*args, timeout=30):
+    """Run berthd as a command (config, --help, a bad config) and return it."""
+    return subprocess.run([BERTHD] + list(args), capture_output=True, text=True, timeout=timeout)

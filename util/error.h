@@ -1,0 +1,45 @@
+/* berth's one GError domain. Its codes are the gRPC status codes, so the
+ * code chosen where a failure happens travels untouched to the RPC reply. */
+#pragma once
+
+#include <glib.h>
+
+#define BERTH_ERROR (berth_error_quark())
+GQuark berth_error_quark(void);
+
+/* Numerically equal to grpc_status_code; cri/ relies on that. */
+typedef enum {
+	BERTH_ERROR_CANCELLED = 1,
+	BERTH_ERROR_UNKNOWN = 2,
+	BERTH_ERROR_INVALID_ARGUMENT = 3,
+	BERTH_ERROR_DEADLINE_EXCEEDED = 4,
+	BERTH_ERROR_NOT_FOUND = 5,
+	BERTH_ERROR_ALREADY_EXISTS = 6,
+	BERTH_ERROR_PERMISSION_DENIED = 7,
+	BERTH_ERROR_RESOURCE_EXHAUSTED = 8,
+	BERTH_ERROR_FAILED_PRECONDITION = 9,
+	BERTH_ERROR_ABORTED = 10,
+	BERTH_ERROR_OUT_OF_RANGE = 11,
+	BERTH_ERROR_UNIMPLEMENTED = 12,
+	BERTH_ERROR_INTERNAL = 13,
+	BERTH_ERROR_UNAVAILABLE = 14,
+	BERTH_ERROR_DATA_LOSS = 15,
+	BERTH_ERROR_UNAUTHENTICATED = 16,
+} BerthErrorCode;
+
+/* Shorthand for the common case: set *error and return FALSE. */
+#define berth_throw(error, code, ...)                                          \
+	(g_set_error((error), BERTH_ERROR, BERTH_ERROR_##code, __VA_ARGS__),   \
+	 FALSE)
+
+/* Set *error from errno with a formatted prefix; returns FALSE.
+ * ENOENT maps to NOT_FOUND, EEXIST to ALREADY_EXISTS, EINVAL to
+ * INVALID_ARGUMENT, ENOSPC/EMFILE/ENOMEM to RESOURCE_EXHAUSTED, the rest to
+ * INTERNAL. */
+gboolean berth_throw_errno(GError **error, int errsv, const char *fmt, ...)
+	G_GNUC_PRINTF(3, 4);
+
+/* The gRPC code an arbitrary GError should be answered with: ours as is,
+ * anything from another domain (GIO, ostree) as INTERNAL, or NOT_FOUND for
+ * G_IO_ERROR_NOT_FOUND. */
+int berth_error_code(const GError *error);

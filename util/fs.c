@@ -1,0 +1,101 @@
+/* Atomic, durable file writes and small directory helpers. */
+#include "util/fs.h"
+#include "util/error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+gboolean berth_fsync_dir(const char *path, GError **error)
+{
+	autofd fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return berth_throw_errno(error, errno, "open %s", path);
+	if (fsync(fd) < 0)
+		return berth_throw_errno(error, errno, "fsync %s", path);
+	return TRUE;
+}
+
+gboolean berth_write_file_atomic(const char *path, const void *data, gsize len,
+				 mode_t mode, GError **error)
+{
+	g_autofree char *dir = g_path_get_dirname(path);
+	g_autofree char *tmp = g_strdup_printf("%s.tmp-%d-%lx", path, getpid(),
+					       (unsigned long)g_random_int());
+	autofd fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0)
+		return berth_throw_errno(error, errno, "create %s", tmp);
+	/* The mode asked for, whatever the process umask. */
+	if (fchmod(fd, mode) < 0) {
+		int errsv = errno;
+		unlink(tmp);
+		return berth_throw_errno(error, errsv, "chmod %s", tmp);
+	}
+	const char *p = data;
+	gsize left = len;
+	while (left > 0) {
+		ssize_t n = write(fd, p, left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int errsv = errno;
+			unlink(tmp);
+			return berth_throw_errno(error, errsv, "write %s", tmp);
+		}
+		p += n;
+		left -= n;
+	}
+	if (fsync(fd) < 0 || rename(tmp, path) < 0) {
+		int errsv = errno;
+		unlink(tmp);
+		return berth_throw_errno(error, errsv, "commit %s", path);
+	}
+	return berth_fsync_dir(dir, error);
+}
+
+gboolean berth_read_file(const char *path, char **out, gsize *len,
+			 GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	if (!g_file_get_contents(path, out, len, &local)) {
+		int code =
+			g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
+				? BERTH_ERROR_NOT_FOUND
+				: BERTH_ERROR_INTERNAL;
+		g_set_error(error, BERTH_ERROR, code, "%s", local->message);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean berth_mkdir_p(const char *path, mode_t mode, GError **error)
+{
+	if (g_mkdir_with_parents(path, mode) < 0)
+		return berth_throw_errno(error, errno, "mkdir %s", path);
+	return TRUE;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	int r = (flag == FTW_DP) ? rmdir(path) : unlink(path);
+	if (r < 0 && errno != ENOENT)
+		return errno;
+	return 0;
+}
+
+gboolean berth_rm_rf(const char *path, GError **error)
+{
+	int r = nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	if (r < 0 && errno == ENOENT)
+		return TRUE;
+	if (r != 0)
+		return berth_throw_errno(error, r > 0 ? r : errno, "remove %s",
+					 path);
+	return TRUE;
+}
