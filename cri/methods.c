@@ -9,6 +9,21 @@ static const CriMethodImpl runtime_methods[] = {
 	{"RuntimeConfig", CRI_DISPATCH_INLINE, server_runtime_config, NULL},
 	{"UpdateRuntimeConfig", CRI_DISPATCH_INLINE,
 	 server_update_runtime_config, NULL},
+	{"RunPodSandbox", CRI_DISPATCH_THREAD, server_run_pod_sandbox, NULL},
+	{"StopPodSandbox", CRI_DISPATCH_THREAD, server_stop_pod_sandbox, NULL},
+	{"RemovePodSandbox", CRI_DISPATCH_THREAD, server_remove_pod_sandbox,
+	 NULL},
+	{"PodSandboxStatus", CRI_DISPATCH_INLINE, server_pod_sandbox_status,
+	 NULL},
+	{"ListPodSandbox", CRI_DISPATCH_INLINE, server_list_pod_sandbox, NULL},
+	{"StreamPodSandboxes", CRI_DISPATCH_THREAD, NULL,
+	 server_stream_pod_sandboxes},
+	{"PodSandboxStats", CRI_DISPATCH_THREAD, server_pod_sandbox_stats,
+	 NULL},
+	{"ListPodSandboxStats", CRI_DISPATCH_THREAD,
+	 server_list_pod_sandbox_stats, NULL},
+	{"StreamPodSandboxStats", CRI_DISPATCH_THREAD, NULL,
+	 server_stream_pod_sandbox_stats},
 };
 
 static const CriMethodImpl image_methods[] = {

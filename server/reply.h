@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cri/core.h"
+#include "sandbox/pod.h"
 #include "util/arena.h"
 
 /* A zeroed, initialised message of type T in the call's arena. */
@@ -13,3 +14,34 @@
 	})
 
 #define reply_str(call, s) arena_strdup(cri_call_arena(call), (s))
+
+/* Every map<string,string> entry type protoc-c makes has this layout. */
+typedef struct {
+	ProtobufCMessage base;
+	char *key;
+	char *value;
+} ReplyMapEntry;
+
+/* Fill a map field (entries array + count) from key/value pairs, with the
+ * entry type of that field (e.g.
+ * runtime__v1__pod_sandbox__labels_entry__descriptor). */
+void *reply_map(CriCall *call, const ProtobufCMessageDescriptor *entry,
+		GPtrArray *kvs /* PodKV* */, size_t *n_out);
+
+/* Copy a request's map field into key/value pairs (PodKV*). */
+void request_map(GPtrArray *dst, void *const *entries, size_t n);
+
+/* TRUE when every pair of selector is in kvs with the same value. */
+gboolean labels_match(GPtrArray *kvs, void *const *selector, size_t n);
+
+/* Send items as a server stream in pages of at most REPLY_PAGE: msg is the
+ * response message, (*items_field, *n_field) its repeated field. Every item
+ * goes out exactly once; no message at all when items is empty. */
+#define REPLY_PAGE 100
+gboolean reply_stream_pages(CriCall *call, ProtobufCMessage *msg,
+			    void ***items_field, size_t *n_field,
+			    GPtrArray *items, GError **error);
+
+/* Wrap an unsigned value for the *Value fields. */
+struct Runtime__V1__UInt64Value;
+struct Runtime__V1__UInt64Value *reply_u64(CriCall *call, guint64 v);

@@ -34,6 +34,16 @@ BerthServer *berth_server_new(BerthConfig *config, const char *pause_path,
 	s->cni = g_steal_pointer(&cni);
 	s->storage_dir = g_steal_pointer(&storage);
 	s->pod_cidr = g_strdup("");
+	PodManagerDeps deps = {.config = config,
+			       .cni = s->cni,
+			       .runtimes = s->runtimes,
+			       .pause_path = pause_path};
+	s->pods = pod_manager_new(&deps, error);
+	if (s->pods == NULL) {
+		berth_server_free(s);
+		return NULL;
+	}
+	pod_manager_recover(s->pods);
 	s->image_fs = usage;
 	g_mutex_init(&s->lock);
 	return s;
@@ -43,6 +53,7 @@ void berth_server_free(BerthServer *s)
 {
 	if (s == NULL)
 		return;
+	pod_manager_free(s->pods);
 	oci_runtimes_free(s->runtimes);
 	cni_manager_free(s->cni);
 	g_free(s->storage_dir);

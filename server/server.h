@@ -10,12 +10,14 @@
 #include "cri/core.h"
 #include "image/fsinfo.h"
 #include "network/cni.h"
+#include "sandbox/podlife.h"
 #include "sandbox/runtime.h"
 
 typedef struct BerthServer {
 	BerthConfig *config;
 	OciRuntimes *runtimes;
 	CniManager *cni;
+	PodManager *pods;
 	char *storage_dir; /* <root>/storage */
 	GMutex lock;	   /* guards what follows */
 	char *pod_cidr;	   /* from UpdateRuntimeConfig */
@@ -37,3 +39,16 @@ BERTH_UNARY(server_status);
 BERTH_UNARY(server_runtime_config);
 BERTH_UNARY(server_update_runtime_config);
 BERTH_UNARY(server_image_fs_info);
+BERTH_UNARY(server_run_pod_sandbox);
+BERTH_UNARY(server_stop_pod_sandbox);
+BERTH_UNARY(server_remove_pod_sandbox);
+BERTH_UNARY(server_pod_sandbox_status);
+BERTH_UNARY(server_list_pod_sandbox);
+BERTH_UNARY(server_pod_sandbox_stats);
+BERTH_UNARY(server_list_pod_sandbox_stats);
+
+#define BERTH_STREAM(fn)                                                       \
+	gboolean fn(void *ctx, const ProtobufCMessage *req, CriCall *call,     \
+		    GError **error)
+BERTH_STREAM(server_stream_pod_sandboxes);
+BERTH_STREAM(server_stream_pod_sandbox_stats);

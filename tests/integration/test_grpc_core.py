@@ -13,7 +13,10 @@ import pytest
 from conftest import api_pb2, run_berthd
 
 IMPLEMENTED = {
-    "RuntimeService": {"Version", "Status", "RuntimeConfig", "UpdateRuntimeConfig"},
+    "RuntimeService": {"Version", "Status", "RuntimeConfig", "UpdateRuntimeConfig",
+                       "RunPodSandbox", "StopPodSandbox", "RemovePodSandbox",
+                       "PodSandboxStatus", "ListPodSandbox", "StreamPodSandboxes",
+                       "PodSandboxStats", "ListPodSandboxStats", "StreamPodSandboxStats"},
     "ImageService": {"ImageFsInfo"},
 }
 

@@ -1,0 +1,382 @@
+/* Pod sandbox RPCs: RunPodSandbox, StopPodSandbox, RemovePodSandbox,
+ * PodSandboxStatus, ListPodSandbox, StreamPodSandboxes. Converts CRI
+ * messages to PodConfig and Pod to CRI replies; the work is in sandbox/. */
+#include "sandbox/podlife.h"
+#include "server/reply.h"
+#include "server/server.h"
+#include "util/error.h"
+
+#include <jansson.h>
+#include <string.h>
+
+/* --- request -> PodConfig ------------------------------------------------ */
+
+static void set(char **slot, const char *s)
+{
+	g_free(*slot);
+	*slot = g_strdup(s);
+}
+
+static char **strv_of(char **v, size_t n)
+{
+	char **out = g_new0(char *, n + 1);
+	for (size_t i = 0; i < n; i++)
+		out[i] = g_strdup(v[i]);
+	return out;
+}
+
+static const char *protocol_name(Runtime__V1__Protocol p)
+{
+	switch (p) {
+	case RUNTIME__V1__PROTOCOL__UDP:
+		return "udp";
+	case RUNTIME__V1__PROTOCOL__SCTP:
+		return "sctp";
+	default:
+		return "tcp";
+	}
+}
+
+/* Names end up in log paths, cgroup names and CNI args: keep them to what
+ * Kubernetes allows in an object name, plus what crictl users type. */
+static gboolean check_name(const char *what, const char *s, GError **error)
+{
+	if (s == NULL || s[0] == '\0')
+		return berth_throw(error, INVALID_ARGUMENT,
+				   "metadata.%s is required", what);
+	if (strlen(s) > 253)
+		return berth_throw(error, INVALID_ARGUMENT,
+				   "metadata.%s is longer than 253 bytes",
+				   what);
+	for (const char *p = s; *p; p++) {
+		if (!g_ascii_isalnum(*p) && !strchr("-._", *p))
+			return berth_throw(error, INVALID_ARGUMENT,
+					   "metadata.%s \"%s\" may hold only "
+					   "letters, digits, '-', '.' and '_'",
+					   what, s);
+	}
+	return TRUE;
+}
+
+static void take_linux(PodConfig *c,
+		       const Runtime__V1__LinuxPodSandboxConfig *l)
+{
+	set(&c->cgroup_parent, l->cgroup_parent);
+	request_map(c->sysctls, (void *const *)l->sysctls, l->n_sysctls);
+	const Runtime__V1__LinuxSandboxSecurityContext *sc =
+		l->security_context;
+	if (sc == NULL)
+		return;
+	c->privileged = sc->privileged;
+	const Runtime__V1__NamespaceOption *ns = sc->namespace_options;
+	if (ns != NULL) {
+		c->ns_network = (PodNsMode)ns->network;
+		c->ns_pid = (PodNsMode)ns->pid;
+		c->ns_ipc = (PodNsMode)ns->ipc;
+		set(&c->ns_target_id, ns->target_id);
+	}
+}
+
+static PodConfig *
+pod_config_from_request(const Runtime__V1__RunPodSandboxRequest *r,
+			GError **error)
+{
+	const Runtime__V1__PodSandboxConfig *in = r->config;
+	if (in == NULL || in->metadata == NULL) {
+		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
+			    "config.metadata is required");
+		return NULL;
+	}
+	const Runtime__V1__PodSandboxMetadata *md = in->metadata;
+	if (!check_name("name", md->name, error) ||
+	    !check_name("namespace", md->namespace_, error) ||
+	    !check_name("uid", md->uid, error))
+		return NULL;
+	g_autoptr(PodConfig) c = pod_config_new();
+	set(&c->name, md->name);
+	set(&c->namespace_, md->namespace_);
+	set(&c->uid, md->uid);
+	c->attempt = md->attempt;
+	set(&c->hostname, in->hostname);
+	set(&c->log_directory, in->log_directory);
+	if (in->dns_config) {
+		const Runtime__V1__DNSConfig *d = in->dns_config;
+		g_strfreev(c->dns_servers);
+		g_strfreev(c->dns_searches);
+		g_strfreev(c->dns_options);
+		c->dns_servers = strv_of(d->servers, d->n_servers);
+		c->dns_searches = strv_of(d->searches, d->n_searches);
+		c->dns_options = strv_of(d->options, d->n_options);
+	}
+	for (size_t i = 0; i < in->n_port_mappings; i++) {
+		const Runtime__V1__PortMapping *pm = in->port_mappings[i];
+		PodPort *p = g_new0(PodPort, 1);
+		p->protocol = g_strdup(protocol_name(pm->protocol));
+		p->container_port = pm->container_port;
+		p->host_port = pm->host_port;
+		p->host_ip = g_strdup(pm->host_ip);
+		g_ptr_array_add(c->ports, p);
+	}
+	request_map(c->labels, (void *const *)in->labels, in->n_labels);
+	request_map(c->annotations, (void *const *)in->annotations,
+		    in->n_annotations);
+	if (in->linux)
+		take_linux(c, in->linux);
+	set(&c->runtime_handler, r->runtime_handler);
+	return g_steal_pointer(&c);
+}
+
+/* --- Pod -> reply pieces ------------------------------------------------- */
+
+static Runtime__V1__PodSandboxMetadata *metadata(CriCall *call, const Pod *p)
+{
+	Runtime__V1__PodSandboxMetadata *md =
+		reply_new(call, Runtime__V1__PodSandboxMetadata,
+			  runtime__v1__pod_sandbox_metadata__init);
+	md->name = reply_str(call, p->config->name);
+	md->uid = reply_str(call, p->config->uid);
+	md->namespace_ = reply_str(call, p->config->namespace_);
+	md->attempt = p->config->attempt;
+	return md;
+}
+
+static Runtime__V1__PodSandboxState cri_state(PodState s)
+{
+	return s == POD_READY
+		       ? RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY
+		       : RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY;
+}
+
+static gboolean listed(Pod *p)
+{
+	PodState s = pod_get_state(p);
+	return s == POD_READY || s == POD_NOTREADY;
+}
+
+static Runtime__V1__PodSandbox *summary(CriCall *call, Pod *p)
+{
+	Runtime__V1__PodSandbox *s = reply_new(call, Runtime__V1__PodSandbox,
+					       runtime__v1__pod_sandbox__init);
+	s->id = reply_str(call, p->id);
+	s->metadata = metadata(call, p);
+	s->state = cri_state(pod_get_state(p));
+	s->created_at = p->created_at;
+	s->labels = reply_map(
+		call, &runtime__v1__pod_sandbox__labels_entry__descriptor,
+		p->config->labels, &s->n_labels);
+	s->annotations = reply_map(
+		call, &runtime__v1__pod_sandbox__annotations_entry__descriptor,
+		p->config->annotations, &s->n_annotations);
+	s->runtime_handler = reply_str(call, p->config->runtime_handler);
+	return s;
+}
+
+static gboolean filter_match(Pod *p, const Runtime__V1__PodSandboxFilter *f)
+{
+	if (!listed(p))
+		return FALSE;
+	if (f == NULL)
+		return TRUE;
+	if (f->id[0] != '\0' && !g_str_has_prefix(p->id, f->id))
+		return FALSE;
+	if (f->state != NULL && cri_state(pod_get_state(p)) != f->state->state)
+		return FALSE;
+	return labels_match(p->config->labels, (void *const *)f->label_selector,
+			    f->n_label_selector);
+}
+
+/* --- handlers ------------------------------------------------------------ */
+
+BERTH_UNARY(server_run_pod_sandbox)
+{
+	BerthServer *s = ctx;
+	const Runtime__V1__RunPodSandboxRequest *in =
+		(const Runtime__V1__RunPodSandboxRequest *)req;
+	PodConfig *c = pod_config_from_request(in, error);
+	if (c == NULL)
+		return NULL;
+	if (!pod_manager_validate(s->pods, c, error)) {
+		pod_config_free(c);
+		return NULL;
+	}
+	g_autoptr(Pod) p = pod_manager_run(s->pods, c, error);
+	if (p == NULL)
+		return NULL;
+	/* A client that gave up will retry: its retry gets this pod. */
+	pod_manager_mark_answered(s->pods, p, !cri_call_cancelled(call));
+	Runtime__V1__RunPodSandboxResponse *r =
+		reply_new(call, Runtime__V1__RunPodSandboxResponse,
+			  runtime__v1__run_pod_sandbox_response__init);
+	r->pod_sandbox_id = reply_str(call, p->id);
+	return &r->base;
+}
+
+BERTH_UNARY(server_stop_pod_sandbox)
+{
+	BerthServer *s = ctx;
+	const Runtime__V1__StopPodSandboxRequest *in =
+		(const Runtime__V1__StopPodSandboxRequest *)req;
+	if (!pod_manager_stop(s->pods, in->pod_sandbox_id, error))
+		return NULL;
+	Runtime__V1__StopPodSandboxResponse *r =
+		reply_new(call, Runtime__V1__StopPodSandboxResponse,
+			  runtime__v1__stop_pod_sandbox_response__init);
+	return &r->base;
+}
+
+BERTH_UNARY(server_remove_pod_sandbox)
+{
+	BerthServer *s = ctx;
+	const Runtime__V1__RemovePodSandboxRequest *in =
+		(const Runtime__V1__RemovePodSandboxRequest *)req;
+	if (in->pod_sandbox_id[0] == '\0') {
+		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
+			    "pod_sandbox_id is required");
+		return NULL;
+	}
+	if (!pod_manager_remove(s->pods, in->pod_sandbox_id, error))
+		return NULL;
+	Runtime__V1__RemovePodSandboxResponse *r =
+		reply_new(call, Runtime__V1__RemovePodSandboxResponse,
+			  runtime__v1__remove_pod_sandbox_response__init);
+	return &r->base;
+}
+
+static Runtime__V1__NamespaceOption *ns_options(CriCall *call, const Pod *p)
+{
+	Runtime__V1__NamespaceOption *o =
+		reply_new(call, Runtime__V1__NamespaceOption,
+			  runtime__v1__namespace_option__init);
+	o->network = (Runtime__V1__NamespaceMode)p->config->ns_network;
+	o->pid = (Runtime__V1__NamespaceMode)p->config->ns_pid;
+	o->ipc = (Runtime__V1__NamespaceMode)p->config->ns_ipc;
+	o->target_id = reply_str(call, p->config->ns_target_id);
+	return o;
+}
+
+static Runtime__V1__PodSandboxNetworkStatus *network(CriCall *call, Pod *p)
+{
+	Runtime__V1__PodSandboxNetworkStatus *n =
+		reply_new(call, Runtime__V1__PodSandboxNetworkStatus,
+			  runtime__v1__pod_sandbox_network_status__init);
+	guint count = p->ips ? g_strv_length(p->ips) : 0;
+	if (count == 0)
+		return n;
+	n->ip = reply_str(call, p->ips[0]);
+	n->additional_ips =
+		arena_newv(cri_call_arena(call), Runtime__V1__PodIP *, count);
+	for (guint i = 1; i < count; i++) {
+		Runtime__V1__PodIP *ip = reply_new(call, Runtime__V1__PodIP,
+						   runtime__v1__pod_ip__init);
+		ip->ip = reply_str(call, p->ips[i]);
+		n->additional_ips[n->n_additional_ips++] = ip;
+	}
+	return n;
+}
+
+static char *verbose_info(Pod *p)
+{
+	json_t *o =
+		json_pack("{s:s, s:s, s:s, s:I, s:s?, s:s?, s:s?, s:s?, s:s?}",
+			  "id", p->id, "name", p->full_name, "runtime",
+			  p->runtime, "pid", (json_int_t)p->infra_pid, "netns",
+			  p->netns, "ipcns", p->ipcns, "utsns", p->utsns,
+			  "cgroup", p->cgroup, "infra_id", p->infra_id);
+	char *text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return text;
+}
+
+BERTH_UNARY(server_pod_sandbox_status)
+{
+	BerthServer *s = ctx;
+	const Runtime__V1__PodSandboxStatusRequest *in =
+		(const Runtime__V1__PodSandboxStatusRequest *)req;
+	g_autoptr(Pod) p = pod_store_lookup(pod_manager_store(s->pods),
+					    in->pod_sandbox_id, error);
+	if (p == NULL)
+		return NULL;
+	Runtime__V1__PodSandboxStatusResponse *r =
+		reply_new(call, Runtime__V1__PodSandboxStatusResponse,
+			  runtime__v1__pod_sandbox_status_response__init);
+	Runtime__V1__PodSandboxStatus *st =
+		reply_new(call, Runtime__V1__PodSandboxStatus,
+			  runtime__v1__pod_sandbox_status__init);
+	r->status = st;
+	st->id = reply_str(call, p->id);
+	st->metadata = metadata(call, p);
+	st->created_at = p->created_at;
+	st->runtime_handler = reply_str(call, p->config->runtime_handler);
+	st->labels = reply_map(
+		call,
+		&runtime__v1__pod_sandbox_status__labels_entry__descriptor,
+		p->config->labels, &st->n_labels);
+	st->annotations = reply_map(
+		call,
+		&runtime__v1__pod_sandbox_status__annotations_entry__descriptor,
+		p->config->annotations, &st->n_annotations);
+	st->linux = reply_new(call, Runtime__V1__LinuxPodSandboxStatus,
+			      runtime__v1__linux_pod_sandbox_status__init);
+	st->linux->namespaces = reply_new(call, Runtime__V1__Namespace,
+					  runtime__v1__namespace__init);
+	st->linux->namespaces->options = ns_options(call, p);
+	g_mutex_lock(&p->lock);
+	st->state = cri_state(p->state);
+	st->network = network(call, p);
+	if (in->verbose) {
+		r->info = arena_new0(
+			cri_call_arena(call),
+			Runtime__V1__PodSandboxStatusResponse__InfoEntry *);
+		Runtime__V1__PodSandboxStatusResponse__InfoEntry *e = reply_new(
+			call, Runtime__V1__PodSandboxStatusResponse__InfoEntry,
+			runtime__v1__pod_sandbox_status_response__info_entry__init);
+		char *text = verbose_info(p);
+		e->key = "info";
+		e->value = reply_str(call, text);
+		free(text);
+		r->info[0] = e;
+		r->n_info = 1;
+	}
+	g_mutex_unlock(&p->lock);
+	r->timestamp = g_get_real_time() * 1000;
+	return &r->base;
+}
+
+BERTH_UNARY(server_list_pod_sandbox)
+{
+	BerthServer *s = ctx;
+	(void)error;
+	const Runtime__V1__ListPodSandboxRequest *in =
+		(const Runtime__V1__ListPodSandboxRequest *)req;
+	g_autoptr(GPtrArray) pods = pod_store_list(pod_manager_store(s->pods));
+	Runtime__V1__ListPodSandboxResponse *r =
+		reply_new(call, Runtime__V1__ListPodSandboxResponse,
+			  runtime__v1__list_pod_sandbox_response__init);
+	r->items = arena_newv(cri_call_arena(call), Runtime__V1__PodSandbox *,
+			      pods->len + 1);
+	for (guint i = 0; i < pods->len; i++) {
+		Pod *p = g_ptr_array_index(pods, i);
+		if (filter_match(p, in->filter))
+			r->items[r->n_items++] = summary(call, p);
+	}
+	return &r->base;
+}
+
+BERTH_STREAM(server_stream_pod_sandboxes)
+{
+	BerthServer *s = ctx;
+	const Runtime__V1__StreamPodSandboxesRequest *in =
+		(const Runtime__V1__StreamPodSandboxesRequest *)req;
+	g_autoptr(GPtrArray) pods = pod_store_list(pod_manager_store(s->pods));
+	g_autoptr(GPtrArray) items = g_ptr_array_new();
+	for (guint i = 0; i < pods->len; i++) {
+		Pod *p = g_ptr_array_index(pods, i);
+		if (filter_match(p, in->filter))
+			g_ptr_array_add(items, summary(call, p));
+	}
+	Runtime__V1__StreamPodSandboxesResponse page =
+		RUNTIME__V1__STREAM_POD_SANDBOXES_RESPONSE__INIT;
+	return reply_stream_pages(call, &page.base,
+				  (void ***)&page.pod_sandboxes,
+				  &page.n_pod_sandboxes, items, error);
+}
