@@ -6,7 +6,8 @@
 #   make fmt / make lint
 #
 # Sources are picked up by directory: a new .c in a module dir is part of
-# libberth.a, a new tests/unit/test_*.c is a unit test. No edits needed here.
+# libberth.a, a new tests/unit/test_*.c is a unit test, a new tests/tools/*.c
+# a helper program the integration tests drive. No edits needed here.
 
 PYTHON  ?= /usr/bin/python3
 CC      ?= gcc
@@ -48,10 +49,13 @@ LIB      := $(BUILD)/libberth.a
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRCS))
+
 GLIB_BINS := $(BIN)/berthd
 PYSTUBS   := $(PYGEN)/api_pb2.py $(PYGEN)/api_pb2_grpc.py
 
-.PHONY: all deps run test check unit integration asan fmt lint clean
+.PHONY: all deps run test check unit unit-bins tool-bins integration asan fmt lint clean
 .DEFAULT_GOAL := all
 
 all: $(GLIB_BINS) $(BIN)/berth-pause $(PYSTUBS)
@@ -71,22 +75,25 @@ run: deps
 	./bin/berthd
 
 test: deps
-	@$(MAKE) --no-print-directory all unit-bins
+	@$(MAKE) --no-print-directory all unit-bins tool-bins
 	@$(MAKE) --no-print-directory check
 
 asan: deps
-	@$(MAKE) --no-print-directory SAN=1 all unit-bins
+	@$(MAKE) --no-print-directory SAN=1 all unit-bins tool-bins
 	@$(MAKE) --no-print-directory SAN=1 check
 
 check: unit integration
 
 unit-bins: $(UNIT_BINS)
 
+tool-bins: $(TOOL_BINS)
+
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
-integration: all
+integration: all $(TOOL_BINS)
 	BERTH_BIN_DIR=$(abspath $(BIN)) BERTH_PYSTUBS=$(abspath $(PYGEN)) BERTH_SAN=$(SAN) \
+		BERTH_TOOLS_DIR=$(abspath $(BUILD)/tests/tools) \
 		$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
 # --- generated code (build outputs, never committed) -----------------------
@@ -127,8 +134,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) | $(GEN)/api.pb-c.h
 	$(CC) $(CFLAGS_GLIB) $(shell pkg-config --cflags cmocka) $(LDFLAGS_ALL) -o $@ $< $(LIB) \
 		$(PKG_LIBS) $(shell pkg-config --libs cmocka)
 
+# Test helper programs the integration suite drives.
+$(BUILD)/tests/tools/%: tests/tools/%.c $(LIB) | $(GEN)/api.pb-c.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_GLIB) $(LDFLAGS_ALL) -o $@ $< $(LIB) $(PKG_LIBS)
+
 C_FILES = $(shell find cmd cri server sandbox image network conmon config util tests/unit \
-	-name '*.[ch]' 2>/dev/null)
+	tests/tools -name '*.[ch]' 2>/dev/null)
 
 fmt:
 	clang-format -i $(C_FILES)
