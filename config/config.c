@@ -53,6 +53,7 @@ BerthConfig *berth_config_new_default(void)
 	c->default_runtime = g_strdup("");
 	c->conmon = g_strdup("");
 	c->cgroup_manager = g_strdup("cgroupfs");
+	c->default_cgroup_parent = g_strdup("/berth");
 	c->default_capabilities = g_strdupv((char **)default_caps);
 	c->default_sysctls = g_new0(char *, 1);
 	c->pids_limit = 0;

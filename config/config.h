@@ -28,6 +28,7 @@ typedef struct BerthConfig {
 	char *default_runtime; /* "" = crun when it works here, else runc */
 	char *conmon;	       /* "" = berth-conmon beside berthd */
 	char *cgroup_manager;  /* "cgroupfs" or "systemd" */
+	char *default_cgroup_parent; /* for pods that bring none */
 	char **default_capabilities;
 	char **default_sysctls; /* "name=value" */
 	gint64 pids_limit;	/* 0 = no limit */

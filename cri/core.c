@@ -95,6 +95,8 @@ struct CriCall {
 	gboolean send_failed;
 	gboolean initial_md_sent;
 	grpc_byte_buffer *send_buf;
+	void (*cancel_fn)(gpointer);
+	gpointer cancel_data;
 };
 
 static void call_unref(CriCall *c)
@@ -134,6 +136,17 @@ gint64 cri_call_deadline(CriCall *call)
 guint cri_server_method_count(CriServer *srv)
 {
 	return srv->methods->len;
+}
+
+void cri_call_on_cancel(CriCall *call, void (*fn)(gpointer), gpointer data)
+{
+	g_mutex_lock(&call->lock);
+	call->cancel_fn = fn;
+	call->cancel_data = data;
+	gboolean now = fn != NULL && g_atomic_int_get(&call->cancelled);
+	if (now)
+		fn(data);
+	g_mutex_unlock(&call->lock);
 }
 
 /* --- sending ------------------------------------------------------------ */
@@ -481,6 +494,8 @@ static gpointer poller_main(gpointer data)
 				g_mutex_lock(&c->lock);
 				g_atomic_int_set(&c->cancelled, 1);
 				g_cond_broadcast(&c->cond);
+				if (c->cancel_fn != NULL)
+					c->cancel_fn(c->cancel_data);
 				g_mutex_unlock(&c->lock);
 			}
 			call_unref(c);

@@ -72,6 +72,12 @@ gboolean cri_call_cancelled(CriCall *call);
  * scale), or G_MAXINT64 when the client gave none. */
 gint64 cri_call_deadline(CriCall *call);
 
+/* Call fn(data) once when the client cancels or the call's deadline
+ * passes (at once if that already happened), from the poller thread: it
+ * must not block. fn NULL unregisters; after that returns, fn is not
+ * running and will not run. For long-lived streams that wait on events. */
+void cri_call_on_cancel(CriCall *call, void (*fn)(gpointer), gpointer data);
+
 /* Send one item of a server-streaming reply; blocks until the transport took
  * it (that is the back-pressure). FALSE once the call is cancelled. */
 gboolean cri_call_send(CriCall *call, const ProtobufCMessage *msg,

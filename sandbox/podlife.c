@@ -214,9 +214,10 @@ static gboolean step_dns_files(PodManager *m, Pod *p, GError **error)
 
 static gboolean step_cgroup(PodManager *m, Pod *p, GError **error)
 {
-	(void)m;
-	CgroupPath *cg =
-		cgroup_pod_create(p->config->cgroup_parent, p->id, error);
+	const char *parent = p->config->cgroup_parent[0]
+				     ? p->config->cgroup_parent
+				     : m->config->default_cgroup_parent;
+	CgroupPath *cg = cgroup_pod_create(parent, p->id, error);
 	if (cg == NULL)
 		return FALSE;
 	g_mutex_lock(&p->lock);

@@ -1,5 +1,6 @@
 /* The pod index and the pod records on disk. */
 #include "sandbox/podstore.h"
+#include "sandbox/index.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -8,15 +9,43 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_TOMBSTONES 4096
-
 struct PodStore {
 	char *dir;
-	GRWLock lock;
-	GHashTable *by_id;   /* id -> Pod* (ref) */
-	GHashTable *by_name; /* full name -> Pod* (borrowed from by_id) */
-	GHashTable *removed; /* ids removed in this run */
-	GQueue removed_order;
+	Index *index;
+};
+
+static const char *ops_id(gpointer p)
+{
+	return ((Pod *)p)->id;
+}
+
+static const char *ops_name(gpointer p)
+{
+	return ((Pod *)p)->full_name;
+}
+
+static gpointer ops_ref(gpointer p)
+{
+	return pod_ref(p);
+}
+
+static void ops_unref(gpointer p)
+{
+	pod_unref(p);
+}
+
+static gboolean ops_visible(gpointer p)
+{
+	return pod_get_state(p) != POD_CREATING;
+}
+
+static const IndexOps pod_index_ops = {
+	.what = "pod sandbox",
+	.id = ops_id,
+	.name = ops_name,
+	.ref = ops_ref,
+	.unref = ops_unref,
+	.visible = ops_visible,
 };
 
 PodStore *pod_store_new(const char *dir, GError **error)
@@ -25,13 +54,7 @@ PodStore *pod_store_new(const char *dir, GError **error)
 		return NULL;
 	PodStore *s = g_new0(PodStore, 1);
 	s->dir = g_strdup(dir);
-	g_rw_lock_init(&s->lock);
-	s->by_id = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
-					 (GDestroyNotify)pod_unref);
-	s->by_name = g_hash_table_new(g_str_hash, g_str_equal);
-	s->removed =
-		g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	g_queue_init(&s->removed_order);
+	s->index = index_new(&pod_index_ops);
 	return s;
 }
 
@@ -39,11 +62,7 @@ void pod_store_free(PodStore *s)
 {
 	if (s == NULL)
 		return;
-	g_hash_table_unref(s->by_name);
-	g_hash_table_unref(s->by_id);
-	g_queue_clear(&s->removed_order);
-	g_hash_table_unref(s->removed);
-	g_rw_lock_clear(&s->lock);
+	index_free(s->index);
 	g_free(s->dir);
 	g_free(s);
 }
@@ -136,101 +155,27 @@ gboolean pod_store_delete(PodStore *s, const char *id, GError **error)
 
 gboolean pod_store_reserve(PodStore *s, Pod *p, Pod **holder)
 {
-	g_rw_lock_writer_lock(&s->lock);
-	Pod *h = g_hash_table_lookup(s->by_name, p->full_name);
-	if (h != NULL) {
-		*holder = pod_ref(h);
-		g_rw_lock_writer_unlock(&s->lock);
-		return FALSE;
-	}
-	g_hash_table_insert(s->by_id, p->id, pod_ref(p));
-	g_hash_table_insert(s->by_name, p->full_name, p);
-	g_rw_lock_writer_unlock(&s->lock);
-	return TRUE;
+	return index_reserve(s->index, p, (gpointer *)holder);
 }
 
 void pod_store_add(PodStore *s, Pod *p)
 {
-	Pod *h = NULL;
-	if (!pod_store_reserve(s, p, &h)) {
-		/* Two records with one name cannot come from berth; keep the
-		 * first and index the second by id only. */
-		log_warn("pod %s: name %s already used by %s", p->id,
-			 p->full_name, h->id);
-		pod_unref(h);
-		g_rw_lock_writer_lock(&s->lock);
-		g_hash_table_insert(s->by_id, p->id, pod_ref(p));
-		g_rw_lock_writer_unlock(&s->lock);
-	}
+	index_add(s->index, p);
 }
 
 void pod_store_forget(PodStore *s, Pod *p)
 {
-	g_rw_lock_writer_lock(&s->lock);
-	if (g_hash_table_lookup(s->by_name, p->full_name) == p)
-		g_hash_table_remove(s->by_name, p->full_name);
-	if (!g_hash_table_contains(s->removed, p->id)) {
-		char *id = g_strdup(p->id);
-		g_hash_table_add(s->removed, id);
-		g_queue_push_tail(&s->removed_order, id);
-		if (g_queue_get_length(&s->removed_order) > MAX_TOMBSTONES)
-			g_hash_table_remove(
-				s->removed,
-				g_queue_pop_head(&s->removed_order));
-	}
-	g_hash_table_remove(s->by_id, p->id); /* drops the index ref last */
-	g_rw_lock_writer_unlock(&s->lock);
+	index_forget(s->index, p);
 }
 
 gboolean pod_store_was_removed(PodStore *s, const char *id)
 {
-	g_rw_lock_reader_lock(&s->lock);
-	gboolean r = g_hash_table_contains(s->removed, id);
-	g_rw_lock_reader_unlock(&s->lock);
-	return r;
-}
-
-static gboolean visible(Pod *p)
-{
-	return pod_get_state(p) != POD_CREATING;
+	return index_was_removed(s->index, id);
 }
 
 Pod *pod_store_lookup(PodStore *s, const char *id, GError **error)
 {
-	if (id == NULL || id[0] == '\0') {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "pod sandbox id is empty");
-		return NULL;
-	}
-	g_rw_lock_reader_lock(&s->lock);
-	Pod *found = g_hash_table_lookup(s->by_id, id);
-	guint matches = found && visible(found) ? 1 : 0;
-	if (found == NULL) {
-		gsize n = strlen(id);
-		GHashTableIter it;
-		gpointer key, value;
-		g_hash_table_iter_init(&it, s->by_id);
-		while (g_hash_table_iter_next(&it, &key, &value)) {
-			if (strncmp(key, id, n) == 0 && visible(value)) {
-				found = value;
-				matches++;
-			}
-		}
-	}
-	if (matches == 1)
-		pod_ref(found);
-	g_rw_lock_reader_unlock(&s->lock);
-	if (matches == 1)
-		return found;
-	if (matches > 1)
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "pod sandbox id prefix %s matches %u pods; give "
-			    "more of the id",
-			    id, matches);
-	else
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND,
-			    "pod sandbox %s not found", id);
-	return NULL;
+	return index_lookup(s->index, id, error);
 }
 
 static gint by_created(gconstpointer a, gconstpointer b)
@@ -242,23 +187,10 @@ static gint by_created(gconstpointer a, gconstpointer b)
 
 GPtrArray *pod_store_list(PodStore *s)
 {
-	GPtrArray *out =
-		g_ptr_array_new_with_free_func((GDestroyNotify)pod_unref);
-	g_rw_lock_reader_lock(&s->lock);
-	GHashTableIter it;
-	gpointer value;
-	g_hash_table_iter_init(&it, s->by_id);
-	while (g_hash_table_iter_next(&it, NULL, &value))
-		g_ptr_array_add(out, pod_ref(value));
-	g_rw_lock_reader_unlock(&s->lock);
-	g_ptr_array_sort(out, by_created);
-	return out;
+	return index_list(s->index, by_created);
 }
 
 guint pod_store_count(PodStore *s)
 {
-	g_rw_lock_reader_lock(&s->lock);
-	guint n = g_hash_table_size(s->by_id);
-	g_rw_lock_reader_unlock(&s->lock);
-	return n;
+	return index_count(s->index);
 }

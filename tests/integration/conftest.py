@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 
-import itertools
+import fcntl
 import json
 
 import pytest
@@ -26,7 +26,21 @@ import api_pb2  # noqa: E402
 import api_pb2_grpc  # noqa: E402
 
 BERTHD = os.path.join(BIN_DIR, "berthd")
-_instance_numbers = itertools.count()
+NET_LOCK = "/run/berth-test-net.lock"
+
+
+def _reserve_bridge_number():
+    """A bridge name and /24 no other test process uses: under a host-wide
+    lock, the first berth-t<n> that does not exist yet is created (empty)
+    to hold the name; the CNI bridge plugin adopts it."""
+    with open(NET_LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for n in range(10, 250):
+            if os.path.exists(f"/sys/class/net/berth-t{n}"):
+                continue
+            subprocess.run(["ip", "link", "add", f"berth-t{n}", "type", "bridge"], check=True)
+            return n
+    raise RuntimeError("no free test bridge number")
 CONTRIB_CNI = os.path.join(REPO, "contrib", "cni")
 
 
@@ -52,9 +66,11 @@ class Berthd:
         self.conf_dir = os.path.join(base, "berth.conf.d")
         self.cni_dir = os.path.join(base, "cni")
         self.ipam_dir = os.path.join(base, "ipam")
-        n = 10 + next(_instance_numbers) % 240
+        n = _reserve_bridge_number()
         self.bridge = f"berth-t{n}"
         self.subnet = f"10.247.{n}"
+        # Pod cgroups of this instance only: test runs may overlap.
+        self.cgroup_parent = f"/berth-it-{n}"
         os.makedirs(self.conf_dir, exist_ok=True)
         os.makedirs(self.cni_dir, exist_ok=True)
         with open(self.conf, "w") as f:
@@ -65,7 +81,7 @@ class Berthd:
             BERTHD, "--config", self.conf, "--config-dir", self.conf_dir,
             "--root", self.root, "--runroot", self.runroot,
             "--listen", self.sock, "--cni-config-dir", self.cni_dir,
-            "--shutdown-grace", "2",
+            "--shutdown-grace", "2", "--default-cgroup-parent", self.cgroup_parent,
         ] + list(extra_args)
         self.proc = None
         self.log_path = os.path.join(base, "berthd.log")
@@ -93,8 +109,6 @@ class Berthd:
         return sorted(f for f in os.listdir(d) if f[0].isdigit())
 
     def start(self, wait=True):
-        if not hasattr(self, "cgroups_before"):
-            self.cgroups_before = pod_cgroups()
         self.log = open(self.log_path, "ab")
         env = dict(os.environ)
         if SAN:
@@ -159,6 +173,13 @@ class Berthd:
         """What outlives berthd by design: the CNI bridge, and the private
         bind mount under which berthd pins namespaces."""
         subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
+        for hier in os.listdir("/sys/fs/cgroup"):
+            d = f"/sys/fs/cgroup/{hier}{self.cgroup_parent}"
+            if os.path.isdir(d):
+                try:
+                    os.rmdir(d)
+                except OSError:
+                    pass
         with open("/proc/self/mountinfo") as f:
             mounts = [line.split()[4] for line in f if line.split()[4].startswith(self.base + "/")]
         for m in sorted(mounts, key=len, reverse=True):
@@ -170,9 +191,9 @@ class Berthd:
             assert marker not in text, f"sanitizer report in berthd log:\n{text}"
 
 
-def pod_cgroups():
-    """berth's pod cgroups on the host (memory hierarchy)."""
-    base = "/sys/fs/cgroup/memory/berth"
+def pod_cgroups(b):
+    """Pod cgroups of one berthd instance (memory hierarchy)."""
+    base = "/sys/fs/cgroup/memory" + b.cgroup_parent
     if not os.path.isdir(base):
         return set()
     return {d for d in os.listdir(base) if d.startswith("berth-pod-")}

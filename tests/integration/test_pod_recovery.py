@@ -65,7 +65,7 @@ def nothing_left(b):
     assert b.leases() == []
     with open("/proc/self/mountinfo") as f:
         assert b.runroot + "/ns/" not in f.read()
-    assert pod_cgroups() <= b.cgroups_before
+    assert pod_cgroups(b) == set()
 
 
 def test_failing_cni_plugin_undoes_everything(make_berthd, plugdir):
