@@ -38,8 +38,11 @@ static int serve(BerthConfig *config)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
 	g_autofree char *pause = sibling_binary("berth-pause");
+	g_autofree char *conmon = config->conmon[0]
+					  ? g_strdup(config->conmon)
+					  : sibling_binary("berth-conmon");
 	g_autoptr(GError) error = NULL;
-	BerthServer *state = berth_server_new(config, pause, &error);
+	BerthServer *state = berth_server_new(config, pause, conmon, &error);
 	if (state == NULL) {
 		log_error("cannot start: %s", error->message);
 		return 1;
@@ -69,6 +72,7 @@ static int serve(BerthConfig *config)
 				break;
 			}
 		}
+		berth_server_close_streams(state);
 		cri_server_stop(srv);
 	}
 	cri_server_free(srv);

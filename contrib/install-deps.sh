@@ -8,7 +8,7 @@ packages=(
 	# build
 	build-essential pkg-config
 	libgrpc-dev protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
-	libglib2.0-dev libostree-dev libjansson-dev libcurl4-openssl-dev
+	libglib2.0-dev libostree-dev libjansson-dev libcurl4-openssl-dev libssl-dev
 	libseccomp-dev libarchive-dev libmicrohttpd-dev zlib1g-dev
 	libcmocka-dev
 	# run

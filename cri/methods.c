@@ -24,9 +24,28 @@ static const CriMethodImpl runtime_methods[] = {
 	 server_list_pod_sandbox_stats, NULL},
 	{"StreamPodSandboxStats", CRI_DISPATCH_THREAD, NULL,
 	 server_stream_pod_sandbox_stats},
+	{"CreateContainer", CRI_DISPATCH_THREAD, server_create_container, NULL},
+	{"StartContainer", CRI_DISPATCH_THREAD, server_start_container, NULL},
+	{"StopContainer", CRI_DISPATCH_THREAD, server_stop_container, NULL},
+	{"RemoveContainer", CRI_DISPATCH_THREAD, server_remove_container, NULL},
+	{"ContainerStatus", CRI_DISPATCH_INLINE, server_container_status_rpc,
+	 NULL},
+	{"ListContainers", CRI_DISPATCH_INLINE, server_list_containers, NULL},
+	{"StreamContainers", CRI_DISPATCH_THREAD, NULL,
+	 server_stream_containers},
+	{"ExecSync", CRI_DISPATCH_THREAD, server_exec_sync, NULL},
+	{"ReopenContainerLog", CRI_DISPATCH_THREAD, server_reopen_container_log,
+	 NULL},
+	{"GetContainerEvents", CRI_DISPATCH_THREAD, NULL,
+	 server_get_container_events},
 };
 
 static const CriMethodImpl image_methods[] = {
+	{"ListImages", CRI_DISPATCH_INLINE, server_list_images, NULL},
+	{"StreamImages", CRI_DISPATCH_THREAD, NULL, server_stream_images},
+	{"ImageStatus", CRI_DISPATCH_INLINE, server_image_status, NULL},
+	{"PullImage", CRI_DISPATCH_THREAD, server_pull_image, NULL},
+	{"RemoveImage", CRI_DISPATCH_THREAD, server_remove_image, NULL},
 	{"ImageFsInfo", CRI_DISPATCH_INLINE, server_image_fs_info, NULL},
 };
 

@@ -7,6 +7,7 @@
 #include "sandbox/dns.h"
 #include "sandbox/infra.h"
 #include "sandbox/netns.h"
+#include "sandbox/shm.h"
 #include "sandbox/sysctl.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -23,8 +24,16 @@ struct PodManager {
 	char *ns_root;	    /* <runroot>/ns */
 	char *infra_root;   /* <runroot>/infra */
 	char *pause_rootfs; /* <runroot>/pause-rootfs */
+	char *shm_root;	    /* <runroot>/shm */
 	char *pause_path;
+	PodContainerHooks hooks;
 };
+
+void pod_manager_set_container_hooks(PodManager *m,
+				     const PodContainerHooks *hooks)
+{
+	m->hooks = *hooks;
+}
 
 PodManager *pod_manager_new(const PodManagerDeps *d, GError **error)
 {
@@ -41,6 +50,7 @@ PodManager *pod_manager_new(const PodManagerDeps *d, GError **error)
 	m->infra_root = g_build_filename(d->config->runroot, "infra", NULL);
 	m->pause_rootfs =
 		g_build_filename(d->config->runroot, "pause-rootfs", NULL);
+	m->shm_root = g_build_filename(d->config->runroot, "shm", NULL);
 	m->pause_path = g_strdup(d->pause_path);
 	return m;
 }
@@ -53,6 +63,7 @@ void pod_manager_free(PodManager *m)
 	g_free(m->ns_root);
 	g_free(m->infra_root);
 	g_free(m->pause_rootfs);
+	g_free(m->shm_root);
 	g_free(m->pause_path);
 	g_free(m);
 }
@@ -198,6 +209,25 @@ static gboolean step_namespaces(PodManager *m, Pod *p, GError **error)
 	g_mutex_unlock(&p->lock);
 	pod_ns_clear(&ns);
 	return TRUE;
+}
+
+char *pod_manager_shm_path(PodManager *m, const Pod *p)
+{
+	if (p->config->ns_ipc == POD_NS_NODE)
+		return NULL;
+	return g_build_filename(m->shm_root, p->id, NULL);
+}
+
+static gboolean step_shm(PodManager *m, Pod *p, GError **error)
+{
+	g_autofree char *dir = pod_manager_shm_path(m, p);
+	return dir == NULL || pod_shm_mount(dir, error);
+}
+
+static gboolean undo_shm(PodManager *m, Pod *p, GError **error)
+{
+	g_autofree char *dir = pod_manager_shm_path(m, p);
+	return dir == NULL || pod_shm_unmount(dir, error);
 }
 
 static gboolean step_dns_files(PodManager *m, Pod *p, GError **error)
@@ -426,11 +456,12 @@ static gboolean undo_namespaces(PodManager *m, Pod *p, GError **error)
 static gboolean undo_all(PodManager *m, Pod *p, GError **error)
 {
 	GError *first = NULL;
-	for (int step = 0; step < 4; step++) {
+	for (int step = 0; step < 5; step++) {
 		GError *e = NULL;
 		gboolean ok = step == 0	  ? undo_infra(m, p, &e)
 			      : step == 1 ? undo_network(m, p, &e)
 			      : step == 2 ? undo_cgroup(p, &e)
+			      : step == 3 ? undo_shm(m, p, &e)
 					  : undo_namespaces(m, p, &e);
 		if (!ok && first == NULL)
 			first = e;
@@ -463,9 +494,10 @@ static gboolean run_steps(PodManager *m, Pod *p, GError **error)
 		const char *what;
 		Step fn;
 	} steps[] = {
-		{"namespaces", step_namespaces}, {"DNS files", step_dns_files},
-		{"cgroup", step_cgroup},	 {"network", step_network},
-		{"hosts file", step_hosts},	 {"infra process", step_infra},
+		{"namespaces", step_namespaces}, {"/dev/shm", step_shm},
+		{"DNS files", step_dns_files},	 {"cgroup", step_cgroup},
+		{"network", step_network},	 {"hosts file", step_hosts},
+		{"infra process", step_infra},
 	};
 	for (gsize i = 0; i < G_N_ELEMENTS(steps); i++) {
 		gint64 t0 = g_get_monotonic_time();
@@ -595,7 +627,10 @@ static gboolean stop_locked(PodManager *m, Pod *p, GError **error)
 		if (!pod_store_save(m->store, p, error))
 			return FALSE;
 	}
-	/* Containers are stopped here once they exist (container issue). */
+	/* The pod's containers first: they live in its namespaces. */
+	if (m->hooks.stop_all != NULL &&
+	    !m->hooks.stop_all(p->id, m->hooks.data, error))
+		return FALSE;
 	if (!undo_infra(m, p, error) || !undo_network(m, p, error))
 		return FALSE;
 	return pod_store_save(m->store, p, error);
@@ -624,6 +659,9 @@ gboolean pod_manager_stop(PodManager *m, const char *id, GError **error)
 
 static gboolean remove_locked(PodManager *m, Pod *p, GError **error)
 {
+	if (m->hooks.remove_all != NULL &&
+	    !m->hooks.remove_all(p->id, m->hooks.data, error))
+		return FALSE;
 	set_state(p, POD_REMOVING);
 	if (!pod_store_save(m->store, p, error) || !undo_all(m, p, error) ||
 	    !pod_store_delete(m->store, p->id, error))

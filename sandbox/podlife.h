@@ -43,6 +43,20 @@ Pod *pod_manager_run(PodManager *m, PodConfig *config /* taken */,
  * client (FALSE when the call was cancelled or past its deadline). */
 void pod_manager_mark_answered(PodManager *m, Pod *p, gboolean answered);
 
+/* What a pod's containers need when the pod stops or goes away; set by
+ * whoever manages containers (called with the pod's op lock held). */
+typedef struct {
+	gboolean (*stop_all)(const char *pod_id, gpointer data, GError **error);
+	gboolean (*remove_all)(const char *pod_id, gpointer data,
+			       GError **error);
+	gpointer data;
+} PodContainerHooks;
+void pod_manager_set_container_hooks(PodManager *m,
+				     const PodContainerHooks *hooks);
+
+/* The pod's /dev/shm tmpfs, or NULL when it uses the host IPC namespace. */
+char *pod_manager_shm_path(PodManager *m, const Pod *p);
+
 /* Idempotent. NOT_FOUND only for an id never known. */
 gboolean pod_manager_stop(PodManager *m, const char *id, GError **error);
 /* Idempotent: an unknown or removed id is success. */

@@ -287,22 +287,12 @@ static char *verbose_info(Pod *p)
 	return text;
 }
 
-BERTH_UNARY(server_pod_sandbox_status)
+/* The status as of now; also sent with every container event. */
+Runtime__V1__PodSandboxStatus *server_pod_status(CriCall *call, Pod *p)
 {
-	BerthServer *s = ctx;
-	const Runtime__V1__PodSandboxStatusRequest *in =
-		(const Runtime__V1__PodSandboxStatusRequest *)req;
-	g_autoptr(Pod) p = pod_store_lookup(pod_manager_store(s->pods),
-					    in->pod_sandbox_id, error);
-	if (p == NULL)
-		return NULL;
-	Runtime__V1__PodSandboxStatusResponse *r =
-		reply_new(call, Runtime__V1__PodSandboxStatusResponse,
-			  runtime__v1__pod_sandbox_status_response__init);
 	Runtime__V1__PodSandboxStatus *st =
 		reply_new(call, Runtime__V1__PodSandboxStatus,
 			  runtime__v1__pod_sandbox_status__init);
-	r->status = st;
 	st->id = reply_str(call, p->id);
 	st->metadata = metadata(call, p);
 	st->created_at = p->created_at;
@@ -323,6 +313,23 @@ BERTH_UNARY(server_pod_sandbox_status)
 	g_mutex_lock(&p->lock);
 	st->state = cri_state(p->state);
 	st->network = network(call, p);
+	g_mutex_unlock(&p->lock);
+	return st;
+}
+
+BERTH_UNARY(server_pod_sandbox_status)
+{
+	BerthServer *s = ctx;
+	const Runtime__V1__PodSandboxStatusRequest *in =
+		(const Runtime__V1__PodSandboxStatusRequest *)req;
+	g_autoptr(Pod) p = pod_store_lookup(pod_manager_store(s->pods),
+					    in->pod_sandbox_id, error);
+	if (p == NULL)
+		return NULL;
+	Runtime__V1__PodSandboxStatusResponse *r =
+		reply_new(call, Runtime__V1__PodSandboxStatusResponse,
+			  runtime__v1__pod_sandbox_status_response__init);
+	r->status = server_pod_status(call, p);
 	if (in->verbose) {
 		r->info = arena_new0(
 			cri_call_arena(call),
@@ -330,14 +337,15 @@ BERTH_UNARY(server_pod_sandbox_status)
 		Runtime__V1__PodSandboxStatusResponse__InfoEntry *e = reply_new(
 			call, Runtime__V1__PodSandboxStatusResponse__InfoEntry,
 			runtime__v1__pod_sandbox_status_response__info_entry__init);
+		g_mutex_lock(&p->lock);
 		char *text = verbose_info(p);
+		g_mutex_unlock(&p->lock);
 		e->key = "info";
 		e->value = reply_str(call, text);
 		free(text);
 		r->info[0] = e;
 		r->n_info = 1;
 	}
-	g_mutex_unlock(&p->lock);
 	r->timestamp = g_get_real_time() * 1000;
 	return &r->base;
 }

@@ -2,7 +2,13 @@
 #include "server/reply.h"
 #include "api.pb-c.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+static int reply_cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 void *reply_map(CriCall *call, const ProtobufCMessageDescriptor *entry,
 		GPtrArray *kvs, size_t *n_out)
@@ -18,6 +24,35 @@ void *reply_map(CriCall *call, const ProtobufCMessageDescriptor *entry,
 		out[i] = e;
 	}
 	*n_out = kvs->len;
+	return out;
+}
+
+void *reply_map_table(CriCall *call, const ProtobufCMessageDescriptor *entry,
+		      GHashTable *table, size_t *n_out)
+{
+	g_autoptr(GPtrArray) kvs = g_ptr_array_new();
+	if (table != NULL) {
+		g_autofree gpointer *keys =
+			g_hash_table_get_keys_as_array(table, NULL);
+		guint n = g_hash_table_size(table);
+		qsort(keys, n, sizeof(gpointer), reply_cmp_str);
+		for (guint i = 0; i < n; i++) {
+			PodKV *kv = arena_new0(cri_call_arena(call), PodKV);
+			kv->key = keys[i];
+			kv->value = g_hash_table_lookup(table, keys[i]);
+			g_ptr_array_add(kvs, kv);
+		}
+	}
+	return reply_map(call, entry, kvs, n_out);
+}
+
+char **reply_strv(CriCall *call, char *const *v, size_t *n_out)
+{
+	guint n = v != NULL ? g_strv_length((char **)v) : 0;
+	char **out = arena_newv(cri_call_arena(call), char *, n + 1);
+	for (guint i = 0; i < n; i++)
+		out[i] = reply_str(call, v[i]);
+	*n_out = n;
 	return out;
 }
 

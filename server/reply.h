@@ -28,6 +28,13 @@ typedef struct {
 void *reply_map(CriCall *call, const ProtobufCMessageDescriptor *entry,
 		GPtrArray *kvs /* PodKV* */, size_t *n_out);
 
+/* The same from a char* → char* table, keys sorted. */
+void *reply_map_table(CriCall *call, const ProtobufCMessageDescriptor *entry,
+		      GHashTable *table, size_t *n_out);
+
+/* A repeated string field from a NULL-terminated vector (NULL: none). */
+char **reply_strv(CriCall *call, char *const *v, size_t *n_out);
+
 /* Copy a request's map field into key/value pairs (PodKV*). */
 void request_map(GPtrArray *dst, void *const *entries, size_t n);
 

@@ -4,15 +4,76 @@
 #include "util/fs.h"
 #include "util/log.h"
 
+/* The image side: the store under <root>/storage, registries.conf (a
+ * missing file means the defaults) and the puller over both. */
+static gboolean server_open_images(BerthServer *s, GError **error)
+{
+	const BerthConfig *c = s->config;
+	g_autofree char *storage = g_build_filename(c->root, "storage", NULL);
+	s->registries = registries_load(
+		c->registries_conf, (const char *const *)c->insecure_registries,
+		error);
+	if (s->registries == NULL)
+		return FALSE;
+	s->images = image_store_open(storage, error);
+	if (s->images == NULL)
+		return FALSE;
+	ImagePullerOptions po = {
+		.store = s->images,
+		.registries = s->registries,
+		.auth_file = c->auth_file,
+		.max_parallel = (guint)c->max_parallel_downloads,
+	};
+	s->puller = image_puller_new(&po);
+	return TRUE;
+}
+
+static gboolean hook_stop_all(const char *pod_id, gpointer data, GError **error)
+{
+	return ctr_manager_stop_pod(data, pod_id, error);
+}
+
+static gboolean hook_remove_all(const char *pod_id, gpointer data,
+				GError **error)
+{
+	return ctr_manager_remove_pod(data, pod_id, error);
+}
+
+static gboolean image_in_use(const char *id, void *data)
+{
+	return ctr_manager_image_in_use(data, id);
+}
+
+/* Containers over pods and images; pods recovered first, as containers
+ * are found through them. */
+static gboolean server_open_containers(BerthServer *s, const char *conmon,
+				       GError **error)
+{
+	s->events = event_bus_new();
+	CtrManagerDeps cd = {.config = s->config,
+			     .pods = s->pods,
+			     .images = s->images,
+			     .runtimes = s->runtimes,
+			     .events = s->events,
+			     .conmon_path = conmon};
+	s->containers = ctr_manager_new(&cd, error);
+	if (s->containers == NULL)
+		return FALSE;
+	PodContainerHooks hooks = {.stop_all = hook_stop_all,
+				   .remove_all = hook_remove_all,
+				   .data = s->containers};
+	pod_manager_set_container_hooks(s->pods, &hooks);
+	image_store_set_in_use_check(s->images, image_in_use, s->containers);
+	return ctr_manager_recover(s->containers, error);
+}
+
 BerthServer *berth_server_new(BerthConfig *config, const char *pause_path,
-			      GError **error)
+			      const char *conmon_path, GError **error)
 {
 	g_autofree char *probe_dir =
 		g_build_filename(config->runroot, "probe", NULL);
 	g_autofree char *cni_cache =
 		g_build_filename(config->root, "network", "cni-cache", NULL);
-	g_autofree char *storage =
-		g_build_filename(config->root, "storage", NULL);
 	if (!berth_mkdir_p(config->root, 0711, error) ||
 	    !berth_mkdir_p(config->runroot, 0711, error))
 		return NULL;
@@ -23,17 +84,18 @@ BerthServer *berth_server_new(BerthConfig *config, const char *pause_path,
 		config->cni_default_network, cni_cache, 0, error);
 	if (cni == NULL)
 		return NULL;
-	ImageFsUsage usage;
-	if (!image_fs_usage_scan(storage, &usage, error))
-		return NULL;
 
 	BerthServer *s = g_new0(BerthServer, 1);
 	s->config = config;
+	g_mutex_init(&s->lock);
+	s->pod_cidr = g_strdup("");
+	s->cni = g_steal_pointer(&cni);
+	if (!server_open_images(s, error)) {
+		berth_server_free(s);
+		return NULL;
+	}
 	s->runtimes = oci_runtimes_probe(config, pause_path, probe_dir);
 	log_info("%s", s->runtimes->default_why);
-	s->cni = g_steal_pointer(&cni);
-	s->storage_dir = g_steal_pointer(&storage);
-	s->pod_cidr = g_strdup("");
 	PodManagerDeps deps = {.config = config,
 			       .cni = s->cni,
 			       .runtimes = s->runtimes,
@@ -44,21 +106,31 @@ BerthServer *berth_server_new(BerthConfig *config, const char *pause_path,
 		return NULL;
 	}
 	pod_manager_recover(s->pods);
-	s->image_fs = usage;
-	g_mutex_init(&s->lock);
+	if (!server_open_containers(s, conmon_path, error)) {
+		berth_server_free(s);
+		return NULL;
+	}
 	return s;
+}
+
+void berth_server_close_streams(BerthServer *s)
+{
+	event_bus_close(s->events);
 }
 
 void berth_server_free(BerthServer *s)
 {
 	if (s == NULL)
 		return;
+	ctr_manager_free(s->containers);
 	pod_manager_free(s->pods);
+	event_bus_free(s->events);
+	image_puller_free(s->puller);
+	image_store_free(s->images);
+	registries_free(s->registries);
 	oci_runtimes_free(s->runtimes);
 	cni_manager_free(s->cni);
-	g_free(s->storage_dir);
 	g_free(s->pod_cidr);
-	image_fs_usage_clear(&s->image_fs);
 	g_mutex_clear(&s->lock);
 	g_free(s);
 }

@@ -8,8 +8,12 @@
 #include "api.pb-c.h"
 #include "config/config.h"
 #include "cri/core.h"
-#include "image/fsinfo.h"
+#include "image/pull.h"
+#include "image/registries.h"
+#include "image/store.h"
 #include "network/cni.h"
+#include "sandbox/ctrlife.h"
+#include "sandbox/events.h"
 #include "sandbox/podlife.h"
 #include "sandbox/runtime.h"
 
@@ -18,16 +22,22 @@ typedef struct BerthServer {
 	OciRuntimes *runtimes;
 	CniManager *cni;
 	PodManager *pods;
-	char *storage_dir; /* <root>/storage */
-	GMutex lock;	   /* guards what follows */
-	char *pod_cidr;	   /* from UpdateRuntimeConfig */
-	ImageFsUsage image_fs;
+	EventBus *events;
+	CtrManager *containers;
+	ImageStore *images;	/* <root>/storage */
+	Registries *registries; /* registries.conf + insecure_registries */
+	ImagePuller *puller;
+	GMutex lock;	/* guards what follows */
+	char *pod_cidr; /* from UpdateRuntimeConfig */
 } BerthServer;
 
-/* Everything berthd serves from: probes runtimes, loads CNI, measures the
- * image store. pause_path is the static berth-pause used by the probe. */
+/* Everything berthd serves from: probes runtimes, loads CNI and
+ * registries.conf, opens the image store. pause_path is the static
+ * berth-pause used by the probe. */
 BerthServer *berth_server_new(BerthConfig *config, const char *pause_path,
-			      GError **error);
+			      const char *conmon_path, GError **error);
+/* Ends long-lived streams (GetContainerEvents) before the gRPC shutdown. */
+void berth_server_close_streams(BerthServer *s);
 void berth_server_free(BerthServer *s);
 
 /* Handlers (ctx is the BerthServer). */
@@ -39,6 +49,10 @@ BERTH_UNARY(server_status);
 BERTH_UNARY(server_runtime_config);
 BERTH_UNARY(server_update_runtime_config);
 BERTH_UNARY(server_image_fs_info);
+BERTH_UNARY(server_pull_image);
+BERTH_UNARY(server_list_images);
+BERTH_UNARY(server_image_status);
+BERTH_UNARY(server_remove_image);
 BERTH_UNARY(server_run_pod_sandbox);
 BERTH_UNARY(server_stop_pod_sandbox);
 BERTH_UNARY(server_remove_pod_sandbox);
@@ -46,9 +60,25 @@ BERTH_UNARY(server_pod_sandbox_status);
 BERTH_UNARY(server_list_pod_sandbox);
 BERTH_UNARY(server_pod_sandbox_stats);
 BERTH_UNARY(server_list_pod_sandbox_stats);
+BERTH_UNARY(server_create_container);
+BERTH_UNARY(server_start_container);
+BERTH_UNARY(server_stop_container);
+BERTH_UNARY(server_remove_container);
+BERTH_UNARY(server_container_status_rpc);
+BERTH_UNARY(server_list_containers);
+BERTH_UNARY(server_exec_sync);
+BERTH_UNARY(server_reopen_container_log);
+
+/* Status builders shared by the status RPCs and the event stream. */
+Runtime__V1__PodSandboxStatus *server_pod_status(CriCall *call, Pod *p);
+Runtime__V1__ContainerStatus *server_container_status(CriCall *call,
+						      Container *c);
 
 #define BERTH_STREAM(fn)                                                       \
 	gboolean fn(void *ctx, const ProtobufCMessage *req, CriCall *call,     \
 		    GError **error)
 BERTH_STREAM(server_stream_pod_sandboxes);
 BERTH_STREAM(server_stream_pod_sandbox_stats);
+BERTH_STREAM(server_stream_containers);
+BERTH_STREAM(server_get_container_events);
+BERTH_STREAM(server_stream_images);

@@ -27,16 +27,22 @@ Arena *arena_new(void)
 	return g_new0(Arena, 1);
 }
 
-void arena_free(Arena *a)
+void arena_reset(Arena *a)
 {
-	if (a == NULL)
-		return;
 	Chunk *c = a->head;
 	while (c != NULL) {
 		Chunk *next = c->next;
 		g_free(c);
 		c = next;
 	}
+	a->head = NULL;
+}
+
+void arena_free(Arena *a)
+{
+	if (a == NULL)
+		return;
+	arena_reset(a);
 	g_free(a);
 }
 

@@ -9,6 +9,8 @@ typedef struct Arena Arena;
 
 Arena *arena_new(void);
 void arena_free(Arena *a);
+/* Free everything allocated so far but keep the arena (long streams). */
+void arena_reset(Arena *a);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Arena, arena_free)
 
 /* Zeroed memory, aligned for any type. Never fails (aborts on OOM, as GLib). */

@@ -32,6 +32,11 @@ typedef enum {
 	(g_set_error((error), BERTH_ERROR, BERTH_ERROR_##code, __VA_ARGS__),   \
 	 FALSE)
 
+/* The same for functions that return a pointer: set *error, give NULL. */
+#define berth_throw_null(error, code, ...)                                     \
+	(g_set_error((error), BERTH_ERROR, BERTH_ERROR_##code, __VA_ARGS__),   \
+	 NULL)
+
 /* Set *error from errno with a formatted prefix; returns FALSE.
  * ENOENT maps to NOT_FOUND, EEXIST to ALREADY_EXISTS, EINVAL to
  * INVALID_ARGUMENT, ENOSPC/EMFILE/ENOMEM to RESOURCE_EXHAUSTED, the rest to

@@ -16,8 +16,13 @@ IMPLEMENTED = {
     "RuntimeService": {"Version", "Status", "RuntimeConfig", "UpdateRuntimeConfig",
                        "RunPodSandbox", "StopPodSandbox", "RemovePodSandbox",
                        "PodSandboxStatus", "ListPodSandbox", "StreamPodSandboxes",
-                       "PodSandboxStats", "ListPodSandboxStats", "StreamPodSandboxStats"},
-    "ImageService": {"ImageFsInfo"},
+                       "PodSandboxStats", "ListPodSandboxStats", "StreamPodSandboxStats",
+                       "CreateContainer", "StartContainer", "StopContainer",
+                       "RemoveContainer", "ContainerStatus", "ListContainers",
+                       "StreamContainers", "ExecSync", "ReopenContainerLog",
+                       "GetContainerEvents"},
+    "ImageService": {"ImageFsInfo", "ListImages", "StreamImages", "ImageStatus",
+                     "PullImage", "RemoveImage"},
 }
 
 

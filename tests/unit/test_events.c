@@ -112,18 +112,18 @@ static void test_wake_and_close(void **state)
 	(void)state;
 	EventBus *bus = event_bus_new();
 	EventSub *s = event_bus_subscribe(bus);
-	GThread *t = g_thread_new("waker", waker, s);
+	GThread *t1 = g_thread_new("waker", waker, s);
 	g_autoptr(GError) error = NULL;
 	assert_null(event_sub_next(s, &error));
 	assert_true(g_error_matches(error, BERTH_ERROR, BERTH_ERROR_CANCELLED));
-	g_thread_join(t);
+	g_thread_join(t1);
 	EventSub *s2 = event_bus_subscribe(bus);
-	t = g_thread_new("closer", closer, bus);
+	GThread *t2 = g_thread_new("closer", closer, bus);
 	g_clear_error(&error);
 	assert_null(event_sub_next(s2, &error));
 	assert_true(
 		g_error_matches(error, BERTH_ERROR, BERTH_ERROR_UNAVAILABLE));
-	g_thread_join(t);
+	g_thread_join(t2);
 	event_bus_unsubscribe(bus, s);
 	event_bus_unsubscribe(bus, s2);
 	event_bus_free(bus);

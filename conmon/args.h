@@ -1,0 +1,46 @@
+/* berth-conmon's command line. Every path must be absolute (the monitor
+ * runs in its socket dir):
+ *
+ *   berth-conmon --id ID --bundle DIR --runtime PATH --runtime-root DIR
+ *       --log-path FILE --exit-dir DIR --socket-dir DIR --sync-fd N
+ *       [--terminal] [--stdin] [--log-max-line BYTES] [--cgroup DIR]
+ *       [--timeout SECONDS] [--runtime-arg ARG]...
+ *
+ * --cgroup is the container's memory cgroup directory, for OOM kills; by
+ * default it is found from /proc/<pid>/cgroup once the container exists.
+ * --timeout bounds the runtime's create. --runtime-arg adds a global
+ * option of the runtime, before its command (e.g. --systemd-cgroup).
+ *
+ * The monitor lives exactly as long as its container: SIGTERM, SIGINT and
+ * SIGHUP are ignored (kill the container instead); after SIGKILL the
+ * container runs on without a monitor and no exit file is written. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CONMON_MAX_RUNTIME_ARGS 16
+
+typedef struct {
+	const char *id;
+	const char *bundle;
+	const char *runtime;
+	const char *runtime_root;
+	const char *log_path;
+	const char *exit_dir;
+	const char *socket_dir;
+	const char *cgroup;
+	bool terminal;
+	bool stdin_open;
+	size_t log_max_line;
+	unsigned timeout_s;
+	int sync_fd;
+	const char *runtime_args[CONMON_MAX_RUNTIME_ARGS];
+	size_t n_runtime_args;
+} ConmonConfig;
+
+/* Fill cfg from argv. On failure returns -1 with a message in why; the
+ * sync fd, if it was given, is in cfg->sync_fd even then. Returns 1 for
+ * --help or --version (printed on stdout). */
+int conmon_args_parse(int argc, char **argv, ConmonConfig *cfg, char *why,
+		      size_t why_len);

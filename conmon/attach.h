@@ -1,0 +1,22 @@
+/* The attach socket: any number of clients at once; each gets the
+ * container's output as STDOUT/STDERR frames and may send STDIN and
+ * CLOSE_STDIN frames (see conmon/protocol.h). */
+#pragma once
+
+#include "conmon/monitor.h"
+
+/* Bind <socket-dir>/attach and add it to the loop; 0 or -errno. */
+int conmon_attach_listen(Conmon *c);
+void conmon_attach_accept(Conmon *c);
+void conmon_attach_client_event(Conmon *c, int fd, uint32_t events);
+
+/* Send one frame to every client; a client that cannot take it now
+ * (its socket buffer is full) is dropped rather than stall the
+ * container. */
+void conmon_attach_broadcast(Conmon *c, int type, const char *data, size_t len);
+
+/* Stop or resume reading stdin frames from clients (stdin back-pressure). */
+void conmon_attach_pause(Conmon *c, bool paused);
+
+/* Close every client and the listener and remove the socket. */
+void conmon_attach_close(Conmon *c);

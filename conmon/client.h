@@ -1,0 +1,69 @@
+/* berthd's side of berth-conmon: start a monitor for a container and get
+ * the container's pid (or the runtime's error), talk to its control
+ * socket, read its exit file, find it again after a restart, and connect
+ * to its attach socket. The wire formats are in conmon/protocol.h. */
+#pragma once
+
+#include <glib.h>
+
+typedef struct {
+	const char *conmon_path; /* the berth-conmon binary */
+	const char *id;
+	const char *bundle;
+	const char *runtime_path;
+	const char *runtime_root;
+	const char *log_path;
+	const char *exit_dir;
+	const char *socket_dir; /* created (0700) when missing */
+	/* The container's memory cgroup dir for OOM kills; NULL: found
+	 * from /proc/<pid>/cgroup once the container exists. */
+	const char *cgroup;
+	/* Global options of the runtime, before its command; NULL-ended. */
+	const char *const *runtime_args;
+	gboolean terminal;
+	gboolean stdin_open;
+	gsize log_max_line; /* 0: 16 KiB */
+	guint timeout_ms;   /* for the runtime's create; 0: 120 s */
+} ConmonOptions;
+
+typedef struct {
+	int exit_code; /* 128 + signal when killed by one */
+	int signal;    /* 0 when it exited */
+	gboolean oom_killed;
+	gint64 finished_at; /* ns since the epoch */
+} ConmonExit;
+
+/* Spawn berth-conmon and wait for its report. TRUE with the container's
+ * pid once the runtime created it (berthd then runs `runtime start`);
+ * else the runtime's own message (INTERNAL), DEADLINE_EXCEEDED when no
+ * report came in time (the monitor is then killed). */
+gboolean conmon_start(const ConmonOptions *o, int *container_pid,
+		      GError **error);
+
+/* Control commands; FAILED_PRECONDITION when no monitor answers. */
+gboolean conmon_reopen_log(const char *socket_dir, GError **error);
+gboolean conmon_resize(const char *socket_dir, guint rows, guint cols,
+		       GError **error);
+
+/* Parse <exit_dir>/<id>; NOT_FOUND while the container runs (or when
+ * its monitor died before it). */
+gboolean conmon_read_exit(const char *exit_dir, const char *id, ConmonExit *out,
+			  GError **error);
+
+/* The pid of the live monitor whose pid file is in socket_dir; NOT_FOUND
+ * when there is none (no file, or its process is gone or is not
+ * berth-conmon). */
+gboolean conmon_monitor_pid(const char *socket_dir, int *pid, GError **error);
+
+/* A connected SOCK_SEQPACKET fd to the attach socket, or -1. */
+int conmon_attach_connect(const char *socket_dir, GError **error);
+
+/* Send bytes as frames of the given type (CONMON_FRAME_STDIN, or
+ * CONMON_FRAME_CLOSE_STDIN with no bytes), split as the protocol needs. */
+gboolean conmon_attach_send(int fd, int type, const void *data, gsize len,
+			    GError **error);
+
+/* Receive one frame: its payload length (0 is a valid empty frame) with
+ * the type in *type, or -1 with error set; end of stream is 0 with *type
+ * set to -1. buf holds CONMON_ATTACH_MAX_PAYLOAD bytes. */
+gssize conmon_attach_recv(int fd, int *type, char *buf, GError **error);

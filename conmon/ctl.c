@@ -1,0 +1,138 @@
+/* The control socket: "resize <rows> <cols>" and "reopen", one reply
+ * ("ok" or "error: <why>") per command. */
+#include "conmon/ctl.h"
+#include "conmon/protocol.h"
+#include "conmon/util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <unistd.h>
+
+static bool parse_dim(const char *s, unsigned short *out)
+{
+	char *end = NULL;
+	if (*s < '0' || *s > '9')
+		return false;
+	unsigned long v = strtoul(s, &end, 10);
+	if (*end != '\0' || v > 65535)
+		return false;
+	*out = (unsigned short)v;
+	return true;
+}
+
+int conmon_ctl_parse(const char *msg, size_t len, ConmonCtlCommand *cmd,
+		     char *why, size_t why_len)
+{
+	char text[CONMON_CTL_MAX_MESSAGE];
+	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
+		len--;
+	if (len >= sizeof text || memchr(msg, '\0', len) != NULL) {
+		snprintf(why, why_len, "malformed command");
+		return -1;
+	}
+	memcpy(text, msg, len);
+	text[len] = '\0';
+	char *save = NULL;
+	const char *verb = strtok_r(text, " ", &save);
+	const char *a = verb ? strtok_r(NULL, " ", &save) : NULL;
+	const char *b = a ? strtok_r(NULL, " ", &save) : NULL;
+	const char *extra = b ? strtok_r(NULL, " ", &save) : NULL;
+	if (verb != NULL && strcmp(verb, "reopen") == 0 && a == NULL) {
+		cmd->kind = CONMON_CTL_REOPEN;
+		return 0;
+	}
+	if (verb != NULL && strcmp(verb, "resize") == 0 && b != NULL &&
+	    extra == NULL && parse_dim(a, &cmd->rows) &&
+	    parse_dim(b, &cmd->cols)) {
+		cmd->kind = CONMON_CTL_RESIZE;
+		return 0;
+	}
+	snprintf(why, why_len, "unknown command \"%.*s\"", (int)len, msg);
+	return -1;
+}
+
+int conmon_ctl_listen(Conmon *c)
+{
+	int fd = conmon_listen_seqpacket(CONMON_CTL_SOCKET);
+	if (fd < 0)
+		return fd;
+	c->ctl_listen = fd;
+	return conmon_watch(c, CONMON_EV_CTL_LISTEN, fd, EPOLLIN);
+}
+
+void conmon_ctl_accept(Conmon *c)
+{
+	int fd = accept4(c->ctl_listen, NULL, NULL,
+			 SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (conmon_watch(c, CONMON_EV_CTL_CLIENT, fd, EPOLLIN) < 0)
+		close(fd);
+}
+
+static int resize(Conmon *c, const ConmonCtlCommand *cmd, char *why,
+		  size_t why_len)
+{
+	if (!c->cfg->terminal || c->out[0] < 0) {
+		snprintf(why, why_len, "the container has no terminal");
+		return -1;
+	}
+	struct winsize ws = {.ws_row = cmd->rows, .ws_col = cmd->cols};
+	if (ioctl(c->out[0], TIOCSWINSZ, &ws) < 0) {
+		snprintf(why, why_len, "resize: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int execute(Conmon *c, const ConmonCtlCommand *cmd, char *why,
+		   size_t why_len)
+{
+	if (cmd->kind == CONMON_CTL_RESIZE)
+		return resize(c, cmd, why, why_len);
+	int r = conmon_log_reopen(&c->log);
+	if (r < 0) {
+		snprintf(why, why_len, "reopen %s: %s", c->log.path,
+			 strerror(-r));
+		return -1;
+	}
+	return 0;
+}
+
+void conmon_ctl_client_event(Conmon *c, int fd, uint32_t events)
+{
+	char msg[CONMON_CTL_MAX_MESSAGE], why[CONMON_CTL_MAX_MESSAGE + 64];
+	char reply[sizeof why + 16];
+	ssize_t n = (events & EPOLLIN) ? recv(fd, msg, sizeof msg, MSG_DONTWAIT)
+				       : 0;
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		conmon_unwatch(c, fd);
+		close(fd);
+		return;
+	}
+	ConmonCtlCommand cmd;
+	int r = conmon_ctl_parse(msg, (size_t)n, &cmd, why, sizeof why);
+	if (r == 0)
+		r = execute(c, &cmd, why, sizeof why);
+	int len = r == 0 ? snprintf(reply, sizeof reply, "ok")
+			 : snprintf(reply, sizeof reply, "error: %s", why);
+	if (send(fd, reply, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		conmon_diag("ctl reply: %s", strerror(errno));
+}
+
+void conmon_ctl_close(Conmon *c)
+{
+	if (c->ctl_listen >= 0) {
+		close(c->ctl_listen);
+		unlink(CONMON_CTL_SOCKET);
+	}
+	c->ctl_listen = -1;
+}

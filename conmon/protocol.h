@@ -1,0 +1,46 @@
+/* What berthd and berth-conmon agree on: file and socket names in the
+ * socket dir, the attach socket's frames and the control commands. Shared
+ * by the monitor (plain C) and the client library (GLib).
+ *
+ * Sync fd: one line of JSON, then the monitor closes it:
+ *   {"pid": 1234}                      the runtime created the container
+ *   {"error": "<runtime's message>"}  it did not; the monitor exits 1
+ *
+ * Attach socket (<socket-dir>/attach, SOCK_SEQPACKET): every message is
+ * one frame, a type byte then the payload (at most
+ * CONMON_ATTACH_MAX_PAYLOAD bytes). The monitor sends STDOUT and STDERR
+ * frames (a tty's output is all STDOUT) to every client; a client sends
+ * STDIN frames (written to the container's stdin when it has one) and one
+ * CLOSE_STDIN frame (empty) to close it. The monitor closes every client
+ * after the container exits and its output is drained.
+ *
+ * Control socket (<socket-dir>/ctl, SOCK_SEQPACKET): each message is one
+ * command, each answered by one message, "ok" or "error: <why>":
+ *   resize <rows> <cols>   set the terminal's window size
+ *   reopen                 reopen the log file (after kubelet rotated it)
+ *
+ * Exit file (<exit-dir>/<id>, written atomically once the container init
+ * is reaped):
+ *   {"exit_code": N, "signal": S, "oom_killed": B, "finished_at": NS}
+ * exit_code is 128+S when the init was killed by signal S (S is 0 when it
+ * exited); finished_at is in nanoseconds since the epoch.
+ */
+#pragma once
+
+#define CONMON_ATTACH_SOCKET "attach"
+#define CONMON_CTL_SOCKET "ctl"
+#define CONMON_PID_FILE "conmon.pid"
+#define CONMON_DIAG_FILE "conmon.log"
+
+#define CONMON_ATTACH_MAX_PAYLOAD 32768
+#define CONMON_CTL_MAX_MESSAGE 256
+
+enum {
+	CONMON_FRAME_STDIN = 0,
+	CONMON_FRAME_STDOUT = 1,
+	CONMON_FRAME_STDERR = 2,
+	CONMON_FRAME_CLOSE_STDIN = 3,
+};
+
+#define CONMON_DEFAULT_LOG_MAX_LINE (16 * 1024)
+#define CONMON_DEFAULT_TIMEOUT_S 120

@@ -1,0 +1,19 @@
+/* Creating the container: the OCI runtime's `create`, run with the
+ * container's stdio (pipes, or a pty received on a console socket), and
+ * its failure turned into the runtime's own message. */
+#pragma once
+
+#include "conmon/monitor.h"
+
+#include <stddef.h>
+
+/* Run `<runtime> create`; on success c->container_pid, c->out and
+ * c->stdin_fd are set. On failure returns -1 with the runtime's message
+ * in why. */
+int conmon_runtime_create(Conmon *c, char *why, size_t why_len);
+
+/* The message of a failed create: the last error in the runtime's JSON
+ * log (runc and crun: {"level":"error","msg":...}), else the last line
+ * of that log, else of its stderr, else how it exited. */
+void conmon_runtime_error_message(const char *log_text, const char *stderr_text,
+				  int wait_status, char *out, size_t cap);

@@ -1,0 +1,982 @@
+/* Containers: create -> start -> (exit event) -> stop -> remove, and
+ * recovery. Create's steps: record (creating) -> rootfs overlay -> OCI
+ * spec -> monitor + runtime create -> record (created). Undo runs the
+ * other way; every undo step is idempotent. */
+#include "sandbox/ctrlife.h"
+#include "conmon/client.h"
+#include "image/manifest.h"
+#include "sandbox/ctrconfig-json.h"
+#include "sandbox/exits.h"
+#include "sandbox/index.h"
+#include "sandbox/spec.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/spawn.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define RUNTIME_TIMEOUT_MS 30000
+#define KILL_WAIT_S 10
+
+struct CtrManager {
+	const BerthConfig *config;
+	PodManager *pods;
+	ImageStore *images;
+	OciRuntimes *runtimes;
+	EventBus *events;
+	char *conmon_path;
+	char *dir;	 /* <root>/containers */
+	char *sock_root; /* <runroot>/containers */
+	char *exit_dir;	 /* <runroot>/exits */
+	Index *index;
+	ExitWatch *watch;
+	OciHostInfo host;
+};
+
+/* --- index glue ---------------------------------------------------------- */
+
+static const char *ix_id(gpointer c)
+{
+	return ((Container *)c)->id;
+}
+
+static const char *ix_name(gpointer c)
+{
+	return ((Container *)c)->full_name;
+}
+
+static gpointer ix_ref(gpointer c)
+{
+	return container_ref(c);
+}
+
+static void ix_unref(gpointer c)
+{
+	container_unref(c);
+}
+
+static gboolean ix_visible(gpointer c)
+{
+	return container_get_state(c) != CTR_CREATING;
+}
+
+static const IndexOps ctr_index_ops = {
+	.what = "container",
+	.id = ix_id,
+	.name = ix_name,
+	.ref = ix_ref,
+	.unref = ix_unref,
+	.visible = ix_visible,
+};
+
+CtrManager *ctr_manager_new(const CtrManagerDeps *d, GError **error)
+{
+	g_autofree char *dir =
+		g_build_filename(d->config->root, "containers", NULL);
+	if (!berth_mkdir_p(dir, 0700, error))
+		return NULL;
+	CtrManager *m = g_new0(CtrManager, 1);
+	m->config = d->config;
+	m->pods = d->pods;
+	m->images = d->images;
+	m->runtimes = d->runtimes;
+	m->events = d->events;
+	m->conmon_path = g_strdup(d->conmon_path);
+	m->dir = g_steal_pointer(&dir);
+	m->sock_root = g_build_filename(d->config->runroot, "containers", NULL);
+	m->exit_dir = g_build_filename(d->config->runroot, "exits", NULL);
+	m->index = index_new(&ctr_index_ops);
+	if (!oci_spec_host_probe(&m->host, error)) {
+		ctr_manager_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void ctr_manager_free(CtrManager *m)
+{
+	if (m == NULL)
+		return;
+	exit_watch_free(m->watch);
+	index_free(m->index);
+	g_free(m->conmon_path);
+	g_free(m->dir);
+	g_free(m->sock_root);
+	g_free(m->exit_dir);
+	g_free(m);
+}
+
+Container *ctr_manager_lookup(CtrManager *m, const char *id, GError **error)
+{
+	return index_lookup(m->index, id, error);
+}
+
+static gint by_created(gconstpointer a, gconstpointer b)
+{
+	const Container *x = *(Container *const *)a;
+	const Container *y = *(Container *const *)b;
+	return (x->created_at > y->created_at) -
+	       (x->created_at < y->created_at);
+}
+
+GPtrArray *ctr_manager_list(CtrManager *m)
+{
+	return index_list(m->index, by_created);
+}
+
+/* --- records and events -------------------------------------------------- */
+
+static gboolean save(CtrManager *m, Container *c, GError **error)
+{
+	(void)m;
+	g_autofree char *path =
+		g_build_filename(c->dir, "container.json", NULL);
+	if (!berth_mkdir_p(c->dir, 0700, error))
+		return FALSE;
+	g_mutex_lock(&c->lock);
+	g_autofree char *text = container_to_json(c);
+	g_mutex_unlock(&c->lock);
+	return berth_write_file_atomic(path, text, strlen(text), 0600, error);
+}
+
+static void save_or_log(CtrManager *m, Container *c)
+{
+	g_autoptr(GError) error = NULL;
+	if (!save(m, c, &error))
+		log_error("container %s: %s", c->id, error->message);
+}
+
+static void publish(CtrManager *m, Container *c, CtrEventType type)
+{
+	CtrEvent *ev = g_new0(CtrEvent, 1);
+	ev->type = type;
+	ev->container_id = g_strdup(c->id);
+	ev->pod_id = g_strdup(c->pod_id);
+	ev->created_at = g_get_real_time() * 1000;
+	event_bus_publish(m->events, ev);
+}
+
+static char *new_id(void)
+{
+	guint8 raw[32];
+	gsize got = 0;
+	while (got < sizeof raw) {
+		ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
+		if (n > 0)
+			got += n;
+	}
+	GString *s = g_string_sized_new(65);
+	for (gsize i = 0; i < sizeof raw; i++)
+		g_string_append_printf(s, "%02x", raw[i]);
+	return g_string_free(s, FALSE);
+}
+
+/* --- runtime calls ------------------------------------------------------- */
+
+static const OciRuntime *runtime_of(CtrManager *m, Container *c, GError **error)
+{
+	const OciRuntime *rt = oci_runtimes_get(m->runtimes, c->runtime);
+	if (rt == NULL)
+		g_set_error(error, BERTH_ERROR, BERTH_ERROR_FAILED_PRECONDITION,
+			    "runtime handler %s is no longer configured",
+			    c->runtime);
+	return rt;
+}
+
+/* `<runtime> --root R args...`; the runtime's message on failure. */
+static gboolean runtime_call(const OciRuntime *rt, const char *const *args,
+			     GError **error)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	g_ptr_array_add(argv, rt->path);
+	g_ptr_array_add(argv, "--root");
+	g_ptr_array_add(argv, rt->root);
+	for (const char *const *a = args; *a; a++)
+		g_ptr_array_add(argv, (char *)*a);
+	g_ptr_array_add(argv, NULL);
+	SpawnOptions o = {.argv = (const char *const *)argv->pdata,
+			  .timeout_ms = RUNTIME_TIMEOUT_MS};
+	SpawnResult r;
+	if (!spawn_sync(&o, &r, error))
+		return FALSE;
+	gboolean ok = !r.timed_out && WIFEXITED(r.status) &&
+		      WEXITSTATUS(r.status) == 0;
+	if (!ok) {
+		g_autofree char *why = spawn_describe_failure(&o, &r);
+		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INTERNAL, "%s",
+			    why);
+	}
+	spawn_result_clear(&r);
+	return ok;
+}
+
+static gboolean gone_message(const GError *e)
+{
+	return strstr(e->message, "does not exist") ||
+	       strstr(e->message, "not found") ||
+	       strstr(e->message, "No such file");
+}
+
+static gboolean runtime_delete(CtrManager *m, Container *c, GError **error)
+{
+	const OciRuntime *rt = runtime_of(m, c, error);
+	if (rt == NULL)
+		return FALSE;
+	const char *args[] = {"delete", "--force", c->id, NULL};
+	g_autoptr(GError) local = NULL;
+	if (runtime_call(rt, args, &local) || gone_message(local))
+		return TRUE;
+	g_propagate_error(error, g_steal_pointer(&local));
+	return FALSE;
+}
+
+static gboolean runtime_kill(CtrManager *m, Container *c, int sig,
+			     GError **error)
+{
+	const OciRuntime *rt = runtime_of(m, c, error);
+	if (rt == NULL)
+		return FALSE;
+	g_autofree char *s = g_strdup_printf("%d", sig);
+	const char *args[] = {"kill", c->id, s, NULL};
+	g_autoptr(GError) local = NULL;
+	if (runtime_call(rt, args, &local))
+		return TRUE;
+	/* Already exited (or gone): the exit event settles it. */
+	if (gone_message(local) || strstr(local->message, "not running") ||
+	    strstr(local->message, "process already finished"))
+		return TRUE;
+	g_propagate_error(error, g_steal_pointer(&local));
+	return FALSE;
+}
+
+/* --- exits --------------------------------------------------------------- */
+
+static char *exit_path(CtrManager *m, const char *id)
+{
+	return g_build_filename(m->exit_dir, id, NULL);
+}
+
+/* Apply the monitor's exit file to c; FALSE when there is none yet. */
+static gboolean apply_exit(CtrManager *m, Container *c)
+{
+	ConmonExit ex;
+	g_autoptr(GError) error = NULL;
+	if (!conmon_read_exit(m->exit_dir, c->id, &ex, &error))
+		return FALSE;
+	g_mutex_lock(&c->lock);
+	gboolean changed = c->state == CTR_RUNNING || c->state == CTR_CREATED;
+	if (changed) {
+		c->state = CTR_EXITED;
+		c->exit_code = ex.exit_code;
+		c->finished_at = ex.finished_at;
+		g_free(c->reason);
+		c->reason = g_strdup(ex.oom_killed	 ? "OOMKilled"
+				     : ex.exit_code == 0 ? "Completed"
+							 : "Error");
+		c->pid = 0;
+		g_cond_broadcast(&c->cond);
+	}
+	g_mutex_unlock(&c->lock);
+	if (changed) {
+		save_or_log(m, c);
+		log_info("container %s exited with %d%s", c->id, ex.exit_code,
+			 ex.oom_killed ? " (OOM killed)" : "");
+		publish(m, c, CTR_EVENT_STOPPED);
+	}
+	return TRUE;
+}
+
+static void on_exit_file(const char *id, gpointer data)
+{
+	CtrManager *m = data;
+	g_autoptr(Container) c = index_lookup(m->index, id, NULL);
+	if (c != NULL)
+		apply_exit(m, c);
+}
+
+/* Mark a container whose monitor vanished without an exit file. */
+static void mark_lost(CtrManager *m, Container *c, const char *why)
+{
+	g_mutex_lock(&c->lock);
+	c->state = CTR_EXITED;
+	c->exit_code = 255;
+	c->finished_at = g_get_real_time() * 1000;
+	g_free(c->reason);
+	c->reason = g_strdup("ContainerMonitorLost");
+	g_free(c->message);
+	c->message = g_strdup(why);
+	c->pid = 0;
+	g_cond_broadcast(&c->cond);
+	g_mutex_unlock(&c->lock);
+	save_or_log(m, c);
+	publish(m, c, CTR_EVENT_STOPPED);
+}
+
+/* --- create -------------------------------------------------------------- */
+
+static gboolean step_rootfs(CtrManager *m, Container *c, GError **error)
+{
+	g_autofree char *rootfs = NULL;
+	return image_rootfs_mount(m->images, c->image_id, c->dir, &rootfs,
+				  error);
+}
+
+static gboolean step_log_dir(CtrManager *m, Container *c, GError **error)
+{
+	(void)m;
+	if (c->log_path[0] == '\0')
+		return TRUE;
+	g_autofree char *dir = g_path_get_dirname(c->log_path);
+	return berth_mkdir_p(dir, 0755, error);
+}
+
+static gboolean step_monitor(CtrManager *m, Container *c, GError **error)
+{
+	const OciRuntime *rt = runtime_of(m, c, error);
+	if (rt == NULL || !berth_mkdir_p(c->socket_dir, 0700, error) ||
+	    !berth_mkdir_p(m->exit_dir, 0700, error))
+		return FALSE;
+	g_autofree char *log =
+		c->log_path[0] ? g_strdup(c->log_path)
+			       : g_build_filename(c->dir, "ctr.log", NULL);
+	ConmonOptions o = {
+		.conmon_path = m->conmon_path,
+		.id = c->id,
+		.bundle = c->dir,
+		.runtime_path = rt->path,
+		.runtime_root = rt->root,
+		.log_path = log,
+		.exit_dir = m->exit_dir,
+		.socket_dir = c->socket_dir,
+		.terminal = c->config->tty,
+		.stdin_open = c->config->stdin_,
+	};
+	int pid = 0;
+	if (!conmon_start(&o, &pid, error))
+		return FALSE;
+	g_mutex_lock(&c->lock);
+	c->pid = pid;
+	g_mutex_unlock(&c->lock);
+	return TRUE;
+}
+
+static gboolean undo_create(CtrManager *m, Container *c, GError **error)
+{
+	GError *first = NULL;
+	for (int step = 0; step < 2; step++) {
+		GError *e = NULL;
+		gboolean ok =
+			step == 0 ? runtime_delete(m, c, &e)
+				  : image_rootfs_unmount(m->images, c->image_id,
+							 c->dir, &e);
+		if (!ok && first == NULL)
+			first = e;
+		else if (!ok)
+			g_error_free(e);
+	}
+	g_autofree char *exit_file = exit_path(m, c->id);
+	unlink(exit_file);
+	berth_rm_rf(c->socket_dir, NULL);
+	if (first != NULL) {
+		g_propagate_error(error, first);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean delete_record(CtrManager *m, Container *c, GError **error)
+{
+	(void)m;
+	g_autofree char *record =
+		g_build_filename(c->dir, "container.json", NULL);
+	g_autoptr(GDir) d = g_dir_open(c->dir, 0, NULL);
+	const char *name;
+	while (d && (name = g_dir_read_name(d)) != NULL) {
+		if (strcmp(name, "container.json") == 0)
+			continue;
+		g_autofree char *path = g_build_filename(c->dir, name, NULL);
+		if (!berth_rm_rf(path, error))
+			return FALSE;
+	}
+	if (unlink(record) < 0 && errno != ENOENT)
+		return berth_throw_errno(error, errno, "remove %s", record);
+	if (rmdir(c->dir) < 0 && errno != ENOENT)
+		return berth_throw_errno(error, errno, "remove %s", c->dir);
+	return TRUE;
+}
+
+/* The target of pid mode TARGET: a running container of the same pod. */
+static int target_pid(CtrManager *m, Container *c, GError **error)
+{
+	const char *target = c->config->security.ns_target_id;
+	g_autoptr(Container) t = index_lookup(m->index, target, error);
+	if (t == NULL)
+		return -1;
+	g_mutex_lock(&t->lock);
+	int pid = t->state == CTR_RUNNING && strcmp(t->pod_id, c->pod_id) == 0
+			  ? t->pid
+			  : 0;
+	g_mutex_unlock(&t->lock);
+	if (pid <= 0) {
+		g_set_error(error, BERTH_ERROR, BERTH_ERROR_FAILED_PRECONDITION,
+			    "target container %s is not running in pod %s",
+			    t->id, c->pod_id);
+		return -1;
+	}
+	return pid;
+}
+
+/* The OCI config.json for c in its pod, written into the bundle. */
+static gboolean step_spec(CtrManager *m, Container *c, GError **error)
+{
+	g_autoptr(Pod) p =
+		pod_store_lookup(pod_manager_store(m->pods), c->pod_id, error);
+	g_autoptr(ImageRecord) img =
+		p ? image_store_lookup(m->images, c->image_id, error) : NULL;
+	if (img == NULL)
+		return FALSE;
+	g_autoptr(ImageConfig) icfg = NULL;
+	if (img->config_json != NULL &&
+	    !image_config_parse(img->config_json, strlen(img->config_json),
+				&icfg, error))
+		return FALSE;
+	int tpid = 0;
+	if (c->config->security.ns_pid == POD_NS_TARGET &&
+	    (tpid = target_pid(m, c, error)) < 0)
+		return FALSE;
+	g_autofree char *pod_dir =
+		pod_store_pod_dir(pod_manager_store(m->pods), p->id);
+	g_autofree char *resolv =
+		g_build_filename(pod_dir, "resolv.conf", NULL);
+	g_autofree char *hosts = g_build_filename(pod_dir, "hosts", NULL);
+	g_autofree char *hostname = g_build_filename(pod_dir, "hostname", NULL);
+	g_autofree char *shm = pod_manager_shm_path(m->pods, p);
+	g_autofree char *rootfs = g_build_filename(c->dir, "rootfs", NULL);
+	g_autofree char *term =
+		g_build_filename(c->dir, "termination-log", NULL);
+	if (!g_file_set_contents(term, "", 0, error))
+		return FALSE;
+	CtrSpecContext ctx = {
+		.id = c->id,
+		.rootfs = rootfs,
+		.pod = p->config,
+		.netns = p->netns,
+		.ipcns = p->ipcns,
+		.utsns = p->utsns,
+		.infra_pid = p->infra_pid,
+		.target_pid = tpid,
+		.pod_cgroup = p->cgroup,
+		.image = icfg,
+		.resolv_conf = resolv,
+		.hosts = hosts,
+		.hostname_file = hostname,
+		.shm_path = shm,
+		.termination_log = term,
+		.default_capabilities =
+			(const char *const *)m->config->default_capabilities,
+		.pids_limit = m->config->pids_limit,
+		.host = &m->host,
+	};
+	OciSpecResult res = {0};
+	if (!oci_spec_build(c->config, &ctx, &res, error))
+		return FALSE;
+	c->stop_signal = res.stop_signal;
+	char *text = json_dumps(res.spec, JSON_INDENT(1));
+	oci_spec_result_clear(&res);
+	g_autofree char *path = g_build_filename(c->dir, "config.json", NULL);
+	gboolean ok =
+		berth_write_file_atomic(path, text, strlen(text), 0600, error);
+	free(text);
+	return ok;
+}
+
+static gboolean create_steps(CtrManager *m, Container *c, GError **error)
+{
+	typedef gboolean (*Step)(CtrManager *, Container *, GError **);
+	static const struct {
+		const char *what;
+		Step fn;
+	} steps[] = {
+		{"rootfs", step_rootfs},
+		{"OCI spec", step_spec},
+		{"log directory", step_log_dir},
+		{"runtime create", step_monitor},
+	};
+	if (!save(m, c, error))
+		return FALSE;
+	for (gsize i = 0; i < G_N_ELEMENTS(steps); i++) {
+		if (!steps[i].fn(m, c, error)) {
+			g_prefix_error(error, "create container %s: %s: ",
+				       c->full_name, steps[i].what);
+			return FALSE;
+		}
+		if (!save(m, c, error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static void fail_create(CtrManager *m, Container *c, const GError *why)
+{
+	g_autoptr(GError) error = NULL;
+	if (!undo_create(m, c, &error) || !delete_record(m, c, &error))
+		log_error("container %s: undo after failed create: %s "
+			  "(recovery will retry)",
+			  c->id, error->message);
+	g_mutex_lock(&c->lock);
+	c->failure = g_strdup(why->message);
+	g_mutex_unlock(&c->lock);
+	index_forget(m->index, c);
+	container_set_state(c, CTR_EXITED);
+}
+
+/* Same handling of kubelet's retry as for pods: the holder of the name
+ * is returned when it is the same request, made but never answered. */
+static Container *claim_retry(Container *c, Container *holder, gboolean *again,
+			      GError **error)
+{
+	*again = FALSE;
+	g_mutex_lock(&holder->lock);
+	while (holder->state == CTR_CREATING)
+		g_cond_wait(&holder->cond, &holder->lock);
+	gboolean failed = holder->failure != NULL;
+	gboolean same = strcmp(holder->config_hash, c->config_hash) == 0;
+	gboolean unanswered = !holder->answered;
+	gboolean live = holder->state != CTR_REMOVING;
+	g_mutex_unlock(&holder->lock);
+	if (failed) {
+		*again = TRUE;
+		return NULL;
+	}
+	if (live && same && unanswered)
+		return container_ref(holder);
+	g_set_error(error, BERTH_ERROR, BERTH_ERROR_ALREADY_EXISTS,
+		    "container name %s is already used by container %s",
+		    c->full_name, holder->id);
+	return NULL;
+}
+
+Container *ctr_manager_create(CtrManager *m, const char *pod_id,
+			      CtrConfig *config, const char *image,
+			      GError **error)
+{
+	g_autoptr(CtrConfig) cfg = config;
+	g_autoptr(Pod) p =
+		pod_store_lookup(pod_manager_store(m->pods), pod_id, error);
+	if (p == NULL)
+		return NULL;
+	if (pod_get_state(p) != POD_READY) {
+		g_set_error(error, BERTH_ERROR, BERTH_ERROR_FAILED_PRECONDITION,
+			    "pod sandbox %s is not ready", p->id);
+		return NULL;
+	}
+	g_autoptr(ImageRecord) img = image_store_lookup(m->images, image, NULL);
+	if (img == NULL) {
+		g_set_error(error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND,
+			    "image %s is not present: pull it first", image);
+		return NULL;
+	}
+	g_autofree char *id = new_id();
+	g_autoptr(Container) c =
+		container_new(id, p->id, g_steal_pointer(&cfg));
+	g_free(c->full_name);
+	c->full_name = g_strdup_printf("%s_%s_%s_%s_%u", c->config->name,
+				       p->config->name, p->config->namespace_,
+				       p->config->uid, c->config->attempt);
+	g_free(c->config_hash);
+	c->config_hash = ctr_config_hash(c->config, image);
+	g_free(c->image_name);
+	c->image_name = g_strdup(image);
+	g_free(c->image_id);
+	c->image_id = g_strdup(img->id);
+	g_free(c->runtime);
+	c->runtime = g_strdup(p->runtime);
+	g_free(c->dir);
+	c->dir = g_build_filename(m->dir, id, NULL);
+	g_free(c->socket_dir);
+	c->socket_dir = g_build_filename(m->sock_root, id, NULL);
+	g_free(c->log_path);
+	c->log_path = p->config->log_directory[0] && c->config->log_path[0]
+			      ? g_build_filename(p->config->log_directory,
+						 c->config->log_path, NULL)
+			      : g_strdup("");
+	g_free(c->cgroup);
+	c->cgroup =
+		g_strdup_printf("%s/berth-%s", p->cgroup ? p->cgroup : "", id);
+	c->created_at = g_get_real_time() * 1000;
+	c->state = CTR_CREATING;
+	for (;;) {
+		gpointer holder = NULL;
+		if (index_reserve(m->index, c, &holder))
+			break;
+		gboolean again = FALSE;
+		Container *prev = claim_retry(c, holder, &again, error);
+		container_unref(holder);
+		if (!again)
+			return prev;
+	}
+	g_mutex_lock(&c->op_lock);
+	g_autoptr(GError) local = NULL;
+	gboolean ok = create_steps(m, c, &local);
+	if (ok) {
+		container_set_state(c, CTR_CREATED);
+		ok = save(m, c, &local);
+	}
+	if (!ok) {
+		fail_create(m, c, local);
+		g_mutex_unlock(&c->op_lock);
+		g_propagate_error(error, g_steal_pointer(&local));
+		return NULL;
+	}
+	g_mutex_unlock(&c->op_lock);
+	publish(m, c, CTR_EVENT_CREATED);
+	log_info("container %s (%s) created", c->id, c->full_name);
+	return g_steal_pointer(&c);
+}
+
+void ctr_manager_mark_answered(CtrManager *m, Container *c, gboolean answered)
+{
+	if (!answered)
+		return;
+	g_mutex_lock(&c->lock);
+	gboolean changed = !c->answered;
+	c->answered = TRUE;
+	g_mutex_unlock(&c->lock);
+	if (changed)
+		save_or_log(m, c);
+}
+
+/* --- start, stop, remove ------------------------------------------------- */
+
+gboolean ctr_manager_start(CtrManager *m, const char *id, GError **error)
+{
+	g_autoptr(Container) c = index_lookup(m->index, id, error);
+	if (c == NULL)
+		return FALSE;
+	g_mutex_lock(&c->op_lock);
+	gboolean ok = FALSE;
+	CtrState s = container_get_state(c);
+	if (s != CTR_CREATED) {
+		g_set_error(error, BERTH_ERROR, BERTH_ERROR_FAILED_PRECONDITION,
+			    "container %s is %s, not created", c->id,
+			    s == CTR_RUNNING ? "already running" : "exited");
+		goto out;
+	}
+	const OciRuntime *rt = runtime_of(m, c, error);
+	const char *args[] = {"start", c->id, NULL};
+	if (rt == NULL || !runtime_call(rt, args, error)) {
+		g_prefix_error(error, "start container %s: ", c->id);
+		goto out;
+	}
+	g_mutex_lock(&c->lock);
+	if (c->state == CTR_CREATED)
+		c->state = CTR_RUNNING; /* an exit may already have come */
+	c->started_at = g_get_real_time() * 1000;
+	g_mutex_unlock(&c->lock);
+	save_or_log(m, c);
+	publish(m, c, CTR_EVENT_STARTED);
+	/* A container that exited before we marked it running. */
+	apply_exit(m, c);
+	ok = TRUE;
+out:
+	g_mutex_unlock(&c->op_lock);
+	return ok;
+}
+
+/* Wait for the exit event until deadline (monotonic us). */
+static gboolean wait_exit(Container *c, gint64 deadline)
+{
+	g_mutex_lock(&c->lock);
+	while (c->state == CTR_RUNNING || c->state == CTR_CREATED) {
+		if (!g_cond_wait_until(&c->cond, &c->lock, deadline))
+			break;
+	}
+	gboolean done = c->state != CTR_RUNNING && c->state != CTR_CREATED;
+	g_mutex_unlock(&c->lock);
+	return done;
+}
+
+static gboolean stop_locked(CtrManager *m, Container *c, gint64 timeout_s,
+			    GError **error)
+{
+	CtrState s = container_get_state(c);
+	if (s != CTR_RUNNING && s != CTR_CREATED)
+		return TRUE;
+	if (timeout_s > 0) {
+		if (!runtime_kill(m, c, c->stop_signal, error))
+			return FALSE;
+		if (wait_exit(c, g_get_monotonic_time() +
+					 timeout_s * G_USEC_PER_SEC))
+			return TRUE;
+	}
+	if (!runtime_kill(m, c, SIGKILL, error))
+		return FALSE;
+	if (wait_exit(c, g_get_monotonic_time() + KILL_WAIT_S * G_USEC_PER_SEC))
+		return TRUE;
+	/* No exit event: is the monitor alive at all? */
+	if (!apply_exit(m, c))
+		mark_lost(m, c,
+			  "the container did not exit after SIGKILL "
+			  "and its monitor wrote no exit status");
+	return TRUE;
+}
+
+gboolean ctr_manager_stop(CtrManager *m, const char *id, gint64 timeout_s,
+			  GError **error)
+{
+	g_autoptr(Container) c = index_lookup(m->index, id, error);
+	if (c == NULL)
+		return FALSE;
+	g_mutex_lock(&c->op_lock);
+	gboolean ok = stop_locked(m, c, timeout_s, error);
+	g_mutex_unlock(&c->op_lock);
+	return ok;
+}
+
+static gboolean remove_locked(CtrManager *m, Container *c, GError **error)
+{
+	if (!stop_locked(m, c, 0, error))
+		return FALSE;
+	container_set_state(c, CTR_REMOVING);
+	if (!save(m, c, error) || !undo_create(m, c, error) ||
+	    !delete_record(m, c, error))
+		return FALSE;
+	index_forget(m->index, c);
+	publish(m, c, CTR_EVENT_DELETED);
+	return TRUE;
+}
+
+gboolean ctr_manager_remove(CtrManager *m, const char *id, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	g_autoptr(Container) c = index_lookup(m->index, id, &local);
+	if (c == NULL) {
+		if (g_error_matches(local, BERTH_ERROR, BERTH_ERROR_NOT_FOUND))
+			return TRUE;
+		g_propagate_error(error, g_steal_pointer(&local));
+		return FALSE;
+	}
+	g_mutex_lock(&c->op_lock);
+	gboolean ok = remove_locked(m, c, error);
+	g_mutex_unlock(&c->op_lock);
+	if (ok)
+		log_info("container %s removed", c->id);
+	return ok;
+}
+
+static gboolean for_pod(CtrManager *m, const char *pod_id, gboolean remove,
+			GError **error)
+{
+	g_autoptr(GPtrArray) all = index_list(m->index, NULL);
+	for (guint i = 0; i < all->len; i++) {
+		Container *c = g_ptr_array_index(all, i);
+		if (strcmp(c->pod_id, pod_id) != 0)
+			continue;
+		g_mutex_lock(&c->op_lock);
+		gboolean ok = remove ? remove_locked(m, c, error)
+				     : stop_locked(m, c, 0, error);
+		g_mutex_unlock(&c->op_lock);
+		if (!ok)
+			return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean ctr_manager_stop_pod(CtrManager *m, const char *pod_id, GError **error)
+{
+	return for_pod(m, pod_id, FALSE, error);
+}
+
+gboolean ctr_manager_remove_pod(CtrManager *m, const char *pod_id,
+				GError **error)
+{
+	return for_pod(m, pod_id, TRUE, error);
+}
+
+gboolean ctr_manager_image_in_use(CtrManager *m, const char *image_id)
+{
+	g_autoptr(GPtrArray) all = index_list(m->index, NULL);
+	for (guint i = 0; i < all->len; i++) {
+		Container *c = g_ptr_array_index(all, i);
+		if (strcmp(c->image_id, image_id) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* --- exec and logs ------------------------------------------------------- */
+
+void exec_result_clear(ExecResult *r)
+{
+	if (r->out)
+		g_string_free(r->out, TRUE);
+	if (r->err)
+		g_string_free(r->err, TRUE);
+	memset(r, 0, sizeof *r);
+}
+
+#define EXEC_MAX_OUTPUT (16 * 1024 * 1024)
+
+/* `runtime exec` with a pid file, so that on a timeout the process in the
+ * container is killed too, not just the runtime's client. */
+gboolean ctr_manager_exec_sync(CtrManager *m, const char *id, char *const *cmd,
+			       gint64 timeout_s, ExecResult *out,
+			       GError **error)
+{
+	memset(out, 0, sizeof *out);
+	g_autoptr(Container) c = index_lookup(m->index, id, error);
+	if (c == NULL)
+		return FALSE;
+	if (container_get_state(c) != CTR_RUNNING)
+		return berth_throw(error, FAILED_PRECONDITION,
+				   "container %s is not running", c->id);
+	const OciRuntime *rt = runtime_of(m, c, error);
+	if (rt == NULL)
+		return FALSE;
+	g_autofree char *pidfile = g_strdup_printf(
+		"%s/exec-%08x.pid", c->socket_dir, g_random_int());
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	const char *head[] = {rt->path,	    "--root", rt->root, "exec",
+			      "--pid-file", pidfile,  c->id};
+	for (gsize i = 0; i < G_N_ELEMENTS(head); i++)
+		g_ptr_array_add(argv, (char *)head[i]);
+	for (char *const *a = cmd; *a; a++)
+		g_ptr_array_add(argv, *a);
+	g_ptr_array_add(argv, NULL);
+	SpawnOptions o = {.argv = (const char *const *)argv->pdata,
+			  .timeout_ms = timeout_s > 0 ? timeout_s * 1000 : 0,
+			  .max_output = EXEC_MAX_OUTPUT};
+	SpawnResult r;
+	if (!spawn_sync(&o, &r, error))
+		return FALSE;
+	if (r.timed_out) {
+		g_autofree char *text = NULL;
+		if (g_file_get_contents(pidfile, &text, NULL, NULL) &&
+		    atoi(text) > 0)
+			kill(atoi(text), SIGKILL);
+		unlink(pidfile);
+		spawn_result_clear(&r);
+		return berth_throw(error, DEADLINE_EXCEEDED,
+				   "command timed out after %" G_GINT64_FORMAT
+				   " s and was killed",
+				   timeout_s);
+	}
+	unlink(pidfile);
+	out->exit_code = WIFEXITED(r.status) ? WEXITSTATUS(r.status)
+					     : 128 + WTERMSIG(r.status);
+	out->out = r.out;
+	out->err = r.err;
+	return TRUE;
+}
+
+gboolean ctr_manager_reopen_log(CtrManager *m, const char *id, GError **error)
+{
+	g_autoptr(Container) c = index_lookup(m->index, id, error);
+	if (c == NULL)
+		return FALSE;
+	if (container_get_state(c) != CTR_RUNNING)
+		return berth_throw(error, FAILED_PRECONDITION,
+				   "container %s is not running: no log to "
+				   "reopen",
+				   c->id);
+	return conmon_reopen_log(c->socket_dir, error);
+}
+
+/* --- recovery ------------------------------------------------------------ */
+
+/* The monitor of a container still runs (its pid file names a live
+ * process). A reboot empties the runroot, and so the pid file. */
+static gboolean monitor_alive(const char *socket_dir)
+{
+	int pid = 0;
+	return conmon_monitor_pid(socket_dir, &pid, NULL) && pid > 0 &&
+	       (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+static gboolean is_ctr_id(const char *s)
+{
+	if (strlen(s) != 64)
+		return FALSE;
+	for (const char *p = s; *p; p++) {
+		if (!g_ascii_isxdigit(*p) || g_ascii_isupper(*p))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static void recover_one(CtrManager *m, Container *c)
+{
+	g_autoptr(GError) error = NULL;
+	switch (c->state) {
+	case CTR_CREATING:
+	case CTR_REMOVING:
+		log_info("container %s was half %s when berthd stopped: "
+			 "removing it",
+			 c->id, c->state == CTR_CREATING ? "made" : "removed");
+		if (!undo_create(m, c, &error) || !delete_record(m, c, &error))
+			log_error("container %s: %s", c->id, error->message);
+		return;
+	case CTR_CREATED:
+	case CTR_RUNNING:
+		index_add(m->index, c);
+		if (apply_exit(m, c))
+			return; /* exited while berthd was down */
+		if (!monitor_alive(c->socket_dir))
+			mark_lost(m, c,
+				  "its monitor is gone (killed, or the "
+				  "host rebooted)");
+		return;
+	case CTR_EXITED:
+		index_add(m->index, c);
+		return;
+	}
+}
+
+gboolean ctr_manager_recover(CtrManager *m, GError **error)
+{
+	g_autoptr(GDir) d = g_dir_open(m->dir, 0, NULL);
+	const char *name;
+	while (d && (name = g_dir_read_name(d)) != NULL) {
+		if (!is_ctr_id(name))
+			continue;
+		g_autofree char *path =
+			g_build_filename(m->dir, name, "container.json", NULL);
+		g_autofree char *text = NULL;
+		gsize len = 0;
+		g_autoptr(GError) local = NULL;
+		if (!berth_read_file(path, &text, &len, &local)) {
+			g_autofree char *dir =
+				g_build_filename(m->dir, name, NULL);
+			log_warn("container %s has no record: removing", name);
+			berth_rm_rf(dir, NULL);
+			continue;
+		}
+		g_autoptr(Container) c = container_from_json(text, len, &local);
+		if (c == NULL) {
+			log_error("container record %s: %s", path,
+				  local->message);
+			continue;
+		}
+		recover_one(m, c);
+	}
+	log_info("recovered %u containers", index_count(m->index));
+	m->watch = exit_watch_new(m->exit_dir, on_exit_file, m, error);
+	if (m->watch == NULL)
+		return FALSE;
+	/* Exits that landed between the scan and the watch. */
+	g_autoptr(GPtrArray) all = index_list(m->index, NULL);
+	for (guint i = 0; i < all->len; i++) {
+		Container *c = g_ptr_array_index(all, i);
+		CtrState s = container_get_state(c);
+		if (s == CTR_RUNNING || s == CTR_CREATED)
+			apply_exit(m, c);
+	}
+	return TRUE;
+}

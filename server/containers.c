@@ -1,0 +1,587 @@
+/* Container RPCs: CreateContainer, StartContainer, StopContainer,
+ * RemoveContainer, ContainerStatus, ListContainers, StreamContainers,
+ * ExecSync, ReopenContainerLog, GetContainerEvents. Converts CRI messages
+ * to CtrConfig and containers to replies; the work is in sandbox/. */
+#include "sandbox/ctrlife.h"
+#include "server/reply.h"
+#include "server/server.h"
+#include "util/error.h"
+
+#include <jansson.h>
+#include <string.h>
+
+/* --- request -> CtrConfig ------------------------------------------------ */
+
+static void set(char **slot, const char *s)
+{
+	g_free(*slot);
+	*slot = g_strdup(s);
+}
+
+static char **strv_of(char **v, size_t n)
+{
+	char **out = g_new0(char *, n + 1);
+	for (size_t i = 0; i < n; i++)
+		out[i] = g_strdup(v[i]);
+	return out;
+}
+
+static gboolean take_envs(CtrConfig *c, Runtime__V1__KeyValue **kvs, size_t n,
+			  GError **error)
+{
+	for (size_t i = 0; i < n; i++) {
+		const ProtobufCBinaryData *v = &kvs[i]->value;
+		if (kvs[i]->key[0] == '\0' || strchr(kvs[i]->key, '='))
+			return berth_throw(
+				error, INVALID_ARGUMENT,
+				"envs[%zu]: \"%s\" is not a variable "
+				"name",
+				i, kvs[i]->key);
+		if (memchr(v->data, '\0', v->len) != NULL)
+			return berth_throw(error, INVALID_ARGUMENT,
+					   "envs[%zu] (%s): the value holds a "
+					   "NUL byte",
+					   i, kvs[i]->key);
+		g_autofree char *value =
+			g_strndup((const char *)v->data, v->len);
+		pod_kv_add(c->envs, kvs[i]->key, value);
+	}
+	return TRUE;
+}
+
+static gboolean take_mounts(CtrConfig *c, Runtime__V1__Mount **ms, size_t n,
+			    GError **error)
+{
+	for (size_t i = 0; i < n; i++) {
+		const Runtime__V1__Mount *m = ms[i];
+		if (m->image != NULL && m->image->image[0] != '\0')
+			return berth_throw(error, UNIMPLEMENTED,
+					   "mounts[%zu]: image volumes are not "
+					   "supported yet",
+					   i);
+		if (m->container_path[0] != '/' || m->host_path[0] != '/')
+			return berth_throw(error, INVALID_ARGUMENT,
+					   "mounts[%zu]: container_path and "
+					   "host_path must be absolute",
+					   i);
+		ctr_config_add_mount(c, m->container_path, m->host_path,
+				     m->readonly,
+				     (CtrPropagation)m->propagation);
+		CtrMount *last =
+			g_ptr_array_index(c->mounts, c->mounts->len - 1);
+		last->selinux_relabel = m->selinux_relabel;
+		last->recursive_read_only = m->recursive_read_only;
+	}
+	return TRUE;
+}
+
+static void take_profile(const Runtime__V1__SecurityProfile *p, CtrProfile *out)
+{
+	if (p == NULL)
+		return;
+	ctr_profile_clear(out);
+	out->kind = (CtrProfileKind)p->profile_type;
+	out->localhost_ref = g_strdup(p->localhost_ref);
+}
+
+static gboolean
+take_security(CtrConfig *c, const Runtime__V1__LinuxContainerSecurityContext *s,
+	      GError **error)
+{
+	CtrSecurity *o = &c->security;
+	if (s->capabilities) {
+		g_strfreev(o->cap_add);
+		g_strfreev(o->cap_drop);
+		g_strfreev(o->cap_add_ambient);
+		o->cap_add = strv_of(s->capabilities->add_capabilities,
+				     s->capabilities->n_add_capabilities);
+		o->cap_drop = strv_of(s->capabilities->drop_capabilities,
+				      s->capabilities->n_drop_capabilities);
+		o->cap_add_ambient =
+			strv_of(s->capabilities->add_ambient_capabilities,
+				s->capabilities->n_add_ambient_capabilities);
+	}
+	o->privileged = s->privileged;
+	if (s->namespace_options) {
+		o->ns_pid = (PodNsMode)s->namespace_options->pid;
+		set(&o->ns_target_id, s->namespace_options->target_id);
+	}
+	if (s->run_as_user)
+		o->run_as_user = (CtrOptInt){TRUE, s->run_as_user->value};
+	if (s->run_as_group)
+		o->run_as_group = (CtrOptInt){TRUE, s->run_as_group->value};
+	set(&o->run_as_username, s->run_as_username);
+	o->readonly_rootfs = s->readonly_rootfs;
+	for (size_t i = 0; i < s->n_supplemental_groups; i++)
+		g_array_append_val(o->supplemental_groups,
+				   s->supplemental_groups[i]);
+	o->supplemental_groups_policy =
+		(CtrGroupsPolicy)s->supplemental_groups_policy;
+	o->no_new_privs = s->no_new_privs;
+	/* proto3 cannot tell an empty list from an unset one: an empty list
+	 * keeps berth's defaults (kubelet sends its own lists explicitly). */
+	if (s->n_masked_paths > 0) {
+		g_strfreev(o->masked_paths);
+		o->masked_paths = strv_of(s->masked_paths, s->n_masked_paths);
+	}
+	if (s->n_readonly_paths > 0) {
+		g_strfreev(o->readonly_paths);
+		o->readonly_paths =
+			strv_of(s->readonly_paths, s->n_readonly_paths);
+	}
+	/* The deprecated string fields still come from older kubelets. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+	const char *legacy_seccomp = s->seccomp_profile_path;
+	const char *legacy_apparmor = s->apparmor_profile;
+#pragma GCC diagnostic pop
+	if (s->seccomp)
+		take_profile(s->seccomp, &o->seccomp);
+	else if (legacy_seccomp[0] != '\0' &&
+		 !ctr_profile_parse_legacy(legacy_seccomp, &o->seccomp, error))
+		return FALSE;
+	if (s->apparmor)
+		take_profile(s->apparmor, &o->apparmor);
+	else if (legacy_apparmor[0] != '\0' &&
+		 !ctr_profile_parse_legacy(legacy_apparmor, &o->apparmor,
+					   error))
+		return FALSE;
+	if (s->selinux_options) {
+		set(&o->selinux_user, s->selinux_options->user);
+		set(&o->selinux_role, s->selinux_options->role);
+		set(&o->selinux_type, s->selinux_options->type);
+		set(&o->selinux_level, s->selinux_options->level);
+	}
+	return TRUE;
+}
+
+static void take_resources(CtrConfig *c,
+			   const Runtime__V1__LinuxContainerResources *r)
+{
+	CtrResources *o = &c->resources;
+	o->cpu_period = r->cpu_period;
+	o->cpu_quota = r->cpu_quota;
+	o->cpu_shares = r->cpu_shares;
+	o->memory_limit = r->memory_limit_in_bytes;
+	o->memory_swap_limit = r->memory_swap_limit_in_bytes;
+	o->oom_score_adj = r->oom_score_adj;
+	set(&o->cpuset_cpus, r->cpuset_cpus);
+	set(&o->cpuset_mems, r->cpuset_mems);
+	for (size_t i = 0; i < r->n_hugepage_limits; i++)
+		ctr_config_add_hugepage_limit(c,
+					      r->hugepage_limits[i]->page_size,
+					      r->hugepage_limits[i]->limit);
+	request_map(o->unified, (void *const *)r->unified, r->n_unified);
+}
+
+static int stop_signal_of(Runtime__V1__Signal s)
+{
+	if (s == RUNTIME__V1__SIGNAL__RUNTIME_DEFAULT)
+		return 0;
+	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
+		&runtime__v1__signal__descriptor, s);
+	return v ? ctr_signal_parse(v->name) : 0;
+}
+
+static CtrConfig *
+ctr_config_from_request(const Runtime__V1__ContainerConfig *in, GError **error)
+{
+	if (in == NULL || in->metadata == NULL ||
+	    in->metadata->name[0] == '\0') {
+		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
+			    "config.metadata.name is required");
+		return NULL;
+	}
+	if (in->image == NULL || in->image->image[0] == '\0') {
+		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
+			    "config.image.image is required");
+		return NULL;
+	}
+	for (const char *p = in->metadata->name; *p; p++) {
+		if (!g_ascii_isalnum(*p) && !strchr("-._", *p)) {
+			g_set_error(error, BERTH_ERROR,
+				    BERTH_ERROR_INVALID_ARGUMENT,
+				    "metadata.name \"%s\" may hold only "
+				    "letters, digits, '-', '.' and '_'",
+				    in->metadata->name);
+			return NULL;
+		}
+	}
+	g_autoptr(CtrConfig) c = ctr_config_new();
+	set(&c->name, in->metadata->name);
+	c->attempt = in->metadata->attempt;
+	set(&c->image, in->image->image);
+	g_strfreev(c->command);
+	g_strfreev(c->args);
+	c->command = strv_of(in->command, in->n_command);
+	c->args = strv_of(in->args, in->n_args);
+	set(&c->working_dir, in->working_dir);
+	if (in->log_path[0] == '/' || strstr(in->log_path, "..")) {
+		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
+			    "log_path \"%s\" must be relative to the pod's "
+			    "log_directory",
+			    in->log_path);
+		return NULL;
+	}
+	set(&c->log_path, in->log_path);
+	c->stdin_ = in->stdin;
+	c->stdin_once = in->stdin_once;
+	c->tty = in->tty;
+	c->stop_signal = stop_signal_of(in->stop_signal);
+	request_map(c->labels, (void *const *)in->labels, in->n_labels);
+	request_map(c->annotations, (void *const *)in->annotations,
+		    in->n_annotations);
+	for (size_t i = 0; i < in->n_devices; i++)
+		ctr_config_add_device(c, in->devices[i]->container_path,
+				      in->devices[i]->host_path,
+				      in->devices[i]->permissions);
+	if (!take_envs(c, in->envs, in->n_envs, error) ||
+	    !take_mounts(c, in->mounts, in->n_mounts, error))
+		return NULL;
+	if (in->linux && in->linux->resources)
+		take_resources(c, in->linux->resources);
+	if (in->linux && in->linux->security_context &&
+	    !take_security(c, in->linux->security_context, error))
+		return NULL;
+	return g_steal_pointer(&c);
+}
+
+/* --- Container -> reply pieces ------------------------------------------- */
+
+static Runtime__V1__ContainerState cri_state(CtrState s)
+{
+	switch (s) {
+	case CTR_CREATED:
+		return RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED;
+	case CTR_RUNNING:
+		return RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING;
+	case CTR_EXITED:
+		return RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED;
+	default:
+		return RUNTIME__V1__CONTAINER_STATE__CONTAINER_UNKNOWN;
+	}
+}
+
+static gboolean listed(Container *c)
+{
+	CtrState s = container_get_state(c);
+	return s != CTR_CREATING && s != CTR_REMOVING;
+}
+
+static Runtime__V1__ContainerMetadata *ctr_metadata(CriCall *call,
+						    const Container *c)
+{
+	Runtime__V1__ContainerMetadata *md =
+		reply_new(call, Runtime__V1__ContainerMetadata,
+			  runtime__v1__container_metadata__init);
+	md->name = reply_str(call, c->config->name);
+	md->attempt = c->config->attempt;
+	return md;
+}
+
+static Runtime__V1__ImageSpec *image_spec(CriCall *call, const Container *c)
+{
+	Runtime__V1__ImageSpec *s = reply_new(call, Runtime__V1__ImageSpec,
+					      runtime__v1__image_spec__init);
+	s->image = reply_str(call, c->image_name);
+	s->image_ref = reply_str(call, c->image_id);
+	s->user_specified_image = reply_str(call, c->image_name);
+	return s;
+}
+
+static Runtime__V1__Container *ctr_summary(CriCall *call, Container *c)
+{
+	Runtime__V1__Container *r = reply_new(call, Runtime__V1__Container,
+					      runtime__v1__container__init);
+	r->id = reply_str(call, c->id);
+	r->pod_sandbox_id = reply_str(call, c->pod_id);
+	r->metadata = ctr_metadata(call, c);
+	r->image = image_spec(call, c);
+	r->image_ref = reply_str(call, c->image_id);
+	r->image_id = reply_str(call, c->image_id);
+	r->state = cri_state(container_get_state(c));
+	r->created_at = c->created_at;
+	r->labels = reply_map(call,
+			      &runtime__v1__container__labels_entry__descriptor,
+			      c->config->labels, &r->n_labels);
+	r->annotations = reply_map(
+		call, &runtime__v1__container__annotations_entry__descriptor,
+		c->config->annotations, &r->n_annotations);
+	return r;
+}
+
+static Runtime__V1__Mount *mount_reply(CriCall *call, const CtrMount *m)
+{
+	Runtime__V1__Mount *r =
+		reply_new(call, Runtime__V1__Mount, runtime__v1__mount__init);
+	r->container_path = reply_str(call, m->container_path);
+	r->host_path = reply_str(call, m->host_path);
+	r->readonly = m->readonly;
+	r->selinux_relabel = m->selinux_relabel;
+	r->recursive_read_only = m->recursive_read_only;
+	r->propagation = (Runtime__V1__MountPropagation)m->propagation;
+	return r;
+}
+
+/* The status as of now; caller holds nothing. */
+Runtime__V1__ContainerStatus *server_container_status(CriCall *call,
+						      Container *c)
+{
+	Runtime__V1__ContainerStatus *st =
+		reply_new(call, Runtime__V1__ContainerStatus,
+			  runtime__v1__container_status__init);
+	st->id = reply_str(call, c->id);
+	st->metadata = ctr_metadata(call, c);
+	st->image = image_spec(call, c);
+	st->image_ref = reply_str(call, c->image_id);
+	st->image_id = reply_str(call, c->image_id);
+	st->created_at = c->created_at;
+	st->log_path = reply_str(call, c->log_path);
+	st->labels = reply_map(
+		call, &runtime__v1__container_status__labels_entry__descriptor,
+		c->config->labels, &st->n_labels);
+	st->annotations = reply_map(
+		call,
+		&runtime__v1__container_status__annotations_entry__descriptor,
+		c->config->annotations, &st->n_annotations);
+	GPtrArray *mounts = c->config->mounts;
+	st->mounts = arena_newv(cri_call_arena(call), Runtime__V1__Mount *,
+				mounts->len + 1);
+	for (guint i = 0; i < mounts->len; i++)
+		st->mounts[st->n_mounts++] =
+			mount_reply(call, g_ptr_array_index(mounts, i));
+	g_mutex_lock(&c->lock);
+	st->state = cri_state(c->state);
+	st->started_at = c->started_at;
+	st->finished_at = c->finished_at;
+	st->exit_code = c->exit_code;
+	st->reason = reply_str(call, c->reason);
+	st->message = reply_str(call, c->message);
+	g_mutex_unlock(&c->lock);
+	return st;
+}
+
+static char *ctr_info(Container *c)
+{
+	g_mutex_lock(&c->lock);
+	json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "id",
+			      c->id, "sandboxID", c->pod_id, "pid", c->pid,
+			      "runtime", c->runtime, "bundle", c->dir, "cgroup",
+			      c->cgroup, "name", c->full_name);
+	g_mutex_unlock(&c->lock);
+	char *text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return text;
+}
+
+static gboolean filter_match(Container *c,
+			     const Runtime__V1__ContainerFilter *f)
+{
+	if (!listed(c))
+		return FALSE;
+	if (f == NULL)
+		return TRUE;
+	if (f->id[0] != '\0' && !g_str_has_prefix(c->id, f->id))
+		return FALSE;
+	if (f->pod_sandbox_id[0] != '\0' &&
+	    !g_str_has_prefix(c->pod_id, f->pod_sandbox_id))
+		return FALSE;
+	if (f->state != NULL &&
+	    cri_state(container_get_state(c)) != f->state->state)
+		return FALSE;
+	return labels_match(c->config->labels, (void *const *)f->label_selector,
+			    f->n_label_selector);
+}
+
+/* --- handlers ------------------------------------------------------------ */
+
+BERTH_UNARY(server_create_container)
+{
+	BerthServer *s = ctx;
+	const Runtime__V1__CreateContainerRequest *in =
+		(const Runtime__V1__CreateContainerRequest *)req;
+	if (in->pod_sandbox_id[0] == '\0') {
+		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
+			    "pod_sandbox_id is required");
+		return NULL;
+	}
+	CtrConfig *cfg = ctr_config_from_request(in->config, error);
+	if (cfg == NULL)
+		return NULL;
+	g_autoptr(Container) c =
+		ctr_manager_create(s->containers, in->pod_sandbox_id, cfg,
+				   in->config->image->image, error);
+	if (c == NULL)
+		return NULL;
+	ctr_manager_mark_answered(s->containers, c, !cri_call_cancelled(call));
+	Runtime__V1__CreateContainerResponse *r =
+		reply_new(call, Runtime__V1__CreateContainerResponse,
+			  runtime__v1__create_container_response__init);
+	r->container_id = reply_str(call, c->id);
+	return &r->base;
+}
+
+BERTH_UNARY(server_start_container)
+{
+	BerthServer *s = ctx;
+	const Runtime__V1__StartContainerRequest *in =
+		(const Runtime__V1__StartContainerRequest *)req;
+	if (!ctr_manager_start(s->containers, in->container_id, error))
+		return NULL;
+	Runtime__V1__StartContainerResponse *r =
+		reply_new(call, Runtime__V1__StartContainerResponse,
+			  runtime__v1__start_container_response__init);
+	return &r->base;
+}
+
+BERTH_UNARY(server_stop_container)
+{
+	BerthServer *s = ctx;
+	const Runtime__V1__StopContainerRequest *in =
+		(const Runtime__V1__StopContainerRequest *)req;
+	if (in->timeout < 0) {
+		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
+			    "timeout must not be negative");
+		return NULL;
+	}
+	if (!ctr_manager_stop(s->containers, in->container_id, in->timeout,
+			      error))
+		return NULL;
+	Runtime__V1__StopContainerResponse *r =
+		reply_new(call, Runtime__V1__StopContainerResponse,
+			  runtime__v1__stop_container_response__init);
+	return &r->base;
+}
+
+BERTH_UNARY(server_remove_container)
+{
+	BerthServer *s = ctx;
+	const Runtime__V1__RemoveContainerRequest *in =
+		(const Runtime__V1__RemoveContainerRequest *)req;
+	if (in->container_id[0] == '\0') {
+		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
+			    "container_id is required");
+		return NULL;
+	}
+	if (!ctr_manager_remove(s->containers, in->container_id, error))
+		return NULL;
+	Runtime__V1__RemoveContainerResponse *r =
+		reply_new(call, Runtime__V1__RemoveContainerResponse,
+			  runtime__v1__remove_container_response__init);
+	return &r->base;
+}
+
+BERTH_UNARY(server_container_status_rpc)
+{
+	BerthServer *s = ctx;
+	const Runtime__V1__ContainerStatusRequest *in =
+		(const Runtime__V1__ContainerStatusRequest *)req;
+	g_autoptr(Container) c =
+		ctr_manager_lookup(s->containers, in->container_id, error);
+	if (c == NULL)
+		return NULL;
+	Runtime__V1__ContainerStatusResponse *r =
+		reply_new(call, Runtime__V1__ContainerStatusResponse,
+			  runtime__v1__container_status_response__init);
+	r->status = server_container_status(call, c);
+	if (in->verbose) {
+		r->info = arena_new0(
+			cri_call_arena(call),
+			Runtime__V1__ContainerStatusResponse__InfoEntry *);
+		Runtime__V1__ContainerStatusResponse__InfoEntry *e = reply_new(
+			call, Runtime__V1__ContainerStatusResponse__InfoEntry,
+			runtime__v1__container_status_response__info_entry__init);
+		char *text = ctr_info(c);
+		e->key = "info";
+		e->value = reply_str(call, text);
+		free(text);
+		r->info[0] = e;
+		r->n_info = 1;
+	}
+	return &r->base;
+}
+
+static GPtrArray *matching(BerthServer *s, CriCall *call,
+			   const Runtime__V1__ContainerFilter *f)
+{
+	g_autoptr(GPtrArray) all = ctr_manager_list(s->containers);
+	GPtrArray *items = g_ptr_array_new();
+	for (guint i = 0; i < all->len; i++) {
+		Container *c = g_ptr_array_index(all, i);
+		if (filter_match(c, f))
+			g_ptr_array_add(items, ctr_summary(call, c));
+	}
+	return items;
+}
+
+BERTH_UNARY(server_list_containers)
+{
+	BerthServer *s = ctx;
+	(void)error;
+	const Runtime__V1__ListContainersRequest *in =
+		(const Runtime__V1__ListContainersRequest *)req;
+	g_autoptr(GPtrArray) items = matching(s, call, in->filter);
+	Runtime__V1__ListContainersResponse *r =
+		reply_new(call, Runtime__V1__ListContainersResponse,
+			  runtime__v1__list_containers_response__init);
+	r->containers = arena_newv(cri_call_arena(call),
+				   Runtime__V1__Container *, items->len + 1);
+	for (guint i = 0; i < items->len; i++)
+		r->containers[r->n_containers++] = g_ptr_array_index(items, i);
+	return &r->base;
+}
+
+BERTH_STREAM(server_stream_containers)
+{
+	BerthServer *s = ctx;
+	const Runtime__V1__StreamContainersRequest *in =
+		(const Runtime__V1__StreamContainersRequest *)req;
+	g_autoptr(GPtrArray) items = matching(s, call, in->filter);
+	Runtime__V1__StreamContainersResponse page =
+		RUNTIME__V1__STREAM_CONTAINERS_RESPONSE__INIT;
+	return reply_stream_pages(call, &page.base, (void ***)&page.containers,
+				  &page.n_containers, items, error);
+}
+
+BERTH_UNARY(server_exec_sync)
+{
+	BerthServer *s = ctx;
+	const Runtime__V1__ExecSyncRequest *in =
+		(const Runtime__V1__ExecSyncRequest *)req;
+	if (in->n_cmd == 0) {
+		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
+			    "cmd is required");
+		return NULL;
+	}
+	g_auto(GStrv) cmd = strv_of(in->cmd, in->n_cmd);
+	ExecResult res;
+	if (!ctr_manager_exec_sync(s->containers, in->container_id, cmd,
+				   in->timeout, &res, error))
+		return NULL;
+	Runtime__V1__ExecSyncResponse *r =
+		reply_new(call, Runtime__V1__ExecSyncResponse,
+			  runtime__v1__exec_sync_response__init);
+	Arena *a = cri_call_arena(call);
+	r->stdout.len = res.out->len;
+	r->stdout.data = arena_alloc(a, res.out->len + 1);
+	memcpy(r->stdout.data, res.out->str, res.out->len);
+	r->stderr.len = res.err->len;
+	r->stderr.data = arena_alloc(a, res.err->len + 1);
+	memcpy(r->stderr.data, res.err->str, res.err->len);
+	r->exit_code = res.exit_code;
+	exec_result_clear(&res);
+	return &r->base;
+}
+
+BERTH_UNARY(server_reopen_container_log)
+{
+	BerthServer *s = ctx;
+	const Runtime__V1__ReopenContainerLogRequest *in =
+		(const Runtime__V1__ReopenContainerLogRequest *)req;
+	if (!ctr_manager_reopen_log(s->containers, in->container_id, error))
+		return NULL;
+	Runtime__V1__ReopenContainerLogResponse *r =
+		reply_new(call, Runtime__V1__ReopenContainerLogResponse,
+			  runtime__v1__reopen_container_log_response__init);
+	return &r->base;
+}

@@ -1,0 +1,280 @@
+"""Containers under berth-conmon with a real OCI runtime and an image pulled
+from the fixture registry: create, start, logs in the CRI format, exit
+codes, stop with a process that ignores SIGTERM, exec, status, list and
+filters, events, removal with the pod, and recovery after kill -9."""
+import json
+import os
+import re
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import grpc
+import pytest
+
+from conftest import api_pb2, wait_for
+from test_pod_lifecycle import pod_config, run_pod
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures"))
+import images  # noqa: E402
+import registry  # noqa: E402
+
+LOG_LINE = re.compile(rb"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z) (stdout|stderr) ([FP]) (.*)$")
+
+
+@pytest.fixture(scope="module")
+def image_ref(tmp_path_factory):
+    built = images.build_all(tmp_path_factory.mktemp("images"))
+    r = registry.Registry()
+    r.start()
+    try:
+        registry.push(built["busybox"].layout, "latest", r, "berth/busybox")
+        yield f"{r.host}/berth/busybox:latest"
+    finally:
+        r.stop()
+
+
+@pytest.fixture
+def pod(make_berthd, image_ref, tmp_path):
+    b = make_berthd(extra_args=["--insecure-registry", image_ref.split("/")[0]]).start()
+    b.image.PullImage(api_pb2.PullImageRequest(image=api_pb2.ImageSpec(image=image_ref)))
+    cfg = pod_config(name="ctrpod")
+    cfg.log_directory = str(tmp_path / "logs")
+    return b, run_pod(b, cfg), cfg
+
+
+def ctr_config(image_ref, name="c", cmd=("sh", "-c", "echo hello"), pid=api_pb2.CONTAINER,
+               **kw):
+    """kubelet sends the pod's PID mode; the test pods do not share one."""
+    linux = api_pb2.LinuxContainerConfig(security_context=api_pb2.LinuxContainerSecurityContext(
+        namespace_options=api_pb2.NamespaceOption(pid=pid)))
+    return api_pb2.ContainerConfig(
+        metadata=api_pb2.ContainerMetadata(name=name), linux=linux,
+        image=api_pb2.ImageSpec(image=image_ref),
+        command=list(cmd), log_path=f"{name}.log",
+        labels=kw.pop("labels", {"ctr": name}),
+        annotations=kw.pop("annotations", {"a": "b"}), **kw)
+
+
+def create(b, pod_id, sandbox_cfg, cfg):
+    return b.runtime.CreateContainer(api_pb2.CreateContainerRequest(
+        pod_sandbox_id=pod_id, config=cfg, sandbox_config=sandbox_cfg)).container_id
+
+
+def cstatus(b, cid, verbose=False):
+    return b.runtime.ContainerStatus(api_pb2.ContainerStatusRequest(
+        container_id=cid, verbose=verbose))
+
+
+def wait_exited(b, cid, timeout=20):
+    return wait_for(lambda: cstatus(b, cid).status.state == api_pb2.CONTAINER_EXITED and
+                    cstatus(b, cid).status, timeout=timeout, what="container exit")
+
+
+def log_lines(path):
+    with open(path, "rb") as f:
+        return [LOG_LINE.match(line).groups() for line in f.read().split(b"\n") if line]
+
+
+def test_run_to_completion_with_cri_log(pod, image_ref):
+    b, pod_id, pcfg = pod
+    cid = create(b, pod_id, pcfg, ctr_config(
+        image_ref, cmd=("sh", "-c", "echo out1; echo err1 >&2; printf partial; exit 3")))
+    st = cstatus(b, cid).status
+    assert st.state == api_pb2.CONTAINER_CREATED
+    assert st.created_at > 0 and st.started_at == 0
+    assert st.image.image == image_ref
+    assert st.image_ref.startswith("sha256:") and st.image_id == st.image_ref
+    assert dict(st.labels) == {"ctr": "c"} and dict(st.annotations) == {"a": "b"}
+    b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+    st = wait_exited(b, cid)
+    assert st.exit_code == 3
+    assert st.reason == "Error"
+    assert st.finished_at >= st.started_at > st.created_at
+    lines = log_lines(st.log_path)
+    got = {(s, t, m) for _, s, t, m in lines}
+    assert (b"stdout", b"F", b"out1") in got
+    assert (b"stderr", b"F", b"err1") in got
+    assert (b"stdout", b"P", b"partial") in got
+
+
+def test_exit_zero_is_completed(pod, image_ref):
+    b, pod_id, pcfg = pod
+    cid = create(b, pod_id, pcfg, ctr_config(image_ref, cmd=("true",)))
+    b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+    st = wait_exited(b, cid)
+    assert st.exit_code == 0 and st.reason == "Completed"
+
+
+def test_stop_escalates_to_sigkill(pod, image_ref):
+    b, pod_id, pcfg = pod
+    cid = create(b, pod_id, pcfg, ctr_config(
+        image_ref, cmd=("sh", "-c", "trap '' TERM; while true; do sleep 1; done")))
+    b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+    assert cstatus(b, cid).status.state == api_pb2.CONTAINER_RUNNING
+    t0 = time.monotonic()
+    b.runtime.StopContainer(api_pb2.StopContainerRequest(container_id=cid, timeout=2))
+    took = time.monotonic() - t0
+    st = cstatus(b, cid).status
+    assert st.state == api_pb2.CONTAINER_EXITED
+    assert st.exit_code == 137
+    assert 1.5 < took < 15
+    # Idempotent.
+    b.runtime.StopContainer(api_pb2.StopContainerRequest(container_id=cid, timeout=2))
+
+
+def test_stop_timeout_zero_kills_at_once(pod, image_ref):
+    b, pod_id, pcfg = pod
+    cid = create(b, pod_id, pcfg, ctr_config(image_ref, cmd=("sleep", "1000")))
+    b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+    t0 = time.monotonic()
+    b.runtime.StopContainer(api_pb2.StopContainerRequest(container_id=cid, timeout=0))
+    assert time.monotonic() - t0 < 5
+    assert cstatus(b, cid).status.state == api_pb2.CONTAINER_EXITED
+
+
+def test_exec_sync(pod, image_ref):
+    b, pod_id, pcfg = pod
+    cid = create(b, pod_id, pcfg, ctr_config(image_ref, cmd=("sleep", "1000")))
+    b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+    r = b.runtime.ExecSync(api_pb2.ExecSyncRequest(
+        container_id=cid, cmd=["sh", "-c", "echo hi; echo oops >&2; exit 7"], timeout=10))
+    assert r.stdout == b"hi\n" and r.stderr == b"oops\n" and r.exit_code == 7
+    r = b.runtime.ExecSync(api_pb2.ExecSyncRequest(container_id=cid, cmd=["hostname"]))
+    assert r.stdout.strip() == b"ctrpod"
+    t0 = time.monotonic()
+    with pytest.raises(grpc.RpcError) as e:
+        b.runtime.ExecSync(api_pb2.ExecSyncRequest(container_id=cid, cmd=["sleep", "100"],
+                                                   timeout=1))
+    assert e.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert time.monotonic() - t0 < 10
+    # The timed-out process was killed (at most a zombie: PID 1 here is
+    # sleep, which reaps nothing).
+    r = b.runtime.ExecSync(api_pb2.ExecSyncRequest(container_id=cid, cmd=["ps", "-o", "args"]))
+    assert b"sleep 100\n" not in r.stdout.replace(b"sleep 1000\n", b"")
+    with pytest.raises(grpc.RpcError) as e:
+        b.runtime.ExecSync(api_pb2.ExecSyncRequest(container_id=cid, cmd=[]))
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_list_filters_and_remove(pod, image_ref):
+    b, pod_id, pcfg = pod
+    a = create(b, pod_id, pcfg, ctr_config(image_ref, name="a", cmd=("sleep", "1000"),
+                                           labels={"tier": "x"}))
+    c = create(b, pod_id, pcfg, ctr_config(image_ref, name="b", cmd=("true",),
+                                           labels={"tier": "y"}))
+    b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=a))
+
+    def ids(**kw):
+        f = api_pb2.ContainerFilter(**kw) if kw else None
+        return {x.id for x in b.runtime.ListContainers(
+            api_pb2.ListContainersRequest(filter=f)).containers}
+    assert ids() == {a, c}
+    assert ids(id=a[:10]) == {a}
+    assert ids(pod_sandbox_id=pod_id) == {a, c}
+    assert ids(pod_sandbox_id="0" * 64) == set()
+    assert ids(state=api_pb2.ContainerStateValue(state=api_pb2.CONTAINER_RUNNING)) == {a}
+    assert ids(state=api_pb2.ContainerStateValue(state=api_pb2.CONTAINER_CREATED)) == {c}
+    assert ids(label_selector={"tier": "y"}) == {c}
+    got = [x.id for m in b.runtime.StreamContainers(api_pb2.StreamContainersRequest())
+           for x in m.containers]
+    assert sorted(got) == sorted([a, c])
+    with pytest.raises(grpc.RpcError) as e:
+        create(b, pod_id, pcfg, ctr_config(image_ref, name="a"))
+    assert e.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    b.runtime.RemoveContainer(api_pb2.RemoveContainerRequest(container_id=a))
+    assert ids() == {c}
+    with pytest.raises(grpc.RpcError) as e:
+        cstatus(b, a)
+    assert e.value.code() == grpc.StatusCode.NOT_FOUND
+    b.runtime.RemoveContainer(api_pb2.RemoveContainerRequest(container_id=a))
+    # Removing the pod removes its containers.
+    b.runtime.StopPodSandbox(api_pb2.StopPodSandboxRequest(pod_sandbox_id=pod_id))
+    b.runtime.RemovePodSandbox(api_pb2.RemovePodSandboxRequest(pod_sandbox_id=pod_id))
+    assert ids() == set()
+
+
+def test_create_errors(pod, image_ref):
+    b, pod_id, pcfg = pod
+    with pytest.raises(grpc.RpcError) as e:
+        create(b, pod_id, pcfg, ctr_config("127.0.0.1:1/none/such:tag"))
+    assert e.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.RpcError) as e:
+        create(b, "f" * 64, pcfg, ctr_config(image_ref))
+    assert e.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.RpcError) as e:
+        create(b, pod_id, pcfg, ctr_config(image_ref, name="bad/name"))
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    bad_mount = ctr_config(image_ref, name="m")
+    bad_mount.mounts.add(container_path="relative", host_path="/tmp")
+    with pytest.raises(grpc.RpcError) as e:
+        create(b, pod_id, pcfg, bad_mount)
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert {x.id for x in b.runtime.ListContainers(api_pb2.ListContainersRequest()).containers} == set()
+
+
+def test_events_in_order(pod, image_ref):
+    b, pod_id, pcfg = pod
+    events = []
+    stream = b.runtime.GetContainerEvents(api_pb2.GetEventsRequest())
+
+    def reader():
+        try:
+            for ev in stream:
+                events.append(ev)
+        except grpc.RpcError:
+            pass
+    t = threading.Thread(target=reader)
+    t.start()
+    time.sleep(0.3)
+    cid = create(b, pod_id, pcfg, ctr_config(image_ref, cmd=("true",)))
+    b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+    wait_exited(b, cid)
+    b.runtime.RemoveContainer(api_pb2.RemoveContainerRequest(container_id=cid))
+    wait_for(lambda: len([e for e in events if e.container_id == cid]) >= 4, what="4 events")
+    stream.cancel()
+    t.join(10)
+    mine = [e for e in events if e.container_id == cid]
+    assert [e.container_event_type for e in mine] == [
+        api_pb2.CONTAINER_CREATED_EVENT, api_pb2.CONTAINER_STARTED_EVENT,
+        api_pb2.CONTAINER_STOPPED_EVENT, api_pb2.CONTAINER_DELETED_EVENT]
+    assert mine[0].pod_sandbox_status.id == pod_id
+    assert all(e.created_at > 0 for e in mine)
+
+
+def test_kill9_keeps_containers_running(pod, image_ref):
+    b, pod_id, pcfg = pod
+    cid = create(b, pod_id, pcfg, ctr_config(
+        image_ref, cmd=("sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done")))
+    b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+    short = create(b, pod_id, pcfg, ctr_config(image_ref, name="short", cmd=("sleep", "2")))
+    b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=short))
+    pid = json.loads(cstatus(b, cid, verbose=True).info["info"])["pid"]
+    log = cstatus(b, cid).status.log_path
+    b.proc.send_signal(signal.SIGKILL)
+    b.proc.wait(10)
+    b.log.close()
+    time.sleep(3)  # "short" exits while berthd is down
+    n_before = len(log_lines(log))
+    b.start()
+    assert cstatus(b, cid).status.state == api_pb2.CONTAINER_RUNNING
+    assert os.path.exists(f"/proc/{pid}")
+    wait_for(lambda: len(log_lines(log)) > n_before, what="logs keep flowing")
+    st = cstatus(b, short).status
+    assert st.state == api_pb2.CONTAINER_EXITED and st.exit_code == 0
+    b.runtime.StopContainer(api_pb2.StopContainerRequest(container_id=cid, timeout=0))
+    assert cstatus(b, cid).status.state == api_pb2.CONTAINER_EXITED
+
+
+def test_remove_image_in_use_refused(pod, image_ref):
+    b, pod_id, pcfg = pod
+    cid = create(b, pod_id, pcfg, ctr_config(image_ref, cmd=("true",)))
+    with pytest.raises(grpc.RpcError) as e:
+        b.image.RemoveImage(api_pb2.RemoveImageRequest(image=api_pb2.ImageSpec(image=image_ref)))
+    assert e.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    b.runtime.RemoveContainer(api_pb2.RemoveContainerRequest(container_id=cid))
+    b.image.RemoveImage(api_pb2.RemoveImageRequest(image=api_pb2.ImageSpec(image=image_ref)))
+    st = b.image.ImageStatus(api_pb2.ImageStatusRequest(image=api_pb2.ImageSpec(image=image_ref)))
+    assert not st.HasField("image")
