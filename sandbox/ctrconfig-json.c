@@ -2,22 +2,15 @@
  * the config holds survives a restart of berthd. */
 #include "sandbox/ctrconfig-json.h"
 #include "util/error.h"
+#include "util/jsonutil.h"
 
 #include <string.h>
 
 /* --- to JSON ------------------------------------------------------------- */
 
-static json_t *strv_json(char **v)
-{
-	json_t *a = json_array();
-	for (char **p = v; p && *p; p++)
-		json_array_append_new(a, json_string(*p));
-	return a;
-}
-
 static json_t *opt_strv_json(char **v)
 {
-	return v ? strv_json(v) : json_null();
+	return v ? berth_json_from_strv(v) : json_null();
 }
 
 static json_t *kv_json(GPtrArray *list)
@@ -106,10 +99,10 @@ static json_t *security_json(const CtrSecurity *s)
 	json_t *o = json_pack(
 		"{s:o, s:o, s:o, s:b, s:i, s:s, s:o, s:o, s:s, s:b, s:o, s:i,"
 		" s:b, s:o, s:o, s:o, s:o}",
-		"cap_add", strv_json(s->cap_add), "cap_drop",
-		strv_json(s->cap_drop), "cap_add_ambient",
-		strv_json(s->cap_add_ambient), "privileged", s->privileged,
-		"ns_pid", s->ns_pid, "ns_target_id",
+		"cap_add", berth_json_from_strv(s->cap_add), "cap_drop",
+		berth_json_from_strv(s->cap_drop), "cap_add_ambient",
+		berth_json_from_strv(s->cap_add_ambient), "privileged",
+		s->privileged, "ns_pid", s->ns_pid, "ns_target_id",
 		s->ns_target_id ? s->ns_target_id : "", "run_as_user",
 		opt_int_json(s->run_as_user), "run_as_group",
 		opt_int_json(s->run_as_group), "run_as_username",
@@ -137,14 +130,14 @@ json_t *ctr_config_to_json(const CtrConfig *c)
 		"{s:s, s:I, s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:s,"
 		" s:b, s:b, s:b, s:i, s:o, s:o}",
 		"name", c->name, "attempt", (json_int_t)c->attempt, "image",
-		c->image, "command", strv_json(c->command), "args",
-		strv_json(c->args), "working_dir", c->working_dir, "envs",
-		kv_json(c->envs), "mounts", mounts_json(c->mounts), "devices",
-		devices_json(c->devices), "labels", kv_json(c->labels),
-		"annotations", kv_json(c->annotations), "log_path", c->log_path,
-		"stdin", c->stdin_, "stdin_once", c->stdin_once, "tty", c->tty,
-		"stop_signal", c->stop_signal, "resources",
-		resources_json(&c->resources), "security",
+		c->image, "command", berth_json_from_strv(c->command), "args",
+		berth_json_from_strv(c->args), "working_dir", c->working_dir,
+		"envs", kv_json(c->envs), "mounts", mounts_json(c->mounts),
+		"devices", devices_json(c->devices), "labels",
+		kv_json(c->labels), "annotations", kv_json(c->annotations),
+		"log_path", c->log_path, "stdin", c->stdin_, "stdin_once",
+		c->stdin_once, "tty", c->tty, "stop_signal", c->stop_signal,
+		"resources", resources_json(&c->resources), "security",
 		security_json(&c->security));
 }
 
@@ -160,19 +153,6 @@ static void set_str(char **slot, const char *s)
 {
 	g_free(*slot);
 	*slot = g_strdup(s);
-}
-
-static char **json_strv(json_t *a)
-{
-	g_autoptr(GStrvBuilder) b = g_strv_builder_new();
-	size_t i;
-	json_t *v;
-	json_array_foreach(a, i, v)
-	{
-		if (json_is_string(v))
-			g_strv_builder_add(b, json_string_value(v));
-	}
-	return g_strv_builder_end(b);
 }
 
 static void json_kv(json_t *a, GPtrArray *list)
@@ -232,9 +212,10 @@ static void json_security(json_t *o, CtrSecurity *s)
 	g_strfreev(s->cap_add);
 	g_strfreev(s->cap_drop);
 	g_strfreev(s->cap_add_ambient);
-	s->cap_add = json_strv(json_object_get(o, "cap_add"));
-	s->cap_drop = json_strv(json_object_get(o, "cap_drop"));
-	s->cap_add_ambient = json_strv(json_object_get(o, "cap_add_ambient"));
+	s->cap_add = berth_json_to_strv(json_object_get(o, "cap_add"));
+	s->cap_drop = berth_json_to_strv(json_object_get(o, "cap_drop"));
+	s->cap_add_ambient =
+		berth_json_to_strv(json_object_get(o, "cap_add_ambient"));
 	s->privileged = json_is_true(json_object_get(o, "privileged"));
 	s->ns_pid = json_integer_value(json_object_get(o, "ns_pid"));
 	set_str(&s->ns_target_id, str(o, "ns_target_id"));
@@ -257,8 +238,8 @@ static void json_security(json_t *o, CtrSecurity *s)
 	json_t *rp = json_object_get(o, "readonly_paths");
 	g_strfreev(s->masked_paths);
 	g_strfreev(s->readonly_paths);
-	s->masked_paths = json_is_array(mp) ? json_strv(mp) : NULL;
-	s->readonly_paths = json_is_array(rp) ? json_strv(rp) : NULL;
+	s->masked_paths = json_is_array(mp) ? berth_json_to_strv(mp) : NULL;
+	s->readonly_paths = json_is_array(rp) ? berth_json_to_strv(rp) : NULL;
 	json_profile(json_object_get(o, "seccomp"), &s->seccomp);
 	json_profile(json_object_get(o, "apparmor"), &s->apparmor);
 	json_t *se = json_object_get(o, "selinux");
@@ -281,8 +262,8 @@ CtrConfig *ctr_config_from_json(json_t *o, GError **error)
 	set_str(&c->image, str(o, "image"));
 	g_strfreev(c->command);
 	g_strfreev(c->args);
-	c->command = json_strv(json_object_get(o, "command"));
-	c->args = json_strv(json_object_get(o, "args"));
+	c->command = berth_json_to_strv(json_object_get(o, "command"));
+	c->args = berth_json_to_strv(json_object_get(o, "args"));
 	set_str(&c->working_dir, str(o, "working_dir"));
 	json_kv(json_object_get(o, "envs"), c->envs);
 	size_t i;

@@ -11,6 +11,7 @@
 #include "sandbox/spec.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/ids.h"
 #include "util/log.h"
 #include "util/spawn.h"
 
@@ -18,11 +19,9 @@
 #include <jansson.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define RUNTIME_TIMEOUT_MS 30000
 #define KILL_WAIT_S 10
 
 struct CtrManager {
@@ -163,21 +162,6 @@ static void publish(CtrManager *m, Container *c, CtrEventType type)
 	event_bus_publish(m->events, ev);
 }
 
-static char *new_id(void)
-{
-	guint8 raw[32];
-	gsize got = 0;
-	while (got < sizeof raw) {
-		ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
-		if (n > 0)
-			got += n;
-	}
-	GString *s = g_string_sized_new(65);
-	for (gsize i = 0; i < sizeof raw; i++)
-		g_string_append_printf(s, "%02x", raw[i]);
-	return g_string_free(s, FALSE);
-}
-
 /* --- runtime calls ------------------------------------------------------- */
 
 static const OciRuntime *runtime_of(CtrManager *m, Container *c, GError **error)
@@ -190,40 +174,6 @@ static const OciRuntime *runtime_of(CtrManager *m, Container *c, GError **error)
 	return rt;
 }
 
-/* `<runtime> --root R args...`; the runtime's message on failure. */
-static gboolean runtime_call(const OciRuntime *rt, const char *const *args,
-			     GError **error)
-{
-	g_autoptr(GPtrArray) argv = g_ptr_array_new();
-	g_ptr_array_add(argv, rt->path);
-	g_ptr_array_add(argv, "--root");
-	g_ptr_array_add(argv, rt->root);
-	for (const char *const *a = args; *a; a++)
-		g_ptr_array_add(argv, (char *)*a);
-	g_ptr_array_add(argv, NULL);
-	SpawnOptions o = {.argv = (const char *const *)argv->pdata,
-			  .timeout_ms = RUNTIME_TIMEOUT_MS};
-	SpawnResult r;
-	if (!spawn_sync(&o, &r, error))
-		return FALSE;
-	gboolean ok = !r.timed_out && WIFEXITED(r.status) &&
-		      WEXITSTATUS(r.status) == 0;
-	if (!ok) {
-		g_autofree char *why = spawn_describe_failure(&o, &r);
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INTERNAL, "%s",
-			    why);
-	}
-	spawn_result_clear(&r);
-	return ok;
-}
-
-static gboolean gone_message(const GError *e)
-{
-	return strstr(e->message, "does not exist") ||
-	       strstr(e->message, "not found") ||
-	       strstr(e->message, "No such file");
-}
-
 static gboolean runtime_delete(CtrManager *m, Container *c, GError **error)
 {
 	const OciRuntime *rt = runtime_of(m, c, error);
@@ -231,7 +181,8 @@ static gboolean runtime_delete(CtrManager *m, Container *c, GError **error)
 		return FALSE;
 	const char *args[] = {"delete", "--force", c->id, NULL};
 	g_autoptr(GError) local = NULL;
-	if (runtime_call(rt, args, &local) || gone_message(local))
+	if (oci_runtime_run(rt, NULL, args, NULL, &local) ||
+	    oci_runtime_gone(local))
 		return TRUE;
 	g_propagate_error(error, g_steal_pointer(&local));
 	return FALSE;
@@ -246,10 +197,10 @@ static gboolean runtime_kill(CtrManager *m, Container *c, int sig,
 	g_autofree char *s = g_strdup_printf("%d", sig);
 	const char *args[] = {"kill", c->id, s, NULL};
 	g_autoptr(GError) local = NULL;
-	if (runtime_call(rt, args, &local))
+	if (oci_runtime_run(rt, NULL, args, NULL, &local))
 		return TRUE;
 	/* Already exited (or gone): the exit event settles it. */
-	if (gone_message(local) || strstr(local->message, "not running") ||
+	if (oci_runtime_gone(local) || strstr(local->message, "not running") ||
 	    strstr(local->message, "process already finished"))
 		return TRUE;
 	g_propagate_error(error, g_steal_pointer(&local));
@@ -583,7 +534,7 @@ Container *ctr_manager_create(CtrManager *m, const char *pod_id,
 			    "image %s is not present: pull it first", image);
 		return NULL;
 	}
-	g_autofree char *id = new_id();
+	g_autofree char *id = berth_new_id();
 	g_autoptr(Container) c =
 		container_new(id, p->id, g_steal_pointer(&cfg));
 	g_free(c->full_name);
@@ -671,7 +622,7 @@ gboolean ctr_manager_start(CtrManager *m, const char *id, GError **error)
 	}
 	const OciRuntime *rt = runtime_of(m, c, error);
 	const char *args[] = {"start", c->id, NULL};
-	if (rt == NULL || !runtime_call(rt, args, error)) {
+	if (rt == NULL || !oci_runtime_run(rt, NULL, args, NULL, error)) {
 		g_prefix_error(error, "start container %s: ", c->id);
 		goto out;
 	}
@@ -900,17 +851,6 @@ static gboolean monitor_alive(const char *socket_dir)
 	       (kill(pid, 0) == 0 || errno == EPERM);
 }
 
-static gboolean is_ctr_id(const char *s)
-{
-	if (strlen(s) != 64)
-		return FALSE;
-	for (const char *p = s; *p; p++) {
-		if (!g_ascii_isxdigit(*p) || g_ascii_isupper(*p))
-			return FALSE;
-	}
-	return TRUE;
-}
-
 static void recover_one(CtrManager *m, Container *c)
 {
 	g_autoptr(GError) error = NULL;
@@ -944,7 +884,7 @@ gboolean ctr_manager_recover(CtrManager *m, GError **error)
 	g_autoptr(GDir) d = g_dir_open(m->dir, 0, NULL);
 	const char *name;
 	while (d && (name = g_dir_read_name(d)) != NULL) {
-		if (!is_ctr_id(name))
+		if (!berth_is_id(name))
 			continue;
 		g_autofree char *path =
 			g_build_filename(m->dir, name, "container.json", NULL);

@@ -12,8 +12,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define RUNTIME_TIMEOUT_MS 30000
-
 gboolean infra_rootfs_prepare(const char *dir, const char *pause_path,
 			      GError **error)
 {
@@ -77,45 +75,6 @@ static char *infra_spec_json(const InfraSpec *s)
 	return text;
 }
 
-/* Run `<runtime> --root R [--log L] args...`; on failure the message is
- * the runtime's own (from its log or stderr). */
-static gboolean run_runtime(const OciRuntime *rt, const char *log,
-			    const char *const *args, const char *output,
-			    GError **error)
-{
-	g_autoptr(GPtrArray) argv = g_ptr_array_new();
-	g_ptr_array_add(argv, rt->path);
-	g_ptr_array_add(argv, "--root");
-	g_ptr_array_add(argv, rt->root);
-	if (log != NULL) {
-		g_ptr_array_add(argv, "--log");
-		g_ptr_array_add(argv, (char *)log);
-	}
-	for (const char *const *a = args; *a; a++)
-		g_ptr_array_add(argv, (char *)*a);
-	g_ptr_array_add(argv, NULL);
-	SpawnOptions o = {.argv = (const char *const *)argv->pdata,
-			  .timeout_ms = RUNTIME_TIMEOUT_MS,
-			  .output_path = output};
-	SpawnResult r;
-	if (!spawn_sync(&o, &r, error))
-		return FALSE;
-	gboolean ok = !r.timed_out && WIFEXITED(r.status) &&
-		      WEXITSTATUS(r.status) == 0;
-	if (!ok) {
-		g_autofree char *why = spawn_describe_failure(&o, &r);
-		g_autofree char *logtext = NULL;
-		if (log != NULL &&
-		    g_file_get_contents(log, &logtext, NULL, NULL))
-			g_strstrip(logtext);
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INTERNAL, "%s%s%s",
-			    why, logtext && *logtext ? ": " : "",
-			    logtext ? logtext : "");
-	}
-	spawn_result_clear(&r);
-	return ok;
-}
-
 gboolean infra_start(const OciRuntime *rt, const InfraSpec *s, int *pid,
 		     GError **error)
 {
@@ -131,14 +90,14 @@ gboolean infra_start(const OciRuntime *rt, const InfraSpec *s, int *pid,
 		return FALSE;
 	const char *create[] = {"create", "--bundle", s->bundle, "--pid-file",
 				pidfile,  s->id,      NULL};
-	if (!run_runtime(rt, log, create, out, error)) {
+	if (!oci_runtime_run(rt, log, create, out, error)) {
 		g_prefix_error(error, "start the infra process: ");
 		infra_stop(rt, s->id, NULL);
 		return FALSE;
 	}
 	const char *start[] = {"start", s->id, NULL};
 	g_autofree char *text = NULL;
-	if (!run_runtime(rt, log, start, out, error) ||
+	if (!oci_runtime_run(rt, log, start, out, error) ||
 	    !berth_read_file(pidfile, &text, NULL, error)) {
 		g_prefix_error(error, "start the infra process: ");
 		infra_stop(rt, s->id, NULL);
@@ -152,13 +111,10 @@ gboolean infra_stop(const OciRuntime *rt, const char *id, GError **error)
 {
 	const char *del[] = {"delete", "--force", id, NULL};
 	g_autoptr(GError) local = NULL;
-	if (run_runtime(rt, NULL, del, NULL, &local))
+	if (oci_runtime_run(rt, NULL, del, NULL, &local))
 		return TRUE;
-	/* Already gone is success: the runtime says so in its own words. */
-	if (strstr(local->message, "does not exist") ||
-	    strstr(local->message, "not found") ||
-	    strstr(local->message, "No such file"))
-		return TRUE;
+	if (oci_runtime_gone(local))
+		return TRUE; /* already gone is success */
 	g_propagate_error(error, g_steal_pointer(&local));
 	return FALSE;
 }
@@ -166,7 +122,7 @@ gboolean infra_stop(const OciRuntime *rt, const char *id, GError **error)
 gboolean infra_running(const OciRuntime *rt, const char *id)
 {
 	const char *argv[] = {rt->path, "--root", rt->root, "state", id, NULL};
-	SpawnOptions o = {.argv = argv, .timeout_ms = RUNTIME_TIMEOUT_MS};
+	SpawnOptions o = {.argv = argv, .timeout_ms = OCI_RUNTIME_TIMEOUT_MS};
 	SpawnResult r;
 	if (!spawn_sync(&o, &r, NULL))
 		return FALSE;

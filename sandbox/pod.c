@@ -1,10 +1,11 @@
 /* Pod and PodConfig: lifetime, naming, hashing and the JSON record. */
 #include "sandbox/pod.h"
 #include "util/error.h"
+#include "util/ids.h"
+#include "util/jsonutil.h"
 
 #include <jansson.h>
 #include <string.h>
-#include <sys/random.h>
 
 static void kv_free(gpointer p)
 {
@@ -91,27 +92,6 @@ char *pod_config_full_name(const PodConfig *c)
 
 /* --- JSON ---------------------------------------------------------------- */
 
-static json_t *strv_json(char **v)
-{
-	json_t *a = json_array();
-	for (char **p = v; p && *p; p++)
-		json_array_append_new(a, json_string(*p));
-	return a;
-}
-
-static char **json_strv(json_t *a)
-{
-	g_autoptr(GStrvBuilder) b = g_strv_builder_new();
-	size_t i;
-	json_t *v;
-	json_array_foreach(a, i, v)
-	{
-		if (json_is_string(v))
-			g_strv_builder_add(b, json_string_value(v));
-	}
-	return g_strv_builder_end(b);
-}
-
 static json_t *kv_json(GPtrArray *list)
 {
 	json_t *o = json_object();
@@ -150,9 +130,9 @@ static json_t *config_json(const PodConfig *c)
 		"name", c->name, "uid", c->uid, "namespace", c->namespace_,
 		"attempt", (json_int_t)c->attempt, "hostname", c->hostname,
 		"log_directory", c->log_directory, "dns", "servers",
-		strv_json(c->dns_servers), "searches",
-		strv_json(c->dns_searches), "options",
-		strv_json(c->dns_options), "ports", ports, "labels",
+		berth_json_from_strv(c->dns_servers), "searches",
+		berth_json_from_strv(c->dns_searches), "options",
+		berth_json_from_strv(c->dns_options), "ports", ports, "labels",
 		kv_json(c->labels), "annotations", kv_json(c->annotations),
 		"sysctls", kv_json(c->sysctls), "cgroup_parent",
 		c->cgroup_parent, "namespaces", "network", c->ns_network, "pid",
@@ -186,9 +166,9 @@ static PodConfig *json_config(json_t *o)
 	g_strfreev(c->dns_servers);
 	g_strfreev(c->dns_searches);
 	g_strfreev(c->dns_options);
-	c->dns_servers = json_strv(json_object_get(dns, "servers"));
-	c->dns_searches = json_strv(json_object_get(dns, "searches"));
-	c->dns_options = json_strv(json_object_get(dns, "options"));
+	c->dns_servers = berth_json_to_strv(json_object_get(dns, "servers"));
+	c->dns_searches = berth_json_to_strv(json_object_get(dns, "searches"));
+	c->dns_options = berth_json_to_strv(json_object_get(dns, "options"));
 	size_t i;
 	json_t *p;
 	json_array_foreach(json_object_get(o, "ports"), i, p)
@@ -300,10 +280,10 @@ char *pod_to_json(Pod *p)
 		"config", config_json(p->config), "namespaces", "dir",
 		opt_string(p->ns_dir), "net", opt_string(p->netns), "ipc",
 		opt_string(p->ipcns), "uts", opt_string(p->utsns), "ips",
-		strv_json(p->ips), "host_veth", opt_string(p->host_veth),
-		"cgroup", opt_string(p->cgroup), "infra_id",
-		opt_string(p->infra_id), "infra_pid", p->infra_pid, "answered",
-		p->answered, "net_attached", p->net_attached);
+		berth_json_from_strv(p->ips), "host_veth",
+		opt_string(p->host_veth), "cgroup", opt_string(p->cgroup),
+		"infra_id", opt_string(p->infra_id), "infra_pid", p->infra_pid,
+		"answered", p->answered, "net_attached", p->net_attached);
 	char *text = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	char *out = g_strdup(text);
@@ -349,7 +329,7 @@ Pod *pod_from_json(const char *text, gsize len, GError **error)
 	p->ipcns = opt_dup(ns, "ipc");
 	p->utsns = opt_dup(ns, "uts");
 	g_strfreev(p->ips);
-	p->ips = json_strv(json_object_get(o, "ips"));
+	p->ips = berth_json_to_strv(json_object_get(o, "ips"));
 	p->host_veth = opt_dup(o, "host_veth");
 	p->cgroup = opt_dup(o, "cgroup");
 	p->infra_id = opt_dup(o, "infra_id");
@@ -362,15 +342,5 @@ Pod *pod_from_json(const char *text, gsize len, GError **error)
 
 char *pod_new_id(void)
 {
-	guint8 raw[32];
-	gsize got = 0;
-	while (got < sizeof raw) {
-		ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
-		if (n > 0)
-			got += n;
-	}
-	GString *s = g_string_sized_new(65);
-	for (gsize i = 0; i < sizeof raw; i++)
-		g_string_append_printf(s, "%02x", raw[i]);
-	return g_string_free(s, FALSE);
+	return berth_new_id();
 }

@@ -3,6 +3,7 @@
 #include "sandbox/index.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/ids.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -72,17 +73,6 @@ char *pod_store_pod_dir(PodStore *s, const char *id)
 	return g_build_filename(s->dir, id, NULL);
 }
 
-static gboolean is_pod_id(const char *s)
-{
-	if (strlen(s) != 64)
-		return FALSE;
-	for (const char *p = s; *p; p++) {
-		if (!g_ascii_isxdigit(*p) || g_ascii_isupper(*p))
-			return FALSE;
-	}
-	return TRUE;
-}
-
 GPtrArray *pod_store_read_all(PodStore *s)
 {
 	GPtrArray *out =
@@ -90,7 +80,7 @@ GPtrArray *pod_store_read_all(PodStore *s)
 	g_autoptr(GDir) d = g_dir_open(s->dir, 0, NULL);
 	const char *name;
 	while (d && (name = g_dir_read_name(d)) != NULL) {
-		if (!is_pod_id(name))
+		if (!berth_is_id(name))
 			continue;
 		g_autofree char *path =
 			g_build_filename(s->dir, name, "pod.json", NULL);

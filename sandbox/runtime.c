@@ -183,3 +183,49 @@ OciRuntimes *oci_runtimes_probe(const BerthConfig *c, const char *pause_path,
 	choose_default(out, c);
 	return out;
 }
+
+/* Run `<runtime> --root R [--log L] args...`; on failure the message is
+ * the runtime's own (from its log or stderr). */
+gboolean oci_runtime_run(const OciRuntime *rt, const char *log,
+			 const char *const *args, const char *output,
+			 GError **error)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	g_ptr_array_add(argv, rt->path);
+	g_ptr_array_add(argv, "--root");
+	g_ptr_array_add(argv, rt->root);
+	if (log != NULL) {
+		g_ptr_array_add(argv, "--log");
+		g_ptr_array_add(argv, (char *)log);
+	}
+	for (const char *const *a = args; *a; a++)
+		g_ptr_array_add(argv, (char *)*a);
+	g_ptr_array_add(argv, NULL);
+	SpawnOptions o = {.argv = (const char *const *)argv->pdata,
+			  .timeout_ms = OCI_RUNTIME_TIMEOUT_MS,
+			  .output_path = output};
+	SpawnResult r;
+	if (!spawn_sync(&o, &r, error))
+		return FALSE;
+	gboolean ok = !r.timed_out && WIFEXITED(r.status) &&
+		      WEXITSTATUS(r.status) == 0;
+	if (!ok) {
+		g_autofree char *why = spawn_describe_failure(&o, &r);
+		g_autofree char *logtext = NULL;
+		if (log != NULL &&
+		    g_file_get_contents(log, &logtext, NULL, NULL))
+			g_strstrip(logtext);
+		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INTERNAL, "%s%s%s",
+			    why, logtext && *logtext ? ": " : "",
+			    logtext ? logtext : "");
+	}
+	spawn_result_clear(&r);
+	return ok;
+}
+
+gboolean oci_runtime_gone(const GError *e)
+{
+	return strstr(e->message, "does not exist") ||
+	       strstr(e->message, "not found") ||
+	       strstr(e->message, "No such file");
+}

@@ -6,6 +6,9 @@
 
 #include "config/config.h"
 
+/* How long one runtime command (create, start, kill, delete) may take. */
+#define OCI_RUNTIME_TIMEOUT_MS 30000
+
 typedef struct {
 	char *name;
 	char *path;
@@ -29,6 +32,16 @@ void oci_runtimes_free(OciRuntimes *r);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(OciRuntimes, oci_runtimes_free)
 
 const OciRuntime *oci_runtimes_get(const OciRuntimes *r, const char *name);
+
+/* Run `<runtime> --root <root> [--log log] args...` (output: a file for
+ * the child's stdout and stderr, for commands whose container inherits
+ * them; NULL: pipes). On failure the error carries the runtime's own
+ * message (its log, else its output). */
+gboolean oci_runtime_run(const OciRuntime *rt, const char *log,
+			 const char *const *args, const char *output,
+			 GError **error);
+/* The runtime's error says the container does not exist (any more). */
+gboolean oci_runtime_gone(const GError *e);
 
 /* The probe of one runtime: TRUE when it ran the container, else FALSE
  * with *problem saying why (the runtime's own message where it has one). */

@@ -2,6 +2,7 @@
  * dir, user, terminal), root, hostname, namespaces, cgroup path, resources
  * and annotations. Mounts, devices and security are in their own files. */
 #include "sandbox/spec-private.h"
+#include "util/jsonutil.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -21,10 +22,7 @@ void oci_spec_result_clear(OciSpecResult *r)
 
 json_t *oci_json_strv(const char *const *v)
 {
-	json_t *a = json_array();
-	for (; v && *v; v++)
-		json_array_append_new(a, json_string(*v));
-	return a;
+	return berth_json_from_strv((char *const *)v);
 }
 
 /* --- process -------------------------------------------------------------- */

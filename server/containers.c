@@ -484,20 +484,11 @@ BERTH_UNARY(server_container_status_rpc)
 		reply_new(call, Runtime__V1__ContainerStatusResponse,
 			  runtime__v1__container_status_response__init);
 	r->status = server_container_status(call, c);
-	if (in->verbose) {
-		r->info = arena_new0(
-			cri_call_arena(call),
-			Runtime__V1__ContainerStatusResponse__InfoEntry *);
-		Runtime__V1__ContainerStatusResponse__InfoEntry *e = reply_new(
-			call, Runtime__V1__ContainerStatusResponse__InfoEntry,
-			runtime__v1__container_status_response__info_entry__init);
-		char *text = ctr_info(c);
-		e->key = "info";
-		e->value = reply_str(call, text);
-		free(text);
-		r->info[0] = e;
-		r->n_info = 1;
-	}
+	if (in->verbose)
+		r->info = reply_info(
+			call,
+			&runtime__v1__container_status_response__info_entry__descriptor,
+			"info", ctr_info(c), &r->n_info);
 	return &r->base;
 }
 

@@ -331,20 +331,13 @@ BERTH_UNARY(server_pod_sandbox_status)
 			  runtime__v1__pod_sandbox_status_response__init);
 	r->status = server_pod_status(call, p);
 	if (in->verbose) {
-		r->info = arena_new0(
-			cri_call_arena(call),
-			Runtime__V1__PodSandboxStatusResponse__InfoEntry *);
-		Runtime__V1__PodSandboxStatusResponse__InfoEntry *e = reply_new(
-			call, Runtime__V1__PodSandboxStatusResponse__InfoEntry,
-			runtime__v1__pod_sandbox_status_response__info_entry__init);
 		g_mutex_lock(&p->lock);
 		char *text = verbose_info(p);
 		g_mutex_unlock(&p->lock);
-		e->key = "info";
-		e->value = reply_str(call, text);
-		free(text);
-		r->info[0] = e;
-		r->n_info = 1;
+		r->info = reply_info(
+			call,
+			&runtime__v1__pod_sandbox_status_response__info_entry__descriptor,
+			"info", text, &r->n_info);
 	}
 	r->timestamp = g_get_real_time() * 1000;
 	return &r->base;

@@ -56,6 +56,19 @@ char **reply_strv(CriCall *call, char *const *v, size_t *n_out)
 	return out;
 }
 
+void *reply_info(CriCall *call, const ProtobufCMessageDescriptor *entry,
+		 const char *key, char *value, size_t *n_out)
+{
+	g_autoptr(GPtrArray) kvs = g_ptr_array_new_with_free_func(g_free);
+	PodKV *kv = g_new0(PodKV, 1);
+	kv->key = (char *)key;
+	kv->value = value ? value : "";
+	g_ptr_array_add(kvs, kv);
+	void *out = reply_map(call, entry, kvs, n_out);
+	free(value);
+	return out;
+}
+
 void request_map(GPtrArray *dst, void *const *entries, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {

@@ -35,6 +35,11 @@ void *reply_map_table(CriCall *call, const ProtobufCMessageDescriptor *entry,
 /* A repeated string field from a NULL-terminated vector (NULL: none). */
 char **reply_strv(CriCall *call, char *const *v, size_t *n_out);
 
+/* A verbose `info` map with one entry, key -> value (the value is taken
+ * and freed with free(), as jansson's json_dumps returns it). */
+void *reply_info(CriCall *call, const ProtobufCMessageDescriptor *entry,
+		 const char *key, char *value, size_t *n_out);
+
 /* Copy a request's map field into key/value pairs (PodKV*). */
 void request_map(GPtrArray *dst, void *const *entries, size_t n);
 
