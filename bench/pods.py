@@ -38,7 +38,7 @@ def summary(name, xs, wall):
             "p99_ms": pct(ms, 99), "max_ms": max(ms), "per_s": len(xs) / wall}
 
 
-def start_berthd(base, bin_dir, ipmasq=True, log_level="warn"):
+def start_berthd(base, bin_dir, ipmasq=True, log_level="warn", extra=()):
     cni = os.path.join(base, "cni")
     os.makedirs(cni)
     with open(os.path.join(REPO, "contrib", "cni", "10-berth.conflist")) as f:
@@ -55,7 +55,8 @@ def start_berthd(base, bin_dir, ipmasq=True, log_level="warn"):
                              "--config-dir", os.path.join(base, "none"),
                              "--root", os.path.join(base, "root"),
                              "--runroot", os.path.join(base, "run"), "--listen", sock,
-                             "--cni-config-dir", cni, "--log-level", log_level],
+                             "--cni-config-dir", cni, "--log-level", log_level,
+                             *extra],
                             stdout=log, stderr=log)
     deadline = time.monotonic() + 30
     while not os.path.exists(sock):
