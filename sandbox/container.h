@@ -45,6 +45,9 @@ typedef struct Container {
 	char *message; /* termination message */
 	gboolean answered;
 	char *failure;
+	/* StartContainer is between `runtime start` and its STARTED event:
+	 * an exit seen meanwhile waits, so STOPPED never precedes STARTED. */
+	gboolean starting;
 } Container;
 
 Container *container_new(const char *id, const char *pod_id,

@@ -8,6 +8,7 @@
 #include "sandbox/ctrconfig-json.h"
 #include "sandbox/exits.h"
 #include "sandbox/index.h"
+#include "sandbox/monwatch.h"
 #include "sandbox/spec.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -36,6 +37,7 @@ struct CtrManager {
 	char *exit_dir;	 /* <runroot>/exits */
 	Index *index;
 	ExitWatch *watch;
+	MonWatch *monitors;
 	OciHostInfo host;
 };
 
@@ -104,6 +106,7 @@ void ctr_manager_free(CtrManager *m)
 	if (m == NULL)
 		return;
 	exit_watch_free(m->watch);
+	monwatch_free(m->monitors);
 	index_free(m->index);
 	g_free(m->conmon_path);
 	g_free(m->dir);
@@ -222,6 +225,10 @@ static gboolean apply_exit(CtrManager *m, Container *c)
 	if (!conmon_read_exit(m->exit_dir, c->id, &ex, &error))
 		return FALSE;
 	g_mutex_lock(&c->lock);
+	if (c->starting) {
+		g_mutex_unlock(&c->lock);
+		return TRUE; /* StartContainer applies it after STARTED */
+	}
 	gboolean changed = c->state == CTR_RUNNING || c->state == CTR_CREATED;
 	if (changed) {
 		c->state = CTR_EXITED;
@@ -270,6 +277,39 @@ static void mark_lost(CtrManager *m, Container *c, const char *why)
 	publish(m, c, CTR_EVENT_STOPPED);
 }
 
+/* A monitor exited. It writes the exit file first, so with none it was
+ * killed: the container can no longer be logged or waited for, so it is
+ * killed too and reported with a reason that says why. */
+static void on_monitor_gone(const char *id, gpointer data)
+{
+	CtrManager *m = data;
+	g_autoptr(Container) c = index_lookup(m->index, id, NULL);
+	if (c == NULL || apply_exit(m, c))
+		return;
+	CtrState s = container_get_state(c);
+	if (s != CTR_RUNNING && s != CTR_CREATED)
+		return;
+	g_autoptr(GError) error = NULL;
+	if (!runtime_kill(m, c, SIGKILL, &error))
+		log_warn("container %s: %s", c->id, error->message);
+	log_warn("container %s: its monitor died without an exit status",
+		 c->id);
+	mark_lost(m, c,
+		  "its monitor (berth-conmon) was killed; the "
+		  "container was killed with it");
+}
+
+/* Watch the monitor of c, found through its pid file. */
+static void watch_monitor(CtrManager *m, Container *c)
+{
+	int pid = 0;
+	g_autoptr(GError) error = NULL;
+	if (!conmon_monitor_pid(c->socket_dir, &pid, &error) ||
+	    !monwatch_add(m->monitors, pid, c->id, &error))
+		log_warn("container %s: cannot watch its monitor: %s", c->id,
+			 error ? error->message : "no pid");
+}
+
 /* --- create -------------------------------------------------------------- */
 
 static gboolean step_rootfs(CtrManager *m, Container *c, GError **error)
@@ -315,6 +355,7 @@ static gboolean step_monitor(CtrManager *m, Container *c, GError **error)
 	g_mutex_lock(&c->lock);
 	c->pid = pid;
 	g_mutex_unlock(&c->lock);
+	watch_monitor(m, c);
 	return TRUE;
 }
 
@@ -622,18 +663,26 @@ gboolean ctr_manager_start(CtrManager *m, const char *id, GError **error)
 	}
 	const OciRuntime *rt = runtime_of(m, c, error);
 	const char *args[] = {"start", c->id, NULL};
+	g_mutex_lock(&c->lock);
+	c->starting = TRUE;
+	g_mutex_unlock(&c->lock);
 	if (rt == NULL || !oci_runtime_run(rt, NULL, args, NULL, error)) {
+		g_mutex_lock(&c->lock);
+		c->starting = FALSE;
+		g_mutex_unlock(&c->lock);
 		g_prefix_error(error, "start container %s: ", c->id);
 		goto out;
 	}
 	g_mutex_lock(&c->lock);
-	if (c->state == CTR_CREATED)
-		c->state = CTR_RUNNING; /* an exit may already have come */
+	c->state = CTR_RUNNING;
 	c->started_at = g_get_real_time() * 1000;
 	g_mutex_unlock(&c->lock);
 	save_or_log(m, c);
 	publish(m, c, CTR_EVENT_STARTED);
-	/* A container that exited before we marked it running. */
+	g_mutex_lock(&c->lock);
+	c->starting = FALSE;
+	g_mutex_unlock(&c->lock);
+	/* An exit that came while starting (a container that ends at once). */
 	apply_exit(m, c);
 	ok = TRUE;
 out:
@@ -910,13 +959,16 @@ gboolean ctr_manager_recover(CtrManager *m, GError **error)
 	m->watch = exit_watch_new(m->exit_dir, on_exit_file, m, error);
 	if (m->watch == NULL)
 		return FALSE;
+	m->monitors = monwatch_new(on_monitor_gone, m, error);
+	if (m->monitors == NULL)
+		return FALSE;
 	/* Exits that landed between the scan and the watch. */
 	g_autoptr(GPtrArray) all = index_list(m->index, NULL);
 	for (guint i = 0; i < all->len; i++) {
 		Container *c = g_ptr_array_index(all, i);
 		CtrState s = container_get_state(c);
-		if (s == CTR_RUNNING || s == CTR_CREATED)
-			apply_exit(m, c);
+		if ((s == CTR_RUNNING || s == CTR_CREATED) && !apply_exit(m, c))
+			watch_monitor(m, c);
 	}
 	return TRUE;
 }

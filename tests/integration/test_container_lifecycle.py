@@ -278,3 +278,19 @@ def test_remove_image_in_use_refused(pod, image_ref):
     b.image.RemoveImage(api_pb2.RemoveImageRequest(image=api_pb2.ImageSpec(image=image_ref)))
     st = b.image.ImageStatus(api_pb2.ImageStatusRequest(image=api_pb2.ImageSpec(image=image_ref)))
     assert not st.HasField("image")
+
+
+def test_monitor_killed_reports_exit_with_reason(pod, image_ref):
+    b, pod_id, pcfg = pod
+    cid = create(b, pod_id, pcfg, ctr_config(image_ref, cmd=("sleep", "1000")))
+    b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+    pid = json.loads(cstatus(b, cid, verbose=True).info["info"])["pid"]
+    with open(os.path.join(b.runroot, "containers", cid, "conmon.pid")) as f:
+        monitor = int(f.read())
+    os.kill(monitor, signal.SIGKILL)
+    st = wait_exited(b, cid, timeout=15)
+    assert st.reason == "ContainerMonitorLost"
+    assert "monitor" in st.message
+    # The container does not live on unmonitored.
+    wait_for(lambda: not os.path.exists(f"/proc/{pid}") or
+             open(f"/proc/{pid}/stat").read().split()[2] == "Z", what="container gone")
