@@ -38,6 +38,15 @@ static const CriMethodImpl runtime_methods[] = {
 	 NULL},
 	{"GetContainerEvents", CRI_DISPATCH_THREAD, NULL,
 	 server_get_container_events},
+	{"ContainerStats", CRI_DISPATCH_THREAD, server_container_stats, NULL},
+	{"ListContainerStats", CRI_DISPATCH_THREAD, server_list_container_stats,
+	 NULL},
+	{"StreamContainerStats", CRI_DISPATCH_THREAD, NULL,
+	 server_stream_container_stats},
+	{"UpdateContainerResources", CRI_DISPATCH_THREAD,
+	 server_update_container_resources, NULL},
+	{"UpdatePodSandboxResources", CRI_DISPATCH_THREAD,
+	 server_update_pod_sandbox_resources, NULL},
 };
 
 static const CriMethodImpl image_methods[] = {

@@ -6,6 +6,8 @@
 
 #include <glib.h>
 
+#include "sandbox/ctrconfig.h"
+
 /* The default parent when the pod config gives none. */
 #define CGROUP_DEFAULT_PARENT "/berth"
 
@@ -61,3 +63,11 @@ gboolean cgroup_stats(const char *relative_path, CgroupStats *out,
 
 /* TRUE only when PID 1 is systemd (the systemd cgroup manager needs it). */
 gboolean cgroup_systemd_available(void);
+
+/* Write r's cpu (shares, cfs quota and period; v2: cpu.weight, cpu.max),
+ * cpuset (cpus, mems) and memory limits (limit and memory+swap; v2:
+ * memory.max, memory.swap.max) into an existing cgroup. Zero or empty
+ * fields are left as they are. A controller the host does not have is
+ * skipped; a cgroup in no hierarchy is NOT_FOUND. */
+gboolean cgroup_set_resources(const char *relative_path, const CtrResources *r,
+			      GError **error);

@@ -24,6 +24,7 @@ Container *container_new(const char *id, const char *pod_id, CtrConfig *config)
 	c->cgroup = g_strdup("");
 	c->reason = g_strdup("");
 	c->message = g_strdup("");
+	c->groups = g_array_new(FALSE, FALSE, sizeof(guint32));
 	g_mutex_init(&c->op_lock);
 	g_mutex_init(&c->lock);
 	g_cond_init(&c->cond);
@@ -55,6 +56,7 @@ void container_unref(Container *c)
 	g_free(c->reason);
 	g_free(c->message);
 	g_free(c->failure);
+	g_array_unref(c->groups);
 	g_mutex_clear(&c->op_lock);
 	g_mutex_clear(&c->lock);
 	g_cond_clear(&c->cond);
@@ -96,6 +98,17 @@ char *container_to_json(Container *c)
 		"finished_at", (json_int_t)c->finished_at, "exit_code",
 		c->exit_code, "reason", c->reason, "message", c->message,
 		"answered", c->answered);
+	if (c->has_user) {
+		json_t *groups = json_array();
+		for (guint i = 0; i < c->groups->len; i++)
+			json_array_append_new(groups,
+					      json_integer(g_array_index(
+						      c->groups, guint32, i)));
+		json_object_set_new(
+			o, "user",
+			json_pack("{s:I, s:I, s:o}", "uid", (json_int_t)c->uid,
+				  "gid", (json_int_t)c->gid, "groups", groups));
+	}
 	char *text = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	char *out = g_strdup(text);
@@ -156,6 +169,19 @@ Container *container_from_json(const char *text, gsize len, GError **error)
 	c->finished_at = num(o, "finished_at");
 	c->exit_code = num(o, "exit_code");
 	c->answered = json_is_true(json_object_get(o, "answered"));
+	json_t *user = json_object_get(o, "user");
+	if (json_is_object(user)) {
+		c->has_user = TRUE;
+		c->uid = num(user, "uid");
+		c->gid = num(user, "gid");
+		json_t *g;
+		size_t i;
+		json_array_foreach(json_object_get(user, "groups"), i, g)
+		{
+			guint32 v = json_integer_value(g);
+			g_array_append_val(c->groups, v);
+		}
+	}
 	for (guint i = 0; i < G_N_ELEMENTS(state_names); i++) {
 		if (strcmp(state, state_names[i]) == 0)
 			c->state = i;

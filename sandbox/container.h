@@ -32,6 +32,11 @@ typedef struct Container {
 	char *cgroup;	  /* relative cgroup path */
 	int stop_signal;
 	gint64 created_at;
+	/* Whom the first process runs as, from the spec (has_user FALSE for
+	 * records written before it was kept). */
+	gboolean has_user;
+	guint32 uid, gid;
+	GArray *groups; /* guint32, the primary gid first */
 
 	GMutex op_lock; /* serialises create/start/stop/remove */
 	GMutex lock;	/* guards what follows */

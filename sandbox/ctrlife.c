@@ -177,6 +177,17 @@ static const OciRuntime *runtime_of(CtrManager *m, Container *c, GError **error)
 	return rt;
 }
 
+gboolean ctr_manager_save(CtrManager *m, Container *c, GError **error)
+{
+	return save(m, c, error);
+}
+
+const OciRuntime *ctr_manager_runtime(CtrManager *m, Container *c,
+				      GError **error)
+{
+	return runtime_of(m, c, error);
+}
+
 static gboolean runtime_delete(CtrManager *m, Container *c, GError **error)
 {
 	const OciRuntime *rt = runtime_of(m, c, error);
@@ -217,6 +228,24 @@ static char *exit_path(CtrManager *m, const char *id)
 	return g_build_filename(m->exit_dir, id, NULL);
 }
 
+#define TERMINATION_MESSAGE_MAX 4096
+
+/* What the container wrote to /dev/termination-log (our file in its dir;
+ * when the request mounts its own there, kubelet reads that itself). */
+static char *termination_message(Container *c)
+{
+	g_autofree char *path =
+		g_build_filename(c->dir, "termination-log", NULL);
+	g_autofree char *text = NULL;
+	gsize len = 0;
+	if (!g_file_get_contents(path, &text, &len, NULL) || len == 0)
+		return NULL;
+	len = MIN(len, (gsize)TERMINATION_MESSAGE_MAX);
+	if (!g_utf8_validate(text, len, NULL))
+		return g_strdup("(termination message is not UTF-8)");
+	return g_strndup(text, len);
+}
+
 /* Apply the monitor's exit file to c; FALSE when there is none yet. */
 static gboolean apply_exit(CtrManager *m, Container *c)
 {
@@ -231,6 +260,11 @@ static gboolean apply_exit(CtrManager *m, Container *c)
 	}
 	gboolean changed = c->state == CTR_RUNNING || c->state == CTR_CREATED;
 	if (changed) {
+		char *msg = termination_message(c);
+		if (msg != NULL) {
+			g_free(c->message);
+			c->message = msg;
+		}
 		c->state = CTR_EXITED;
 		c->exit_code = ex.exit_code;
 		c->finished_at = ex.finished_at;
@@ -480,6 +514,15 @@ static gboolean step_spec(CtrManager *m, Container *c, GError **error)
 	if (!oci_spec_build(c->config, &ctx, &res, error))
 		return FALSE;
 	c->stop_signal = res.stop_signal;
+	g_mutex_lock(&c->lock);
+	c->has_user = TRUE;
+	c->uid = res.user.uid;
+	c->gid = res.user.gid;
+	g_array_set_size(c->groups, 0);
+	if (res.user.additional_gids != NULL)
+		g_array_append_vals(c->groups, res.user.additional_gids->data,
+				    res.user.additional_gids->len);
+	g_mutex_unlock(&c->lock);
 	char *text = json_dumps(res.spec, JSON_INDENT(1));
 	oci_spec_result_clear(&res);
 	g_autofree char *path = g_build_filename(c->dir, "config.json", NULL);

@@ -64,5 +64,18 @@ gboolean ctr_manager_stop_pod(CtrManager *m, const char *pod_id,
 			      GError **error);
 gboolean ctr_manager_remove_pod(CtrManager *m, const char *pod_id,
 				GError **error);
+/* For the modules beside this one (sandbox/ctrupdate.c): rewrite c's
+ * record, and the runtime handler c runs under. */
+gboolean ctr_manager_save(CtrManager *m, Container *c, GError **error);
+const OciRuntime *ctr_manager_runtime(CtrManager *m, Container *c,
+				      GError **error);
+
+/* `<runtime> update --resources` for a created or running container
+ * (FAILED_PRECONDITION when it has exited); on success r replaces the
+ * container's cpu, cpuset and memory resources in its config and record.
+ * Pids, hugepages and unified settings are left as they are. */
+gboolean ctr_manager_update_resources(CtrManager *m, const char *id,
+				      const CtrResources *r, GError **error);
+
 /* TRUE when some container uses image_id (for RemoveImage). */
 gboolean ctr_manager_image_in_use(CtrManager *m, const char *image_id);

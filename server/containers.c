@@ -323,6 +323,69 @@ static Runtime__V1__Mount *mount_reply(CriCall *call, const CtrMount *m)
 	return r;
 }
 
+/* The resources as last applied; caller holds c->lock (an update
+ * rewrites them). */
+static Runtime__V1__ContainerResources *resources_reply(CriCall *call,
+							const Container *c)
+{
+	const CtrResources *r = &c->config->resources;
+	Runtime__V1__LinuxContainerResources *l =
+		reply_new(call, Runtime__V1__LinuxContainerResources,
+			  runtime__v1__linux_container_resources__init);
+	l->cpu_period = r->cpu_period;
+	l->cpu_quota = r->cpu_quota;
+	l->cpu_shares = r->cpu_shares;
+	l->memory_limit_in_bytes = r->memory_limit;
+	l->memory_swap_limit_in_bytes = r->memory_swap_limit;
+	l->oom_score_adj = r->oom_score_adj;
+	l->cpuset_cpus = reply_str(call, r->cpuset_cpus);
+	l->cpuset_mems = reply_str(call, r->cpuset_mems);
+	l->hugepage_limits =
+		arena_newv(cri_call_arena(call), Runtime__V1__HugepageLimit *,
+			   r->hugepage_limits->len + 1);
+	for (guint i = 0; i < r->hugepage_limits->len; i++) {
+		const CtrHugepageLimit *h =
+			g_ptr_array_index(r->hugepage_limits, i);
+		Runtime__V1__HugepageLimit *o =
+			reply_new(call, Runtime__V1__HugepageLimit,
+				  runtime__v1__hugepage_limit__init);
+		o->page_size = reply_str(call, h->page_size);
+		o->limit = h->limit;
+		l->hugepage_limits[l->n_hugepage_limits++] = o;
+	}
+	l->unified = reply_map(
+		call,
+		&runtime__v1__linux_container_resources__unified_entry__descriptor,
+		r->unified, &l->n_unified);
+	Runtime__V1__ContainerResources *out =
+		reply_new(call, Runtime__V1__ContainerResources,
+			  runtime__v1__container_resources__init);
+	out->linux = l;
+	return out;
+}
+
+/* Unset for records older than the field. Caller holds c->lock. */
+static Runtime__V1__ContainerUser *user_reply(CriCall *call, const Container *c)
+{
+	if (!c->has_user)
+		return NULL;
+	Runtime__V1__LinuxContainerUser *l =
+		reply_new(call, Runtime__V1__LinuxContainerUser,
+			  runtime__v1__linux_container_user__init);
+	l->uid = c->uid;
+	l->gid = c->gid;
+	l->supplemental_groups =
+		arena_newv(cri_call_arena(call), int64_t, c->groups->len + 1);
+	for (guint i = 0; i < c->groups->len; i++)
+		l->supplemental_groups[l->n_supplemental_groups++] =
+			g_array_index(c->groups, guint32, i);
+	Runtime__V1__ContainerUser *u =
+		reply_new(call, Runtime__V1__ContainerUser,
+			  runtime__v1__container_user__init);
+	u->linux = l;
+	return u;
+}
+
 /* The status as of now; caller holds nothing. */
 Runtime__V1__ContainerStatus *server_container_status(CriCall *call,
 						      Container *c)
@@ -357,6 +420,8 @@ Runtime__V1__ContainerStatus *server_container_status(CriCall *call,
 	st->exit_code = c->exit_code;
 	st->reason = reply_str(call, c->reason);
 	st->message = reply_str(call, c->message);
+	st->resources = resources_reply(call, c);
+	st->user = user_reply(call, c);
 	g_mutex_unlock(&c->lock);
 	return st;
 }

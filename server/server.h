@@ -68,6 +68,10 @@ BERTH_UNARY(server_container_status_rpc);
 BERTH_UNARY(server_list_containers);
 BERTH_UNARY(server_exec_sync);
 BERTH_UNARY(server_reopen_container_log);
+BERTH_UNARY(server_container_stats);
+BERTH_UNARY(server_list_container_stats);
+BERTH_UNARY(server_update_container_resources);
+BERTH_UNARY(server_update_pod_sandbox_resources);
 
 /* Status builders shared by the status RPCs and the event stream. */
 Runtime__V1__PodSandboxStatus *server_pod_status(CriCall *call, Pod *p);
@@ -80,5 +84,6 @@ Runtime__V1__ContainerStatus *server_container_status(CriCall *call,
 BERTH_STREAM(server_stream_pod_sandboxes);
 BERTH_STREAM(server_stream_pod_sandbox_stats);
 BERTH_STREAM(server_stream_containers);
+BERTH_STREAM(server_stream_container_stats);
 BERTH_STREAM(server_get_container_events);
 BERTH_STREAM(server_stream_images);

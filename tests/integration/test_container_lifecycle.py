@@ -294,3 +294,13 @@ def test_monitor_killed_reports_exit_with_reason(pod, image_ref):
     # The container does not live on unmonitored.
     wait_for(lambda: not os.path.exists(f"/proc/{pid}") or
              open(f"/proc/{pid}/stat").read().split()[2] == "Z", what="container gone")
+
+
+def test_termination_message(pod, image_ref):
+    b, pod_id, pcfg = pod
+    cid = create(b, pod_id, pcfg, ctr_config(
+        image_ref, cmd=("sh", "-c", "printf 'goodbye from the app' > /dev/termination-log; exit 2")))
+    b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+    st = wait_exited(b, cid)
+    assert st.exit_code == 2 and st.reason == "Error"
+    assert st.message == "goodbye from the app"

@@ -20,7 +20,9 @@ IMPLEMENTED = {
                        "CreateContainer", "StartContainer", "StopContainer",
                        "RemoveContainer", "ContainerStatus", "ListContainers",
                        "StreamContainers", "ExecSync", "ReopenContainerLog",
-                       "GetContainerEvents"},
+                       "GetContainerEvents", "ContainerStats", "ListContainerStats",
+                       "StreamContainerStats", "UpdateContainerResources",
+                       "UpdatePodSandboxResources"},
     "ImageService": {"ImageFsInfo", "ListImages", "StreamImages", "ImageStatus",
                      "PullImage", "RemoveImage"},
 }

@@ -1,0 +1,202 @@
+/* ContainerStats, ListContainerStats, StreamContainerStats: CPU and memory
+ * from the container's cgroup, the writable layer's usage from a walk of
+ * its overlay upper dir (once per call per container). Reads only. */
+#include "sandbox/cgroup.h"
+#include "sandbox/ctrlife.h"
+#include "server/reply.h"
+#include "server/server.h"
+
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct {
+	guint64 bytes, inodes;
+	GHashTable *seen; /* "dev:ino" of files with several links */
+} LayerUsage;
+
+/* Disk usage (blocks, as du counts) and inodes below dir, not following
+ * symlinks nor crossing into other filesystems; a hard-linked file once. */
+static void walk(const char *dir, dev_t dev, LayerUsage *u)
+{
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	const char *name;
+	while (d && (name = g_dir_read_name(d)) != NULL) {
+		g_autofree char *path = g_build_filename(dir, name, NULL);
+		struct stat st;
+		if (lstat(path, &st) < 0 || st.st_dev != dev)
+			continue;
+		if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
+			char *key =
+				g_strdup_printf("%ju:%ju", (uintmax_t)st.st_dev,
+						(uintmax_t)st.st_ino);
+			if (!g_hash_table_add(u->seen, key))
+				continue;
+		}
+		u->bytes += (guint64)st.st_blocks * 512;
+		u->inodes++;
+		if (S_ISDIR(st.st_mode))
+			walk(path, dev, u);
+	}
+}
+
+static Runtime__V1__FilesystemUsage *writable_layer(CriCall *call,
+						    const Container *c)
+{
+	g_autofree char *upper = g_build_filename(c->dir, "upper", NULL);
+	struct stat st;
+	if (lstat(upper, &st) < 0 || !S_ISDIR(st.st_mode))
+		return NULL;
+	LayerUsage u = {
+		(guint64)st.st_blocks * 512, 1,
+		g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)};
+	walk(upper, st.st_dev, &u);
+	g_hash_table_unref(u.seen);
+	Runtime__V1__FilesystemUsage *f =
+		reply_new(call, Runtime__V1__FilesystemUsage,
+			  runtime__v1__filesystem_usage__init);
+	f->timestamp = g_get_real_time() * 1000;
+	f->fs_id = reply_new(call, Runtime__V1__FilesystemIdentifier,
+			     runtime__v1__filesystem_identifier__init);
+	f->fs_id->mountpoint = reply_str(call, upper);
+	f->used_bytes = reply_u64(call, u.bytes);
+	f->inodes_used = reply_u64(call, u.inodes);
+	return f;
+}
+
+/* What the cgroup still has; nothing when it is gone (an exited
+ * container whose runtime already removed it). */
+static void cgroup_usage(CriCall *call, Runtime__V1__ContainerStats *st,
+			 const char *cgroup)
+{
+	CgroupStats cs;
+	if (cgroup[0] == '\0' || !cgroup_stats(cgroup, &cs, NULL))
+		return;
+	if (cs.has_cpu) {
+		st->cpu = reply_new(call, Runtime__V1__CpuUsage,
+				    runtime__v1__cpu_usage__init);
+		st->cpu->timestamp = cs.timestamp_ns;
+		st->cpu->usage_core_nano_seconds =
+			reply_u64(call, cs.cpu_usage_ns);
+	}
+	if (cs.has_memory) {
+		Runtime__V1__MemoryUsage *m =
+			reply_new(call, Runtime__V1__MemoryUsage,
+				  runtime__v1__memory_usage__init);
+		m->timestamp = cs.timestamp_ns;
+		m->working_set_bytes = reply_u64(call, cs.memory_working_set);
+		m->usage_bytes = reply_u64(call, cs.memory_usage);
+		m->rss_bytes = reply_u64(call, cs.memory_rss);
+		m->page_faults = reply_u64(call, cs.memory_page_faults);
+		m->major_page_faults =
+			reply_u64(call, cs.memory_major_page_faults);
+		st->memory = m;
+	}
+}
+
+static Runtime__V1__ContainerStats *ctr_stats(CriCall *call, Container *c)
+{
+	Runtime__V1__ContainerStats *st =
+		reply_new(call, Runtime__V1__ContainerStats,
+			  runtime__v1__container_stats__init);
+	Runtime__V1__ContainerAttributes *a =
+		reply_new(call, Runtime__V1__ContainerAttributes,
+			  runtime__v1__container_attributes__init);
+	a->id = reply_str(call, c->id);
+	a->metadata = reply_new(call, Runtime__V1__ContainerMetadata,
+				runtime__v1__container_metadata__init);
+	a->metadata->name = reply_str(call, c->config->name);
+	a->metadata->attempt = c->config->attempt;
+	a->labels = reply_map(
+		call,
+		&runtime__v1__container_attributes__labels_entry__descriptor,
+		c->config->labels, &a->n_labels);
+	a->annotations = reply_map(
+		call,
+		&runtime__v1__container_attributes__annotations_entry__descriptor,
+		c->config->annotations, &a->n_annotations);
+	st->attributes = a;
+	cgroup_usage(call, st, c->cgroup);
+	st->writable_layer = writable_layer(call, c);
+	return st;
+}
+
+static gboolean stats_listed(Container *c)
+{
+	CtrState s = container_get_state(c);
+	return s == CTR_CREATED || s == CTR_RUNNING || s == CTR_EXITED;
+}
+
+static gboolean stats_match(Container *c,
+			    const Runtime__V1__ContainerStatsFilter *f)
+{
+	if (!stats_listed(c))
+		return FALSE;
+	if (f == NULL)
+		return TRUE;
+	if (f->id[0] != '\0' && !g_str_has_prefix(c->id, f->id))
+		return FALSE;
+	if (f->pod_sandbox_id[0] != '\0' &&
+	    !g_str_has_prefix(c->pod_id, f->pod_sandbox_id))
+		return FALSE;
+	return labels_match(c->config->labels, (void *const *)f->label_selector,
+			    f->n_label_selector);
+}
+
+static GPtrArray *matching(BerthServer *s, CriCall *call,
+			   const Runtime__V1__ContainerStatsFilter *f)
+{
+	g_autoptr(GPtrArray) all = ctr_manager_list(s->containers);
+	GPtrArray *items = g_ptr_array_new();
+	for (guint i = 0; i < all->len; i++) {
+		Container *c = g_ptr_array_index(all, i);
+		if (stats_match(c, f))
+			g_ptr_array_add(items, ctr_stats(call, c));
+	}
+	return items;
+}
+
+BERTH_UNARY(server_container_stats)
+{
+	BerthServer *s = ctx;
+	const Runtime__V1__ContainerStatsRequest *in =
+		(const Runtime__V1__ContainerStatsRequest *)req;
+	g_autoptr(Container) c =
+		ctr_manager_lookup(s->containers, in->container_id, error);
+	if (c == NULL)
+		return NULL;
+	Runtime__V1__ContainerStatsResponse *r =
+		reply_new(call, Runtime__V1__ContainerStatsResponse,
+			  runtime__v1__container_stats_response__init);
+	r->stats = ctr_stats(call, c);
+	return &r->base;
+}
+
+BERTH_UNARY(server_list_container_stats)
+{
+	BerthServer *s = ctx;
+	(void)error;
+	const Runtime__V1__ListContainerStatsRequest *in =
+		(const Runtime__V1__ListContainerStatsRequest *)req;
+	g_autoptr(GPtrArray) items = matching(s, call, in->filter);
+	Runtime__V1__ListContainerStatsResponse *r =
+		reply_new(call, Runtime__V1__ListContainerStatsResponse,
+			  runtime__v1__list_container_stats_response__init);
+	r->stats = arena_newv(cri_call_arena(call),
+			      Runtime__V1__ContainerStats *, items->len + 1);
+	for (guint i = 0; i < items->len; i++)
+		r->stats[r->n_stats++] = g_ptr_array_index(items, i);
+	return &r->base;
+}
+
+BERTH_STREAM(server_stream_container_stats)
+{
+	BerthServer *s = ctx;
+	const Runtime__V1__StreamContainerStatsRequest *in =
+		(const Runtime__V1__StreamContainerStatsRequest *)req;
+	g_autoptr(GPtrArray) items = matching(s, call, in->filter);
+	Runtime__V1__StreamContainerStatsResponse page =
+		RUNTIME__V1__STREAM_CONTAINER_STATS_RESPONSE__INIT;
+	return reply_stream_pages(call, &page.base,
+				  (void ***)&page.container_stats,
+				  &page.n_container_stats, items, error);
+}
