@@ -267,7 +267,8 @@ static gboolean apply_exit(CtrManager *m, Container *c)
 		}
 		c->state = CTR_EXITED;
 		c->exit_code = ex.exit_code;
-		c->finished_at = ex.finished_at;
+		/* Two clocks read apart: never report an end before a start. */
+		c->finished_at = MAX(ex.finished_at, c->started_at);
 		g_free(c->reason);
 		c->reason = g_strdup(ex.oom_killed	 ? "OOMKilled"
 				     : ex.exit_code == 0 ? "Completed"
@@ -706,6 +707,8 @@ gboolean ctr_manager_start(CtrManager *m, const char *id, GError **error)
 	}
 	const OciRuntime *rt = runtime_of(m, c, error);
 	const char *args[] = {"start", c->id, NULL};
+	/* Taken before the process runs, so it never follows its exit. */
+	gint64 started = g_get_real_time() * 1000;
 	g_mutex_lock(&c->lock);
 	c->starting = TRUE;
 	g_mutex_unlock(&c->lock);
@@ -718,7 +721,7 @@ gboolean ctr_manager_start(CtrManager *m, const char *id, GError **error)
 	}
 	g_mutex_lock(&c->lock);
 	c->state = CTR_RUNNING;
-	c->started_at = g_get_real_time() * 1000;
+	c->started_at = started;
 	g_mutex_unlock(&c->lock);
 	save_or_log(m, c);
 	publish(m, c, CTR_EVENT_STARTED);

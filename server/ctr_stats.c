@@ -5,52 +5,19 @@
 #include "sandbox/ctrlife.h"
 #include "server/reply.h"
 #include "server/server.h"
+#include "util/du.h"
 
 #include <string.h>
 #include <sys/stat.h>
-
-typedef struct {
-	guint64 bytes, inodes;
-	GHashTable *seen; /* "dev:ino" of files with several links */
-} LayerUsage;
-
-/* Disk usage (blocks, as du counts) and inodes below dir, not following
- * symlinks nor crossing into other filesystems; a hard-linked file once. */
-static void walk(const char *dir, dev_t dev, LayerUsage *u)
-{
-	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-	const char *name;
-	while (d && (name = g_dir_read_name(d)) != NULL) {
-		g_autofree char *path = g_build_filename(dir, name, NULL);
-		struct stat st;
-		if (lstat(path, &st) < 0 || st.st_dev != dev)
-			continue;
-		if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
-			char *key =
-				g_strdup_printf("%ju:%ju", (uintmax_t)st.st_dev,
-						(uintmax_t)st.st_ino);
-			if (!g_hash_table_add(u->seen, key))
-				continue;
-		}
-		u->bytes += (guint64)st.st_blocks * 512;
-		u->inodes++;
-		if (S_ISDIR(st.st_mode))
-			walk(path, dev, u);
-	}
-}
 
 static Runtime__V1__FilesystemUsage *writable_layer(CriCall *call,
 						    const Container *c)
 {
 	g_autofree char *upper = g_build_filename(c->dir, "upper", NULL);
-	struct stat st;
-	if (lstat(upper, &st) < 0 || !S_ISDIR(st.st_mode))
+	guint64 bytes = 0, inodes = 0;
+	if (!g_file_test(upper, G_FILE_TEST_IS_DIR) ||
+	    !berth_disk_usage(upper, &bytes, &inodes, NULL))
 		return NULL;
-	LayerUsage u = {
-		(guint64)st.st_blocks * 512, 1,
-		g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)};
-	walk(upper, st.st_dev, &u);
-	g_hash_table_unref(u.seen);
 	Runtime__V1__FilesystemUsage *f =
 		reply_new(call, Runtime__V1__FilesystemUsage,
 			  runtime__v1__filesystem_usage__init);
@@ -58,39 +25,21 @@ static Runtime__V1__FilesystemUsage *writable_layer(CriCall *call,
 	f->fs_id = reply_new(call, Runtime__V1__FilesystemIdentifier,
 			     runtime__v1__filesystem_identifier__init);
 	f->fs_id->mountpoint = reply_str(call, upper);
-	f->used_bytes = reply_u64(call, u.bytes);
-	f->inodes_used = reply_u64(call, u.inodes);
+	f->used_bytes = reply_u64(call, bytes);
+	f->inodes_used = reply_u64(call, inodes);
 	return f;
 }
 
+/* What the cgroup still has; nothing when it is gone (an exited
+ * container whose runtime already removed it). */
 /* What the cgroup still has; nothing when it is gone (an exited
  * container whose runtime already removed it). */
 static void cgroup_usage(CriCall *call, Runtime__V1__ContainerStats *st,
 			 const char *cgroup)
 {
 	CgroupStats cs;
-	if (cgroup[0] == '\0' || !cgroup_stats(cgroup, &cs, NULL))
-		return;
-	if (cs.has_cpu) {
-		st->cpu = reply_new(call, Runtime__V1__CpuUsage,
-				    runtime__v1__cpu_usage__init);
-		st->cpu->timestamp = cs.timestamp_ns;
-		st->cpu->usage_core_nano_seconds =
-			reply_u64(call, cs.cpu_usage_ns);
-	}
-	if (cs.has_memory) {
-		Runtime__V1__MemoryUsage *m =
-			reply_new(call, Runtime__V1__MemoryUsage,
-				  runtime__v1__memory_usage__init);
-		m->timestamp = cs.timestamp_ns;
-		m->working_set_bytes = reply_u64(call, cs.memory_working_set);
-		m->usage_bytes = reply_u64(call, cs.memory_usage);
-		m->rss_bytes = reply_u64(call, cs.memory_rss);
-		m->page_faults = reply_u64(call, cs.memory_page_faults);
-		m->major_page_faults =
-			reply_u64(call, cs.memory_major_page_faults);
-		st->memory = m;
-	}
+	if (cgroup[0] != '\0' && cgroup_stats(cgroup, &cs, NULL))
+		reply_cgroup_usage(call, &cs, &st->cpu, &st->memory);
 }
 
 static Runtime__V1__ContainerStats *ctr_stats(CriCall *call, Container *c)

@@ -56,26 +56,7 @@ static void cgroup_usage(CriCall *call, Runtime__V1__LinuxPodSandboxStats *l,
 	CgroupStats cs;
 	if (cgroup == NULL || !cgroup_stats(cgroup, &cs, NULL))
 		return;
-	if (cs.has_cpu) {
-		l->cpu = reply_new(call, Runtime__V1__CpuUsage,
-				   runtime__v1__cpu_usage__init);
-		l->cpu->timestamp = now;
-		l->cpu->usage_core_nano_seconds =
-			reply_u64(call, cs.cpu_usage_ns);
-	}
-	if (cs.has_memory) {
-		Runtime__V1__MemoryUsage *m =
-			reply_new(call, Runtime__V1__MemoryUsage,
-				  runtime__v1__memory_usage__init);
-		m->timestamp = now;
-		m->working_set_bytes = reply_u64(call, cs.memory_working_set);
-		m->usage_bytes = reply_u64(call, cs.memory_usage);
-		m->rss_bytes = reply_u64(call, cs.memory_rss);
-		m->page_faults = reply_u64(call, cs.memory_page_faults);
-		m->major_page_faults =
-			reply_u64(call, cs.memory_major_page_faults);
-		l->memory = m;
-	}
+	reply_cgroup_usage(call, &cs, &l->cpu, &l->memory);
 	if (cs.has_pids) {
 		l->process = reply_new(call, Runtime__V1__ProcessUsage,
 				       runtime__v1__process_usage__init);
