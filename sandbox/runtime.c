@@ -20,16 +20,17 @@ static char *probe_spec(void)
 	json_t *spec = json_pack(
 		"{s:s, s:{s:b, s:{s:i, s:i}, s:[s, s], s:[s], s:s, s:b},"
 		" s:{s:s, s:b}, s:s,"
-		" s:[{s:s, s:s, s:s, s:[s, s, s]}],"
+		" s:[{s:s, s:s, s:s, s:[s, s, s]}, {s:s, s:s, s:s, s:[s, s]}],"
 		" s:{s:[{s:s}, {s:s}, {s:s}, {s:s}, {s:s}]}}",
 		"ociVersion", "1.0.2", "process", "terminal", 0, "user", "uid",
 		0, "gid", 0, "args", "/pause", "--probe", "env", "PATH=/",
 		"cwd", "/", "noNewPrivileges", 1, "root", "path", "rootfs",
 		"readonly", 1, "hostname", "berth-probe", "mounts",
 		"destination", "/proc", "type", "proc", "source", "proc",
-		"options", "nosuid", "noexec", "nodev", "linux", "namespaces",
-		"type", "pid", "type", "mount", "type", "ipc", "type", "uts",
-		"type", "network");
+		"options", "nosuid", "noexec", "nodev", "destination", "/dev",
+		"type", "tmpfs", "source", "tmpfs", "options", "nosuid",
+		"mode=755", "linux", "namespaces", "type", "pid", "type",
+		"mount", "type", "ipc", "type", "uts", "type", "network");
 	char *text = json_dumps(spec, JSON_COMPACT);
 	json_decref(spec);
 	return text;
@@ -41,6 +42,10 @@ static gboolean write_bundle(const char *dir, const char *pause_path,
 	g_autofree char *rootfs = g_build_filename(dir, "rootfs", NULL);
 	g_autofree char *pause = g_build_filename(rootfs, "pause", NULL);
 	g_autofree char *proc = g_build_filename(rootfs, "proc", NULL);
+	/* crun, unlike runc, needs /dev to exist in the rootfs. */
+	g_autofree char *dev = g_build_filename(rootfs, "dev", NULL);
+	if (!berth_mkdir_p(dev, 0755, error))
+		return FALSE;
 	if (!berth_mkdir_p(proc, 0755, error))
 		return FALSE;
 	g_autofree char *data = NULL;

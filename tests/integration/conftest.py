@@ -191,6 +191,31 @@ class Berthd:
             assert marker not in text, f"sanitizer report in berthd log:\n{text}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def prepare_host():
+    """crun refuses a cgroup-v1 hybrid host whose v2 hierarchy holds a
+    controller (hugetlb on these machines). Mounting a v1 hugetlb
+    hierarchy frees it (DESIGN.md), so both runtimes can be tested. berthd
+    itself never changes host cgroup mounts."""
+    unified = "/sys/fs/cgroup/unified/cgroup.controllers"
+    try:
+        with open(unified) as f:
+            controllers = f.read().split()
+    except OSError:
+        return
+    if "hugetlb" not in controllers:
+        return
+    os.makedirs("/sys/fs/cgroup/hugetlb", exist_ok=True)
+    r = subprocess.run(["mount", "-t", "cgroup", "-o", "hugetlb", "cgroup",
+                        "/sys/fs/cgroup/hugetlb"], capture_output=True, text=True)
+    if r.returncode == 0:
+        print("\ntest host: mounted a cgroup v1 hugetlb hierarchy at "
+              "/sys/fs/cgroup/hugetlb so that crun can run (see DESIGN.md)")
+    else:
+        print(f"\ntest host: could not mount hugetlb ({r.stderr.strip()}); "
+              "crun tests will be skipped")
+
+
 def pod_cgroups(b):
     """Pod cgroups of one berthd instance (memory hierarchy)."""
     base = "/sys/fs/cgroup/memory" + b.cgroup_parent

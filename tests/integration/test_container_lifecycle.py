@@ -304,3 +304,34 @@ def test_termination_message(pod, image_ref):
     st = wait_exited(b, cid)
     assert st.exit_code == 2 and st.reason == "Error"
     assert st.message == "goodbye from the app"
+
+
+def runtime_works(b, name):
+    st = b.runtime.Status(api_pb2.StatusRequest())
+    return name in [h.name for h in st.runtime_handlers]
+
+
+@pytest.mark.parametrize("handler", ["crun", "runc"])
+def test_runtime_handlers(make_berthd, image_ref, tmp_path, handler):
+    """Pods and containers run with either runtime, chosen per pod by
+    runtime_handler (the suite's host preparation lets crun run here)."""
+    b = make_berthd(extra_args=["--insecure-registry", image_ref.split("/")[0]]).start()
+    if not runtime_works(b, handler):
+        pytest.skip(f"{handler} cannot run containers on this host")
+    b.image.PullImage(api_pb2.PullImageRequest(image=api_pb2.ImageSpec(image=image_ref)))
+    pcfg = pod_config(name=f"rt-{handler}", pid=api_pb2.POD)
+    pcfg.log_directory = str(tmp_path / "logs")
+    pod_id = b.runtime.RunPodSandbox(api_pb2.RunPodSandboxRequest(
+        config=pcfg, runtime_handler=handler)).pod_sandbox_id
+    st = b.runtime.PodSandboxStatus(api_pb2.PodSandboxStatusRequest(
+        pod_sandbox_id=pod_id, verbose=True))
+    assert json.loads(st.info["info"])["runtime"] == handler
+    assert st.status.runtime_handler == handler
+    cid = create(b, pod_id, pcfg, ctr_config(
+        image_ref, cmd=("sh", "-c", "echo via-runtime; grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status; exit 4"),
+        pid=api_pb2.POD))
+    b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+    st = wait_exited(b, cid)
+    assert st.exit_code == 4
+    lines = [m for _, _, _, m in log_lines(st.log_path)]
+    assert b"via-runtime" in lines
