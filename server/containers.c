@@ -580,10 +580,7 @@ BERTH_UNARY(server_list_containers)
 	Runtime__V1__ListContainersResponse *r =
 		reply_new(call, Runtime__V1__ListContainersResponse,
 			  runtime__v1__list_containers_response__init);
-	r->containers = arena_newv(cri_call_arena(call),
-				   Runtime__V1__Container *, items->len + 1);
-	for (guint i = 0; i < items->len; i++)
-		r->containers[r->n_containers++] = g_ptr_array_index(items, i);
+	r->containers = reply_items(call, items, &r->n_containers);
 	return &r->base;
 }
 

@@ -130,10 +130,7 @@ BERTH_UNARY(server_list_container_stats)
 	Runtime__V1__ListContainerStatsResponse *r =
 		reply_new(call, Runtime__V1__ListContainerStatsResponse,
 			  runtime__v1__list_container_stats_response__init);
-	r->stats = arena_newv(cri_call_arena(call),
-			      Runtime__V1__ContainerStats *, items->len + 1);
-	for (guint i = 0; i < items->len; i++)
-		r->stats[r->n_stats++] = g_ptr_array_index(items, i);
+	r->stats = reply_items(call, items, &r->n_stats);
 	return &r->base;
 }
 

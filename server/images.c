@@ -156,6 +156,21 @@ BERTH_UNARY(server_pull_image)
 	return &r->base;
 }
 
+/* Look name up; an absent image is no error (*rec stays NULL), any
+ * other failure is. */
+static gboolean lookup_if_present(BerthServer *s, const char *name,
+				  ImageRecord **rec, GError **error)
+{
+	g_autoptr(GError) err = NULL;
+	*rec = image_puller_lookup(s->puller, name, &err);
+	if (*rec == NULL &&
+	    !g_error_matches(err, BERTH_ERROR, BERTH_ERROR_NOT_FOUND)) {
+		g_propagate_error(error, g_steal_pointer(&err));
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /* The images a filter selects (ImageRecord*): all, or the one its name
  * resolves to. */
 static GPtrArray *images_matching(BerthServer *s,
@@ -164,18 +179,13 @@ static GPtrArray *images_matching(BerthServer *s,
 {
 	if (f == NULL || f->image == NULL || f->image->image[0] == '\0')
 		return image_store_list(s->images);
+	ImageRecord *rec = NULL;
+	if (!lookup_if_present(s, f->image->image, &rec, error))
+		return NULL;
 	GPtrArray *out = g_ptr_array_new_with_free_func(
 		(GDestroyNotify)image_record_free);
-	g_autoptr(GError) err = NULL;
-	ImageRecord *rec =
-		image_puller_lookup(s->puller, f->image->image, &err);
-	if (rec != NULL) {
+	if (rec != NULL)
 		g_ptr_array_add(out, rec);
-	} else if (!g_error_matches(err, BERTH_ERROR, BERTH_ERROR_NOT_FOUND)) {
-		g_propagate_error(error, g_steal_pointer(&err));
-		g_ptr_array_unref(out);
-		return NULL;
-	}
 	return out;
 }
 
@@ -223,13 +233,9 @@ BERTH_UNARY(server_image_status)
 	const char *name = image_name(in->image, error);
 	if (name == NULL)
 		return NULL;
-	g_autoptr(GError) err = NULL;
-	g_autoptr(ImageRecord) rec = image_puller_lookup(s->puller, name, &err);
-	if (rec == NULL &&
-	    !g_error_matches(err, BERTH_ERROR, BERTH_ERROR_NOT_FOUND)) {
-		g_propagate_error(error, g_steal_pointer(&err));
+	g_autoptr(ImageRecord) rec = NULL;
+	if (!lookup_if_present(s, name, &rec, error))
 		return NULL;
-	}
 	Runtime__V1__ImageStatusResponse *r =
 		reply_new(call, Runtime__V1__ImageStatusResponse,
 			  runtime__v1__image_status_response__init);
@@ -250,13 +256,9 @@ BERTH_UNARY(server_remove_image)
 	const char *name = image_name(in->image, error);
 	if (name == NULL)
 		return NULL;
-	g_autoptr(GError) err = NULL;
-	g_autoptr(ImageRecord) rec = image_puller_lookup(s->puller, name, &err);
-	if (rec == NULL &&
-	    !g_error_matches(err, BERTH_ERROR, BERTH_ERROR_NOT_FOUND)) {
-		g_propagate_error(error, g_steal_pointer(&err));
+	g_autoptr(ImageRecord) rec = NULL;
+	if (!lookup_if_present(s, name, &rec, error))
 		return NULL;
-	}
 	if (rec != NULL && !image_store_remove(s->images, rec->id, error))
 		return NULL;
 	Runtime__V1__RemoveImageResponse *r =

@@ -136,3 +136,12 @@ void reply_cgroup_usage(CriCall *call, const CgroupStats *cs,
 		*memory = m;
 	}
 }
+
+void *reply_items(CriCall *call, GPtrArray *items, size_t *n_out)
+{
+	void **out = arena_newv(cri_call_arena(call), void *, items->len + 1);
+	for (guint i = 0; i < items->len; i++)
+		out[i] = g_ptr_array_index(items, i);
+	*n_out = items->len;
+	return out;
+}

@@ -41,6 +41,10 @@ char **reply_strv(CriCall *call, char *const *v, size_t *n_out);
 void *reply_info(CriCall *call, const ProtobufCMessageDescriptor *entry,
 		 const char *key, char *value, size_t *n_out);
 
+/* The items as a pointer array in the call's arena, for a repeated field
+ * of a reply; *n_out gets the count. */
+void *reply_items(CriCall *call, GPtrArray *items, size_t *n_out);
+
 /* Copy a request's map field into key/value pairs (PodKV*). */
 void request_map(GPtrArray *dst, void *const *entries, size_t n);
 
