@@ -119,7 +119,11 @@ typedef struct {
 } SpdyFrame;
 
 /* One per connection: the deflate stream for what we send and the inflate
- * stream for what we receive (each created on first use). */
+ * stream for what we receive (each created on first use). Not locked: the
+ * parse side and the put side touch disjoint state, so one reader thread
+ * and one writer thread may share a codec; more than one of either needs
+ * the caller's lock. Header frames must reach the wire in the order they
+ * were built. */
 typedef struct SpdyCodec SpdyCodec;
 
 /* max_frame bounds the payload of any frame read (0: 16 MiB, i.e. what

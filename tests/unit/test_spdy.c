@@ -127,8 +127,7 @@ static void test_syn_stream_layout(void **state)
 	assert_memory_equal(out->data + out->len - 4, flush, 4);
 }
 
-/* --- round trips ----------------------------------------------------------
- */
+/* --- round trips ---------------------------------------------------------- */
 
 /* Every frame type from one side, read by the other. */
 static void exchange(SpdyCodec *tx, SpdyCodec *rx)
@@ -290,6 +289,34 @@ static void test_compression_shared_context(void **state)
 	assert_true(last < first / 2);
 }
 
+/* Incompressible values larger than deflate's first output guess. */
+static void test_large_random_header(void **state)
+{
+	(void)state;
+	g_autoptr(SpdyCodec) client = spdy_codec_new(0);
+	g_autoptr(SpdyCodec) server = spdy_codec_new(0);
+	gsize n = 600 * 1024;
+	g_autofree char *value = g_malloc(n + 1);
+	g_autoptr(GRand) rand = g_rand_new_with_seed(7);
+	for (gsize i = 0; i < n; i++)
+		value[i] = (char)g_rand_int_range(rand, 1, 256);
+	value[n] = 0;
+	SpdyHeader h[] = {{"x-random", value, n}, {"port", "22", 0}};
+	g_autoptr(GByteArray) out = g_byte_array_new();
+	for (guint i = 0; i < 3; i++)
+		spdy_put_headers(client, out, 1, 0, h, 2);
+	assert_true(out->len > 3 * n);
+	gsize off = 0;
+	for (guint i = 0; i < 3; i++) {
+		SpdyFrame f;
+		parse_one(server, out, &off, &f);
+		assert_header(&f, "x-random", value, n);
+		assert_header(&f, "port", "22", 2);
+		spdy_frame_clear(&f);
+	}
+	assert_int_equal(off, out->len);
+}
+
 /* A frame needs the earlier header blocks of its connection: a fresh
  * codec cannot read the second one. */
 static void test_compression_order_matters(void **state)
@@ -408,8 +435,7 @@ static void test_byte_by_byte(void **state)
 	assert_int_equal(off, out->len);
 }
 
-/* --- strictness ----------------------------------------------------------
- */
+/* --- strictness ----------------------------------------------------------- */
 
 /* Parse in on a fresh codec and expect error code; returns the message. */
 static char *expect_error(const guint8 *in, gsize len, gsize max_frame,
@@ -569,8 +595,7 @@ static void test_field_errors(void **state)
 	g_free(m);
 }
 
-/* --- header blocks a peer could send --------------------------------------
- */
+/* --- header blocks a peer could send -------------------------------------- */
 
 static void add32(GByteArray *b, guint32 v)
 {
@@ -859,6 +884,7 @@ int main(void)
 		cmocka_unit_test(test_syn_stream_layout),
 		cmocka_unit_test(test_roundtrip_both_ways),
 		cmocka_unit_test(test_compression_shared_context),
+		cmocka_unit_test(test_large_random_header),
 		cmocka_unit_test(test_compression_order_matters),
 		cmocka_unit_test(test_spdystream_frames),
 		cmocka_unit_test(test_byte_by_byte),
