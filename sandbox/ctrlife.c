@@ -699,6 +699,69 @@ void ctr_manager_mark_answered(CtrManager *m, Container *c, gboolean answered)
 		save_or_log(m, c);
 }
 
+/* When a process started, in ns since the epoch, from /proc (0 when it
+ * cannot be told). */
+static gint64 process_start_time(int pid)
+{
+	g_autofree char *path = g_strdup_printf("/proc/%d/stat", pid);
+	g_autofree char *stat = NULL, *host = NULL;
+	if (!g_file_get_contents(path, &stat, NULL, NULL) ||
+	    !g_file_get_contents("/proc/stat", &host, NULL, NULL))
+		return 0;
+	/* Field 22, counted after the command's closing parenthesis. */
+	const char *p = strrchr(stat, ')');
+	unsigned long long ticks = 0;
+	if (p == NULL || sscanf(p + 2,
+				"%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+				"%*u %*u %*d %*d %*d %*d %*d %*d %llu",
+				&ticks) != 1)
+		return 0;
+	const char *b = strstr(host, "\nbtime ");
+	long hz = sysconf(_SC_CLK_TCK);
+	if (b == NULL || hz <= 0)
+		return 0;
+	gint64 btime = g_ascii_strtoll(b + 7, NULL, 10);
+	return (btime * G_USEC_PER_SEC + (gint64)ticks * G_USEC_PER_SEC / hz) *
+	       1000;
+}
+
+/* A container recorded as created whose `runtime start` went through
+ * anyway (berthd was killed mid-StartContainer, its runtime call lived
+ * on) runs: say so. TRUE when it does. */
+static gboolean recover_started(CtrManager *m, Container *c)
+{
+	const OciRuntime *rt = runtime_of(m, c, NULL);
+	if (rt == NULL)
+		return FALSE;
+	const char *argv[] = {rt->path, "--root", rt->root,
+			      "state",	c->id,	  NULL};
+	SpawnOptions o = {.argv = argv,
+			  .timeout_ms = OCI_RUNTIME_TIMEOUT_MS,
+			  .max_output = 1 << 20};
+	SpawnResult r;
+	if (!spawn_sync(&o, &r, NULL))
+		return FALSE;
+	json_t *j = NULL;
+	if (WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0)
+		j = json_loadb(r.out->str, r.out->len, 0, NULL);
+	spawn_result_clear(&r);
+	const char *status = json_string_value(json_object_get(j, "status"));
+	int pid = (int)json_integer_value(json_object_get(j, "pid"));
+	gboolean running = status && g_str_equal(status, "running");
+	if (running) {
+		gint64 at = process_start_time(pid);
+		g_mutex_lock(&c->lock);
+		c->state = CTR_RUNNING;
+		c->started_at = MAX(at, c->created_at);
+		g_mutex_unlock(&c->lock);
+		save_or_log(m, c);
+		log_info("container %s was started by an earlier berthd",
+			 c->id);
+	}
+	json_decref(j);
+	return running;
+}
+
 /* --- start, stop, remove ------------------------------------------------- */
 
 gboolean ctr_manager_start(CtrManager *m, const char *id, GError **error)
@@ -726,6 +789,15 @@ gboolean ctr_manager_start(CtrManager *m, const char *id, GError **error)
 		g_mutex_lock(&c->lock);
 		c->starting = FALSE;
 		g_mutex_unlock(&c->lock);
+		/* Started by a `runtime start` that outlived an earlier
+		 * berthd: kubelet's retry succeeds. */
+		if (rt != NULL && recover_started(m, c)) {
+			g_clear_error(error);
+			publish(m, c, CTR_EVENT_STARTED);
+			apply_exit(m, c);
+			ok = TRUE;
+			goto out;
+		}
 		g_prefix_error(error, "start container %s: ", c->id);
 		goto out;
 	}
@@ -977,6 +1049,8 @@ static void recover_one(CtrManager *m, Container *c)
 			mark_lost(m, c,
 				  "its monitor is gone (killed, or the "
 				  "host rebooted)");
+		else if (c->state == CTR_CREATED)
+			recover_started(m, c);
 		return;
 	case CTR_EXITED:
 		index_add(m->index, c);

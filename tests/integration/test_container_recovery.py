@@ -1,0 +1,202 @@
+"""kill -9 of berthd in the middle of CreateContainer, StartContainer,
+StopContainer and RemoveContainer. The calls are caught mid-way by a
+runtime handler that wraps runc and sleeps before the subcommand a test
+names; after the restart every container is in a state that the runtime
+agrees with, a repeated call finishes the job, and nothing is left behind
+once the container is removed."""
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import grpc
+import pytest
+
+from conftest import api_pb2, wait_for
+from test_container_lifecycle import create, cstatus, ctr_config, image_ref  # noqa: F401
+from test_pod_lifecycle import pod_config, run_pod
+
+WRAPPER = r'''#!/bin/sh
+# runc, slowed down: sleeps before the subcommand named by a file
+# slow-<subcommand> beside this script (its content: seconds).
+d=$(dirname "$0")
+for a in "$@"; do
+    case "$a" in
+    create|start|kill|delete)
+        [ -e "$d/slow-$a" ] && sleep "$(cat "$d/slow-$a")"
+        break;;
+    esac
+done
+exec /usr/bin/runc "$@"
+'''
+
+
+@pytest.fixture
+def slow(make_berthd, image_ref, tmp_path):  # noqa: F811
+    d = tmp_path / "slowrt"
+    d.mkdir()
+    w = d / "slowrunc"
+    w.write_text(WRAPPER)
+    w.chmod(0o755)
+    conf = f'[berth.runtime.runtimes.slow]\nruntime_path = "{w}"\n'
+    b = make_berthd(conf_text=conf,
+                    extra_args=["--insecure-registry", image_ref.split("/")[0]]).start()
+    b.image.PullImage(api_pb2.PullImageRequest(image=api_pb2.ImageSpec(image=image_ref)))
+    cfg = pod_config(name="slowpod")
+    cfg.log_directory = str(tmp_path / "logs")
+    pod_id = b.runtime.RunPodSandbox(api_pb2.RunPodSandboxRequest(
+        config=cfg, runtime_handler="slow")).pod_sandbox_id
+    return b, pod_id, cfg, d
+
+
+def kill9_and_restart(b):
+    b.proc.send_signal(signal.SIGKILL)
+    b.proc.wait(10)
+    b.log.close()
+    b.start()
+
+
+def in_background(fn):
+    """Runs fn on a thread; the call is expected to fail (berthd dies)."""
+    t = threading.Thread(target=lambda: pytest.raises(grpc.RpcError, fn), daemon=True)
+    t.start()
+    return t
+
+
+def runtime_ids(b):
+    root = os.path.join(b.runroot, "runtimes", "slow")
+    r = subprocess.run(["runc", "--root", root, "list", "-q"], capture_output=True, text=True)
+    return set(r.stdout.split())
+
+
+def monitors_of(cid):
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if argv[0].endswith(b"berth-conmon") and cid.encode() in argv:
+            found.append(int(pid))
+    return found
+
+
+def ctr_dirs(b, cid):
+    return [p for p in (os.path.join(b.root, "containers", cid),
+                        os.path.join(b.runroot, "containers", cid)) if os.path.exists(p)]
+
+
+def mounted(b, cid):
+    with open("/proc/self/mountinfo") as f:
+        return cid in f.read()
+
+
+def gone(b, cid):
+    ids = {c.id for c in b.runtime.ListContainers(api_pb2.ListContainersRequest()).containers}
+    return cid not in ids and cid not in runtime_ids(b) and not monitors_of(cid) and \
+        not ctr_dirs(b, cid) and not mounted(b, cid)
+
+
+def test_kill9_during_create(slow, image_ref):  # noqa: F811
+    b, pod_id, pcfg, d = slow
+    (d / "slow-create").write_text("3")
+    in_background(lambda: create(b, pod_id, pcfg, ctr_config(image_ref, cmd=("sleep", "600"))))
+    wait_for(lambda: os.listdir(os.path.join(b.root, "containers")), what="a container record")
+    time.sleep(0.5)
+    (cid,) = os.listdir(os.path.join(b.root, "containers"))
+    kill9_and_restart(b)
+    # The half-made container is undone, also once the slow runtime create
+    # it left behind finishes.
+    time.sleep(3.5)
+    wait_for(lambda: gone(b, cid), timeout=20, what="the half-made container undone")
+    (d / "slow-create").unlink()
+    # And the pod takes new containers as before.
+    cid = create(b, pod_id, pcfg, ctr_config(image_ref, cmd=("sleep", "600")))
+    b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+    assert cstatus(b, cid).status.state == api_pb2.CONTAINER_RUNNING
+
+
+def test_kill9_during_start(slow, image_ref):  # noqa: F811
+    b, pod_id, pcfg, d = slow
+    cid = create(b, pod_id, pcfg, ctr_config(image_ref, cmd=("sleep", "600")))
+    (d / "slow-start").write_text("2")
+    in_background(lambda: b.runtime.StartContainer(
+        api_pb2.StartContainerRequest(container_id=cid)))
+    time.sleep(0.5)
+    kill9_and_restart(b)
+    time.sleep(2)  # the runtime's start ran to its end meanwhile
+    (d / "slow-start").unlink()
+    # The runtime's start may have run on after berthd died. Either way
+    # kubelet, seeing a created container, starts it; that succeeds.
+    if cstatus(b, cid).status.state == api_pb2.CONTAINER_CREATED:
+        b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+
+    def settled():
+        st = cstatus(b, cid).status
+        return st.state == api_pb2.CONTAINER_RUNNING and st.started_at > 0 and st
+    wait_for(settled, timeout=15, what="the started container seen running")
+    b.runtime.StopContainer(api_pb2.StopContainerRequest(container_id=cid, timeout=0))
+    b.runtime.RemoveContainer(api_pb2.RemoveContainerRequest(container_id=cid))
+    assert gone(b, cid)
+
+
+def test_kill9_during_stop(slow, image_ref):  # noqa: F811
+    b, pod_id, pcfg, d = slow
+    cid = create(b, pod_id, pcfg, ctr_config(
+        image_ref, cmd=("sh", "-c", "trap '' TERM; while true; do sleep 0.2; done")))
+    b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+    in_background(lambda: b.runtime.StopContainer(
+        api_pb2.StopContainerRequest(container_id=cid, timeout=30)))
+    time.sleep(1)
+    kill9_and_restart(b)
+    assert cstatus(b, cid).status.state == api_pb2.CONTAINER_RUNNING
+    b.runtime.StopContainer(api_pb2.StopContainerRequest(container_id=cid, timeout=1))
+    st = cstatus(b, cid).status
+    assert st.state == api_pb2.CONTAINER_EXITED and st.exit_code == 137
+    b.runtime.RemoveContainer(api_pb2.RemoveContainerRequest(container_id=cid))
+    assert gone(b, cid)
+
+
+def test_kill9_during_stop_while_it_exits(slow, image_ref):  # noqa: F811
+    """The container ends while berthd is down: its exit is picked up."""
+    b, pod_id, pcfg, d = slow
+    cid = create(b, pod_id, pcfg, ctr_config(image_ref, cmd=(
+        "sh", "-c", "trap 'exit 143' TERM; while true; do sleep 0.2; done")))
+    b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+    (d / "slow-kill").write_text("2")
+    in_background(lambda: b.runtime.StopContainer(
+        api_pb2.StopContainerRequest(container_id=cid, timeout=30)))
+    time.sleep(0.5)
+    kill9_and_restart(b)
+    time.sleep(2)
+    (d / "slow-kill").unlink()
+    st = wait_for(lambda: cstatus(b, cid).status.state == api_pb2.CONTAINER_EXITED and
+                  cstatus(b, cid).status, timeout=15, what="the exit picked up")
+    assert st.exit_code == 143 and st.finished_at >= st.started_at
+    b.runtime.RemoveContainer(api_pb2.RemoveContainerRequest(container_id=cid))
+    assert gone(b, cid)
+
+
+def test_kill9_during_remove(slow, image_ref):  # noqa: F811
+    b, pod_id, pcfg, d = slow
+    cid = create(b, pod_id, pcfg, ctr_config(image_ref, cmd=("sleep", "600")))
+    b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+    b.runtime.StopContainer(api_pb2.StopContainerRequest(container_id=cid, timeout=0))
+    (d / "slow-delete").write_text("2")
+    in_background(lambda: b.runtime.RemoveContainer(
+        api_pb2.RemoveContainerRequest(container_id=cid)))
+    time.sleep(0.5)
+    kill9_and_restart(b)
+    time.sleep(2)
+    (d / "slow-delete").unlink()
+    # Either recovery finished the removal or a repeated call does.
+    b.runtime.RemoveContainer(api_pb2.RemoveContainerRequest(container_id=cid))
+    wait_for(lambda: gone(b, cid), timeout=10, what="the container removed")
+    with pytest.raises(grpc.RpcError) as e:
+        cstatus(b, cid)
+    assert e.value.code() == grpc.StatusCode.NOT_FOUND
