@@ -441,6 +441,26 @@ ctr_status(CtlCtx *ctx, const char *prefix, gboolean verbose, GError **error)
 	return ctl_call(ctx, "ContainerStatus", &req, error);
 }
 
+/* crictl's inspect: times as RFC 3339; startedAt only once started,
+ * finishedAt only once exited, else Go's zero time. */
+static void ctr_times(json_t *status, const ProtobufCMessage *reply)
+{
+	const Runtime__V1__ContainerStatus *cs =
+		((const Runtime__V1__ContainerStatusResponse *)reply)->status;
+	gboolean started =
+		cs->state != RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED;
+	gboolean finished =
+		cs->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED ||
+		(cs->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_UNKNOWN &&
+		 cs->finished_at > 0);
+	g_autofree char *c = ctl_rfc3339nano(cs->created_at, FALSE);
+	g_autofree char *s = ctl_rfc3339nano(cs->started_at, !started);
+	g_autofree char *f = ctl_rfc3339nano(cs->finished_at, !finished);
+	json_object_set_new(status, "createdAt", json_string(c));
+	json_object_set_new(status, "startedAt", json_string(s));
+	json_object_set_new(status, "finishedAt", json_string(f));
+}
+
 int ctl_cmd_inspect(CtlCtx *ctx, int argc, char **argv)
 {
 	if (argc < 2)
@@ -455,7 +475,7 @@ int ctl_cmd_inspect(CtlCtx *ctx, int argc, char **argv)
 			rc = ctl_fail(error);
 			continue;
 		}
-		ctl_print_status_info(&r->base, "status");
+		ctl_print_status_info(&r->base, "status", ctr_times);
 		protobuf_c_message_free_unpacked(&r->base, NULL);
 	}
 	return rc;

@@ -40,7 +40,7 @@ int ctl_cmd_info(CtlCtx *ctx, int argc, char **argv)
 	ProtobufCMessage *r = ctl_call(ctx, "Status", &req, &error);
 	if (r == NULL)
 		return ctl_fail(error);
-	ctl_print_status_info(r, "status");
+	ctl_print_status_info(r, "status", NULL);
 	protobuf_c_message_free_unpacked(r, NULL);
 	return CTL_EXIT_OK;
 }
@@ -282,7 +282,7 @@ int ctl_cmd_inspecti(CtlCtx *ctx, int argc, char **argv)
 				    "no such image \"%s\" present", argv[i]);
 			rc = ctl_fail(error);
 		} else {
-			ctl_print_status_info(&r->base, "image");
+			ctl_print_status_info(&r->base, "image", NULL);
 		}
 		protobuf_c_message_free_unpacked(&r->base, NULL);
 	}

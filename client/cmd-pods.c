@@ -262,6 +262,15 @@ int ctl_cmd_rmp(CtlCtx *ctx, int argc, char **argv)
 	return rc;
 }
 
+/* crictl shows the pod's creation time as RFC 3339, not nanoseconds. */
+static void pod_times(json_t *status, const ProtobufCMessage *reply)
+{
+	const Runtime__V1__PodSandboxStatusResponse *r =
+		(const Runtime__V1__PodSandboxStatusResponse *)reply;
+	g_autofree char *t = ctl_rfc3339nano(r->status->created_at, FALSE);
+	json_object_set_new(status, "createdAt", json_string(t));
+}
+
 int ctl_cmd_inspectp(CtlCtx *ctx, int argc, char **argv)
 {
 	if (argc < 2)
@@ -285,7 +294,7 @@ int ctl_cmd_inspectp(CtlCtx *ctx, int argc, char **argv)
 			rc = ctl_fail(error);
 			continue;
 		}
-		ctl_print_status_info(r, "status");
+		ctl_print_status_info(r, "status", pod_times);
 		protobuf_c_message_free_unpacked(r, NULL);
 	}
 	return rc;

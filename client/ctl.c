@@ -142,13 +142,40 @@ void ctl_print_json(json_t *j)
 	}
 }
 
+char *ctl_rfc3339nano(gint64 unix_nanos, gboolean zero)
+{
+	if (zero)
+		return g_strdup("0001-01-01T00:00:00Z");
+	gint64 secs = unix_nanos / 1000000000, frac = unix_nanos % 1000000000;
+	if (frac < 0) {
+		secs--;
+		frac += 1000000000;
+	}
+	g_autoptr(GDateTime) t = g_date_time_new_from_unix_local(secs);
+	if (t == NULL)
+		return g_strdup("");
+	g_autofree char *base = g_date_time_format(t, "%Y-%m-%dT%H:%M:%S");
+	char fs[16] = "";
+	if (frac != 0) {
+		g_snprintf(fs, sizeof fs, ".%09" G_GINT64_FORMAT, frac);
+		for (char *e = fs + strlen(fs) - 1; *e == '0'; e--)
+			*e = '\0';
+	}
+	g_autofree char *zone = g_date_time_get_utc_offset(t) == 0
+					? g_strdup("Z")
+					: g_date_time_format(t, "%:z");
+	return g_strconcat(base, fs, zone, NULL);
+}
+
 void ctl_print_status_info(const ProtobufCMessage *reply,
-			   const char *status_field)
+			   const char *status_field, CtlStatusFixup fixup)
 {
 	json_t *all = ctl_pbjson_dump(reply);
 	json_t *out = json_object();
 	g_autofree char *camel = ctl_pbjson_camel(status_field);
 	json_object_set(out, "status", json_object_get(all, camel));
+	if (fixup != NULL && json_is_object(json_object_get(out, "status")))
+		fixup(json_object_get(out, "status"), reply);
 	json_t *info = json_object_get(all, "info");
 	/* Keys come sorted from the map dump. */
 	const char *k;

@@ -61,8 +61,13 @@ void ctl_print_json(json_t *j);
 /* crictl's inspect output: {"status": <status>, <info key>: <value>...},
  * each info value parsed as JSON when it is JSON, keys sorted. `reply` is
  * a *StatusResponse; `status_field` names its status member. */
+typedef void (*CtlStatusFixup)(json_t *status, const ProtobufCMessage *reply);
 void ctl_print_status_info(const ProtobufCMessage *reply,
-			   const char *status_field);
+			   const char *status_field, CtlStatusFixup fixup);
+/* Go's time.RFC3339Nano of a Unix time in nanoseconds, local zone, as
+ * crictl prints timestamps in inspect; NULL/0 with `zero` gives Go's zero
+ * time "0001-01-01T00:00:00Z". */
+char *ctl_rfc3339nano(gint64 unix_nanos, gboolean zero);
 
 /* "3 minutes ago", like crictl's CREATED column. */
 char *ctl_human_ago(gint64 unix_nanos);
