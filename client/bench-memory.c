@@ -11,8 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-gboolean bench_smaps_parse(const char *text, guint64 *rss_kib,
-			   guint64 *pss_kib)
+gboolean bench_smaps_parse(const char *text, guint64 *rss_kib, guint64 *pss_kib)
 {
 	gboolean rss = FALSE, pss = FALSE;
 	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
@@ -69,7 +68,8 @@ static gboolean is_helper(Bench *b, const char *pid, const char *exe_real)
 			return FALSE;
 	}
 	if (b->o.helper_match != NULL) {
-		g_autofree char *path = g_strdup_printf("/proc/%s/cmdline", pid);
+		g_autofree char *path =
+			g_strdup_printf("/proc/%s/cmdline", pid);
 		g_autofree char *cmd = NULL;
 		gsize len = 0;
 		if (!g_file_get_contents(path, &cmd, &len, NULL))
@@ -99,8 +99,8 @@ static void helpers_mem(Bench *b, int server, guint64 *rss, guint64 *pss,
 		return;
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL) {
-		if (!g_ascii_isdigit(e->d_name[0]) || atoi(e->d_name) == server ||
-		    atoi(e->d_name) == getpid())
+		if (!g_ascii_isdigit(e->d_name[0]) ||
+		    atoi(e->d_name) == server || atoi(e->d_name) == getpid())
 			continue;
 		if (!is_helper(b, e->d_name, exe_real))
 			continue;
@@ -135,7 +135,8 @@ static gboolean measure(Bench *b, const char *variant, GError **error)
 			  "helpers", (int)n));
 	fprintf(stderr,
 		"bench: memory %-14s server rss=%" G_GUINT64_FORMAT
-		" pss=%" G_GUINT64_FORMAT " KiB, %u helpers rss=%" G_GUINT64_FORMAT
+		" pss=%" G_GUINT64_FORMAT
+		" KiB, %u helpers rss=%" G_GUINT64_FORMAT
 		" pss=%" G_GUINT64_FORMAT " KiB\n",
 		variant, rss, pss, n, hrss, hpss);
 	return TRUE;
@@ -158,7 +159,8 @@ gboolean bench_memory(Bench *b, GError **error)
 	if (!measure(b, "idle", error))
 		return FALSE;
 	guint n = b->o.n ? b->o.n : 10;
-	Running r = {.pods = g_new0(BenchPod, n), .ctrs = g_new0(char *, n + 1)};
+	Running r = {.pods = g_new0(BenchPod, n),
+		     .ctrs = g_new0(char *, n + 1)};
 	g_autofree char *variant = g_strdup_printf("running-%u", n);
 	gboolean ok = bench_parallel(b, 4, n, job_running, &r, NULL, error) &&
 		      measure(b, variant, error);

@@ -117,8 +117,8 @@ gboolean bench_pod_run(Bench *b, CtlStub *stub, BenchPod *pod, double *ms,
 		       GError **error)
 {
 	/* A DNS label: lowercase, digits, '-', at most 63 characters. */
-	g_autofree char *name = g_strdup_printf(
-		"bench-%s-p%d", b->run_id, g_atomic_int_add(&b->seq, 1));
+	g_autofree char *name = g_strdup_printf("bench-%s-p%d", b->run_id,
+						g_atomic_int_add(&b->seq, 1));
 	g_autofree char *logdir = g_build_filename(b->log_root, name, NULL);
 	if (g_mkdir_with_parents(logdir, 0755) != 0)
 		return berth_throw_errno(error, errno, "mkdir %s", logdir);
@@ -170,11 +170,11 @@ void bench_pods_cleanup(Bench *b, BenchPod *pods, guint n)
 		BenchPod *p = &pods[i];
 		if (p->id != NULL && !p->removed) {
 			g_autoptr(GError) error = NULL;
-			if ((!p->stopped &&
-			     !bench_pod_stop(b, b->ctx->stub, p, NULL,
-					     &error)) ||
+			if ((!p->stopped && !bench_pod_stop(b, b->ctx->stub, p,
+							    NULL, &error)) ||
 			    !bench_pod_remove(b, b->ctx->stub, p, NULL, &error))
-				fprintf(stderr, "bench: clean-up of pod %s: %s\n",
+				fprintf(stderr,
+					"bench: clean-up of pod %s: %s\n",
 					p->id, error->message);
 		}
 		g_free(p->id);
@@ -190,9 +190,9 @@ char *bench_ctr_create(Bench *b, CtlStub *stub, BenchPod *pod, double *ms,
 	g_autofree char *name =
 		g_strdup_printf("c%d", g_atomic_int_add(&b->seq, 1));
 	g_autoptr(json_t) j = ctr_json(b, name);
-	Runtime__V1__ContainerConfig *cfg = (Runtime__V1__ContainerConfig *)
-		ctl_pbjson_parse(&runtime__v1__container_config__descriptor, j,
-				 error);
+	Runtime__V1__ContainerConfig *cfg =
+		(Runtime__V1__ContainerConfig *)ctl_pbjson_parse(
+			&runtime__v1__container_config__descriptor, j, error);
 	if (cfg == NULL)
 		return NULL;
 	Runtime__V1__CreateContainerRequest req =
@@ -309,8 +309,8 @@ void bench_cleanup_run(Bench *b)
 		g_clear_error(&error);
 		if (!bench_pod_stop(b, b->ctx->stub, &p, NULL, &error) ||
 		    !bench_pod_remove(b, b->ctx->stub, &p, NULL, &error))
-			fprintf(stderr, "bench: clean-up of pod %s: %s\n",
-				p.id, error->message);
+			fprintf(stderr, "bench: clean-up of pod %s: %s\n", p.id,
+				error->message);
 	}
 	protobuf_c_message_free_unpacked(&r->base, NULL);
 }
@@ -362,8 +362,9 @@ gboolean bench_parallel(Bench *b, guint threads, guint total, BenchJob job,
 	} else {
 		g_autoptr(GPtrArray) th = g_ptr_array_new();
 		for (guint t = 0; t < threads; t++)
-			g_ptr_array_add(th, g_thread_new("bench",
-							 parallel_worker, &par));
+			g_ptr_array_add(
+				th,
+				g_thread_new("bench", parallel_worker, &par));
 		for (guint t = 0; t < threads; t++)
 			g_thread_join(th->pdata[t]);
 	}

@@ -11,7 +11,8 @@ static guint count_or(Bench *b, guint dflt)
 	return b->o.n ? b->o.n : dflt;
 }
 
-/* --- version --------------------------------------------------------------- */
+/* --- version ---------------------------------------------------------------
+ */
 
 static gboolean job_version(Bench *b, CtlStub *stub, guint i, gpointer data,
 			    GError **error)
@@ -63,7 +64,8 @@ static gboolean sample_variant(Bench *b, const char *scenario,
 	return ok;
 }
 
-/* --- pod -------------------------------------------------------------------- */
+/* --- pod --------------------------------------------------------------------
+ */
 
 typedef struct {
 	CtlSamples s;
@@ -94,8 +96,8 @@ static gboolean job_pod_stop(Bench *b, CtlStub *stub, guint i, gpointer data,
 	return TRUE;
 }
 
-static gboolean job_pod_remove(Bench *b, CtlStub *stub, guint i,
-			       gpointer data, GError **error)
+static gboolean job_pod_remove(Bench *b, CtlStub *stub, guint i, gpointer data,
+			       GError **error)
 {
 	PodJobs *d = data;
 	double ms;
@@ -123,9 +125,10 @@ gboolean bench_pod(Bench *b, GError **error)
 {
 	guint n = count_or(b, 20);
 	PodJobs d = {.pods = g_new0(BenchPod, n)};
-	gboolean ok = phase(b, &d, "pod", "run", 1, n, job_pod_run, error) &&
-		      phase(b, &d, "pod", "stop", 1, n, job_pod_stop, error) &&
-		      phase(b, &d, "pod", "remove", 1, n, job_pod_remove, error);
+	gboolean ok =
+		phase(b, &d, "pod", "run", 1, n, job_pod_run, error) &&
+		phase(b, &d, "pod", "stop", 1, n, job_pod_stop, error) &&
+		phase(b, &d, "pod", "remove", 1, n, job_pod_remove, error);
 	bench_pods_cleanup(b, d.pods, n);
 	g_free(d.pods);
 	return ok;
@@ -133,8 +136,8 @@ gboolean bench_pod(Bench *b, GError **error)
 
 /* --- container ----------------------------------------------------------- */
 
-static gboolean job_ctr_create(Bench *b, CtlStub *stub, guint i,
-			       gpointer data, GError **error)
+static gboolean job_ctr_create(Bench *b, CtlStub *stub, guint i, gpointer data,
+			       GError **error)
 {
 	PodJobs *d = data;
 	double ms;
@@ -170,7 +173,8 @@ gboolean bench_container(Bench *b, GError **error)
 		bench_pod_run(b, b->ctx->stub, &pod, NULL, error) &&
 		phase(b, &d, "container", "create", 1, n, job_ctr_create,
 		      error) &&
-		phase(b, &d, "container", "start", 1, n, job_ctr_start, error) &&
+		phase(b, &d, "container", "start", 1, n, job_ctr_start,
+		      error) &&
 		phase(b, &d, "container", "stop", 1, n, job_ctr_stop, error) &&
 		phase(b, &d, "container", "remove", 1, n, job_ctr_remove,
 		      error);
@@ -213,7 +217,8 @@ gboolean bench_start_to_running(Bench *b, GError **error)
 	return TRUE;
 }
 
-/* --- churn ------------------------------------------------------------------ */
+/* --- churn ------------------------------------------------------------------
+ */
 
 typedef struct {
 	CtlSamples *s;
@@ -246,12 +251,12 @@ static gboolean job_make_pod(Bench *b, CtlStub *stub, guint i, gpointer data,
 gboolean bench_churn_run(Bench *b, guint clients, guint cycles, CtlSamples *s,
 			 double *wall_ms, GError **error)
 {
-	Churn c = {.s = s, .clients = clients,
-		   .pods = g_new0(BenchPod, clients)};
+	Churn c = {
+		.s = s, .clients = clients, .pods = g_new0(BenchPod, clients)};
 	gboolean ok = bench_parallel(b, MIN(clients, 4), clients, job_make_pod,
 				     c.pods, NULL, error) &&
-		      bench_parallel(b, clients, cycles, job_churn, &c,
-				     wall_ms, error);
+		      bench_parallel(b, clients, cycles, job_churn, &c, wall_ms,
+				     error);
 	bench_pods_cleanup(b, c.pods, clients);
 	g_free(c.pods);
 	return ok;
@@ -282,8 +287,8 @@ typedef struct {
 	guint n;
 } Density;
 
-static gboolean job_dense_setup(Bench *b, CtlStub *stub, guint i,
-				gpointer data, GError **error)
+static gboolean job_dense_setup(Bench *b, CtlStub *stub, guint i, gpointer data,
+				GError **error)
 {
 	Density *d = data;
 	return bench_pod_with_ctr(b, stub, &d->pods[i], &d->ctrs[i], error);
@@ -323,8 +328,8 @@ static gboolean job_list_pods(Bench *b, CtlStub *stub, guint i, gpointer data,
 	return TRUE;
 }
 
-static gboolean job_ctr_status(Bench *b, CtlStub *stub, guint i,
-			       gpointer data, GError **error)
+static gboolean job_ctr_status(Bench *b, CtlStub *stub, guint i, gpointer data,
+			       GError **error)
 {
 	Density *d = data;
 	Runtime__V1__ContainerStatusRequest req =
@@ -413,8 +418,8 @@ static gboolean pull_variant(Bench *b, const char *image, gboolean cold,
 			break;
 		}
 		double ms;
-		ProtobufCMessage *r =
-			bench_call(b, b->ctx->stub, "PullImage", &req, &ms, error);
+		ProtobufCMessage *r = bench_call(b, b->ctx->stub, "PullImage",
+						 &req, &ms, error);
 		if (r == NULL) {
 			ok = FALSE;
 			break;
@@ -438,7 +443,8 @@ gboolean bench_pull(Bench *b, GError **error)
 	       pull_variant(b, image, FALSE, error);
 }
 
-/* --- exec ------------------------------------------------------------------ */
+/* --- exec ------------------------------------------------------------------
+ */
 
 typedef struct {
 	CtlSamples s;

@@ -58,9 +58,8 @@ static char **parse_command(const char *s)
 		char **v = g_new0(char *, json_array_size(j) + 1);
 		size_t i;
 		json_t *e;
-		json_array_foreach(j, i, e) v[i] =
-			g_strdup(json_string_value(e) ? json_string_value(e)
-						      : "");
+		json_array_foreach(j, i, e) v[i] = g_strdup(
+			json_string_value(e) ? json_string_value(e) : "");
 		json_decref(j);
 		return v;
 	}
@@ -73,9 +72,22 @@ static char **parse_command(const char *s)
 
 static int parse_opts(BenchOpts *o, int argc, char **argv)
 {
-	enum { O_SAMPLES = 256, O_CLIENTS, O_IMAGE, O_PULL_IMAGE, O_PULL_RUNS,
-	       O_COMMAND, O_HANDLER, O_POD, O_CTR, O_CGROUP, O_JSON, O_PID,
-	       O_HEXE, O_HMATCH };
+	enum {
+		O_SAMPLES = 256,
+		O_CLIENTS,
+		O_IMAGE,
+		O_PULL_IMAGE,
+		O_PULL_RUNS,
+		O_COMMAND,
+		O_HANDLER,
+		O_POD,
+		O_CTR,
+		O_CGROUP,
+		O_JSON,
+		O_PID,
+		O_HEXE,
+		O_HMATCH
+	};
 	static const struct option opts[] = {
 		{"samples", required_argument, NULL, O_SAMPLES},
 		{"clients", required_argument, NULL, O_CLIENTS},
@@ -100,30 +112,59 @@ static int parse_opts(BenchOpts *o, int argc, char **argv)
 	ctl_getopt_reset();
 	while (ok && (c = getopt_long(argc, argv, "+n:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'n': ok = parse_uint(optarg, &o->n); break;
-		case O_SAMPLES: ok = parse_uint(optarg, &o->samples); break;
-		case O_CLIENTS: ok = parse_uint(optarg, &o->clients); break;
-		case O_PULL_RUNS: ok = parse_uint(optarg, &o->pull_runs); break;
-		case O_IMAGE: o->image = optarg; break;
-		case O_PULL_IMAGE: o->pull_image = optarg; break;
+		case 'n':
+			ok = parse_uint(optarg, &o->n);
+			break;
+		case O_SAMPLES:
+			ok = parse_uint(optarg, &o->samples);
+			break;
+		case O_CLIENTS:
+			ok = parse_uint(optarg, &o->clients);
+			break;
+		case O_PULL_RUNS:
+			ok = parse_uint(optarg, &o->pull_runs);
+			break;
+		case O_IMAGE:
+			o->image = optarg;
+			break;
+		case O_PULL_IMAGE:
+			o->pull_image = optarg;
+			break;
 		case O_COMMAND:
 			g_strfreev(o->command);
 			ok = (o->command = parse_command(optarg)) != NULL &&
 			     o->command[0] != NULL;
 			break;
-		case O_HANDLER: o->handler = optarg; break;
-		case O_POD: o->pod_template = optarg; break;
-		case O_CTR: o->ctr_template = optarg; break;
-		case O_CGROUP: o->cgroup_parent = optarg; break;
-		case O_JSON: o->json_out = optarg; break;
+		case O_HANDLER:
+			o->handler = optarg;
+			break;
+		case O_POD:
+			o->pod_template = optarg;
+			break;
+		case O_CTR:
+			o->ctr_template = optarg;
+			break;
+		case O_CGROUP:
+			o->cgroup_parent = optarg;
+			break;
+		case O_JSON:
+			o->json_out = optarg;
+			break;
 		case O_PID:
 			ok = parse_uint(optarg, &pid);
 			o->server_pid = (int)pid;
 			break;
-		case O_HEXE: o->helper_exe = optarg; break;
-		case O_HMATCH: o->helper_match = optarg; break;
-		case 'h': fputs(bench_usage, stdout); return CTL_EXIT_OK;
-		default: ok = FALSE;
+		case O_HEXE:
+			o->helper_exe = optarg;
+			break;
+		case O_HMATCH:
+			o->helper_match = optarg;
+			break;
+		case 'h':
+			fputs(bench_usage, stdout);
+			return CTL_EXIT_OK;
+		default:
+			ok = FALSE;
 		}
 	}
 	if (!ok || optind >= argc) {
@@ -171,11 +212,16 @@ static void print_table(json_t *results)
 			json_string_value(json_object_get(r, "variant"));
 		if (json_object_get(r, "server_rss_kib") != NULL) {
 			any_mem = TRUE;
-			g_autofree char *a = g_strdup_printf("%.0f", F("server_rss_kib"));
-			g_autofree char *p = g_strdup_printf("%.0f", F("server_pss_kib"));
-			g_autofree char *n = g_strdup_printf("%.0f", F("helpers"));
-			g_autofree char *ha = g_strdup_printf("%.0f", F("helpers_rss_kib"));
-			g_autofree char *hp = g_strdup_printf("%.0f", F("helpers_pss_kib"));
+			g_autofree char *a =
+				g_strdup_printf("%.0f", F("server_rss_kib"));
+			g_autofree char *p =
+				g_strdup_printf("%.0f", F("server_pss_kib"));
+			g_autofree char *n =
+				g_strdup_printf("%.0f", F("helpers"));
+			g_autofree char *ha =
+				g_strdup_printf("%.0f", F("helpers_rss_kib"));
+			g_autofree char *hp =
+				g_strdup_printf("%.0f", F("helpers_pss_kib"));
 			ctl_table_row(mem, variant, a, p, n, ha, hp, NULL);
 			continue;
 		}
@@ -185,7 +231,8 @@ static void print_table(json_t *results)
 		g_autofree char *p90 = g_strdup_printf("%.2f", F("p90_ms"));
 		g_autofree char *p99 = g_strdup_printf("%.2f", F("p99_ms"));
 		g_autofree char *mx = g_strdup_printf("%.2f", F("max_ms"));
-		g_autofree char *tp = g_strdup_printf("%.1f", F("throughput_per_s"));
+		g_autofree char *tp =
+			g_strdup_printf("%.1f", F("throughput_per_s"));
 		ctl_table_row(lat,
 			      json_string_value(json_object_get(r, "scenario")),
 			      variant, n, p50, p90, p99, mx, tp, NULL);

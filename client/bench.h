@@ -39,7 +39,7 @@ typedef struct {
 	json_t *pod_tmpl; /* parsed --pod-config, or NULL */
 	json_t *ctr_tmpl;
 	json_t *results;
-	gint seq;	  /* unique name counter (atomic) */
+	gint seq;	   /* unique name counter (atomic) */
 	gint64 op_timeout; /* ms, lifecycle calls */
 } Bench;
 
@@ -109,8 +109,8 @@ gboolean bench_memory(Bench *b, GError **error);
 
 /* Churn cycles on `clients` threads in pods made up front (shared by the
  * churn and memory scenarios). */
-gboolean bench_churn_run(Bench *b, guint clients, guint cycles,
-			 CtlSamples *s, double *wall_ms, GError **error);
+gboolean bench_churn_run(Bench *b, guint clients, guint cycles, CtlSamples *s,
+			 double *wall_ms, GError **error);
 
 /* Rss and Pss (KiB) from the text of /proc/PID/smaps_rollup. */
 gboolean bench_smaps_parse(const char *text, guint64 *rss_kib,

@@ -42,7 +42,8 @@ static int ctr_cmp_created_desc(gconstpointer a, gconstpointer b)
 {
 	const Runtime__V1__Container *x = *(Runtime__V1__Container *const *)a;
 	const Runtime__V1__Container *y = *(Runtime__V1__Container *const *)b;
-	return (y->created_at > x->created_at) - (y->created_at < x->created_at);
+	return (y->created_at > x->created_at) -
+	       (y->created_at < x->created_at);
 }
 
 typedef struct {
@@ -70,16 +71,35 @@ static int ps_parse(PsOpts *o, int argc, char **argv)
 	ctl_getopt_reset();
 	while ((c = getopt_long(argc, argv, "+ap:s:qo:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'a': o->all = TRUE; break;
-		case 'p': o->pod = optarg; break;
-		case 'N': o->name = optarg; break;
-		case 's': o->state = optarg; break;
-		case 'l': g_ptr_array_add(o->labels, optarg); break;
-		case 'i': o->id = optarg; break;
-		case 'q': o->quiet = TRUE; break;
-		case 'o': o->output = optarg; break;
-		case 'T': o->no_trunc = TRUE; break;
-		default: return ctl_usage(self, "bad flag");
+		case 'a':
+			o->all = TRUE;
+			break;
+		case 'p':
+			o->pod = optarg;
+			break;
+		case 'N':
+			o->name = optarg;
+			break;
+		case 's':
+			o->state = optarg;
+			break;
+		case 'l':
+			g_ptr_array_add(o->labels, optarg);
+			break;
+		case 'i':
+			o->id = optarg;
+			break;
+		case 'q':
+			o->quiet = TRUE;
+			break;
+		case 'o':
+			o->output = optarg;
+			break;
+		case 'T':
+			o->no_trunc = TRUE;
+			break;
+		default:
+			return ctl_usage(self, "bad flag");
 		}
 	}
 	if (optind != argc)
@@ -105,9 +125,11 @@ static json_t *ps_filter(CtlCtx *ctx, PsOpts *o, GError **error)
 			return NULL;
 		json_object_set_new(filter, "pod_sandbox_id", json_string(pod));
 	}
-	int st = o->state ? ctr_state_parse(o->state)
-			  : (o->all ? -1
-				    : RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+	int st =
+		o->state
+			? ctr_state_parse(o->state)
+			: (o->all ? -1
+				  : RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
 	if (st >= 0)
 		json_object_set_new(filter, "state",
 				    json_pack("{s:i}", "state", st));
@@ -118,7 +140,8 @@ static json_t *ps_filter(CtlCtx *ctx, PsOpts *o, GError **error)
 	return json_pack("{s:O}", "filter", filter);
 }
 
-static void ps_print_table(GPtrArray *kept, Runtime__V1__ListPodSandboxResponse *pods,
+static void ps_print_table(GPtrArray *kept,
+			   Runtime__V1__ListPodSandboxResponse *pods,
 			   gboolean no_trunc)
 {
 	g_autoptr(CtlTable) t = ctl_table_new();
@@ -138,17 +161,17 @@ static void ps_print_table(GPtrArray *kept, Runtime__V1__ListPodSandboxResponse 
 		const char *image = c->image ? c->image->image : "";
 		if (g_str_has_prefix(image, "sha256:") && !no_trunc)
 			image += strlen("sha256:");
-		g_autofree char *img = g_strndup(image, no_trunc ? G_MAXINT
-						 : (strchr(image, ':') ||
-						    strchr(image, '/'))
-							 ? G_MAXINT
-							 : TRUNC_ID);
+		g_autofree char *img = g_strndup(
+			image, no_trunc ? G_MAXINT
+			       : (strchr(image, ':') || strchr(image, '/'))
+				       ? G_MAXINT
+				       : TRUNC_ID);
 		g_autofree char *ago = ctl_human_ago(c->created_at);
 		g_autofree char *attempt = g_strdup_printf(
 			"%u", c->metadata ? c->metadata->attempt : 0);
 		ctl_table_row(t, id, img, ago, ctr_state_name(c->state),
-			      c->metadata ? c->metadata->name : "", attempt, pid,
-			      podname, NULL);
+			      c->metadata ? c->metadata->name : "", attempt,
+			      pid, podname, NULL);
 	}
 	ctl_table_print(t, stdout);
 }
@@ -220,14 +243,16 @@ int ctl_cmd_create(CtlCtx *ctx, int argc, char **argv)
 	g_autofree char *pod = ctl_resolve_pod(ctx, argv[1], &error);
 	if (pod == NULL)
 		return ctl_fail(error);
-	Runtime__V1__ContainerConfig *cfg = (Runtime__V1__ContainerConfig *)
-		ctl_pbjson_parse_file(&runtime__v1__container_config__descriptor,
-				      argv[2], &error);
+	Runtime__V1__ContainerConfig *cfg =
+		(Runtime__V1__ContainerConfig *)ctl_pbjson_parse_file(
+			&runtime__v1__container_config__descriptor, argv[2],
+			&error);
 	if (cfg == NULL)
 		return ctl_fail(error);
-	Runtime__V1__PodSandboxConfig *pcfg = (Runtime__V1__PodSandboxConfig *)
-		ctl_pbjson_parse_file(&runtime__v1__pod_sandbox_config__descriptor,
-				      argv[3], &error);
+	Runtime__V1__PodSandboxConfig *pcfg =
+		(Runtime__V1__PodSandboxConfig *)ctl_pbjson_parse_file(
+			&runtime__v1__pod_sandbox_config__descriptor, argv[3],
+			&error);
 	if (pcfg == NULL) {
 		protobuf_c_message_free_unpacked(&cfg->base, NULL);
 		return ctl_fail(error);
@@ -291,8 +316,7 @@ static gboolean do_stop(CtlCtx *ctx, const char *id, gint64 timeout_s,
 	return TRUE;
 }
 
-static gboolean do_rm(CtlCtx *ctx, const char *id, gint64 force,
-		      GError **error)
+static gboolean do_rm(CtlCtx *ctx, const char *id, gint64 force, GError **error)
 {
 	if (force && !do_stop(ctx, id, 0, error))
 		return FALSE;
@@ -519,9 +543,8 @@ int ctl_cmd_logs(CtlCtx *ctx, int argc, char **argv)
 		ctr_status(ctx, argv[optind], FALSE, &error);
 	if (r == NULL)
 		return ctl_fail(error);
-	g_autofree char *path =
-		g_strdup(r->status && r->status->log_path ? r->status->log_path
-							  : "");
+	g_autofree char *path = g_strdup(
+		r->status && r->status->log_path ? r->status->log_path : "");
 	protobuf_c_message_free_unpacked(&r->base, NULL);
 	if (path[0] == '\0') {
 		g_set_error(&error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND,

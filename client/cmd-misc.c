@@ -17,7 +17,8 @@ int ctl_cmd_version(CtlCtx *ctx, int argc, char **argv)
 	g_autoptr(GError) error = NULL;
 	Runtime__V1__VersionRequest req = RUNTIME__V1__VERSION_REQUEST__INIT;
 	req.version = "v1";
-	Runtime__V1__VersionResponse *r = ctl_call(ctx, "Version", &req, &error);
+	Runtime__V1__VersionResponse *r =
+		ctl_call(ctx, "Version", &req, &error);
 	if (r == NULL)
 		return ctl_fail(error);
 	printf("Version:  %s\nRuntimeName:  %s\nRuntimeVersion:  %s\n"
@@ -123,7 +124,8 @@ int ctl_cmd_stats(CtlCtx *ctx, int argc, char **argv)
 	}
 	/* CPU % needs two samples; crictl takes them a second apart. */
 	g_usleep(G_USEC_PER_SEC);
-	Runtime__V1__ListContainerStatsResponse *r = list_stats(ctx, id, &error);
+	Runtime__V1__ListContainerStatsResponse *r =
+		list_stats(ctx, id, &error);
 	if (r == NULL) {
 		protobuf_c_message_free_unpacked(&first->base, NULL);
 		return ctl_fail(error);
@@ -132,8 +134,8 @@ int ctl_cmd_stats(CtlCtx *ctx, int argc, char **argv)
 	ctl_table_row(t, "CONTAINER", "CPU %", "MEM", "DISK", "INODES", NULL);
 	for (size_t i = 0; i < r->n_stats; i++) {
 		Runtime__V1__ContainerStats *s = r->stats[i];
-		g_autofree char *cid = g_strndup(
-			s->attributes ? s->attributes->id : "", 13);
+		g_autofree char *cid =
+			g_strndup(s->attributes ? s->attributes->id : "", 13);
 		g_autofree char *cpu =
 			g_strdup_printf("%.2f", cpu_percent(s, first));
 		guint64 mem = s->memory && s->memory->working_set_bytes
@@ -243,7 +245,8 @@ int ctl_cmd_pull(CtlCtx *ctx, int argc, char **argv)
 		return ctl_usage(ctl_command_find("pull"),
 				 "one image expected");
 	g_autoptr(GError) error = NULL;
-	Runtime__V1__PullImageRequest req = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
+	Runtime__V1__PullImageRequest req =
+		RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
 	Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
 	spec.image = argv[1];
 	req.image = &spec;

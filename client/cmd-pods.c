@@ -27,7 +27,8 @@ static int pod_cmp_created_desc(gconstpointer a, gconstpointer b)
 {
 	const Runtime__V1__PodSandbox *x = *(Runtime__V1__PodSandbox *const *)a;
 	const Runtime__V1__PodSandbox *y = *(Runtime__V1__PodSandbox *const *)b;
-	return (y->created_at > x->created_at) - (y->created_at < x->created_at);
+	return (y->created_at > x->created_at) -
+	       (y->created_at < x->created_at);
 }
 
 int ctl_cmd_pods(CtlCtx *ctx, int argc, char **argv)
@@ -52,15 +53,32 @@ int ctl_cmd_pods(CtlCtx *ctx, int argc, char **argv)
 	ctl_getopt_reset();
 	while ((c = getopt_long(argc, argv, "+s:qo:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'N': name = optarg; break;
-		case 'S': ns = optarg; break;
-		case 's': state = optarg; break;
-		case 'l': g_ptr_array_add(labels, optarg); break;
-		case 'i': id = optarg; break;
-		case 'q': quiet = TRUE; break;
-		case 'o': output = optarg; break;
-		case 'T': no_trunc = TRUE; break;
-		default: return ctl_usage(self, "bad flag");
+		case 'N':
+			name = optarg;
+			break;
+		case 'S':
+			ns = optarg;
+			break;
+		case 's':
+			state = optarg;
+			break;
+		case 'l':
+			g_ptr_array_add(labels, optarg);
+			break;
+		case 'i':
+			id = optarg;
+			break;
+		case 'q':
+			quiet = TRUE;
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case 'T':
+			no_trunc = TRUE;
+			break;
+		default:
+			return ctl_usage(self, "bad flag");
 		}
 	}
 	if (optind != argc)
@@ -132,9 +150,8 @@ int ctl_cmd_pods(CtlCtx *ctx, int argc, char **argv)
 		for (guint i = 0; i < kept->len; i++) {
 			Runtime__V1__PodSandbox *p = kept->pdata[i];
 			g_autofree char *ago = ctl_human_ago(p->created_at);
-			g_autofree char *pid =
-				g_strndup(p->id, no_trunc ? strlen(p->id)
-							  : TRUNC_ID);
+			g_autofree char *pid = g_strndup(
+				p->id, no_trunc ? strlen(p->id) : TRUNC_ID);
 			g_autofree char *attempt = g_strdup_printf(
 				"%u", p->metadata ? p->metadata->attempt : 0);
 			const char *handler = p->runtime_handler[0]
@@ -171,9 +188,10 @@ int ctl_cmd_runp(CtlCtx *ctx, int argc, char **argv)
 	if (argc - optind != 1)
 		return ctl_usage(self, "one pod config file expected");
 	g_autoptr(GError) error = NULL;
-	Runtime__V1__PodSandboxConfig *cfg = (Runtime__V1__PodSandboxConfig *)
-		ctl_pbjson_parse_file(&runtime__v1__pod_sandbox_config__descriptor,
-				      argv[optind], &error);
+	Runtime__V1__PodSandboxConfig *cfg =
+		(Runtime__V1__PodSandboxConfig *)ctl_pbjson_parse_file(
+			&runtime__v1__pod_sandbox_config__descriptor,
+			argv[optind], &error);
 	if (cfg == NULL)
 		return ctl_fail(error);
 	Runtime__V1__RunPodSandboxRequest req =

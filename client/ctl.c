@@ -315,8 +315,7 @@ gboolean ctl_parse_labels(char **kv, json_t *obj, GError **error)
 	return TRUE;
 }
 
-gpointer ctl_request_from_json(const char *method, json_t *json,
-			       GError **error)
+gpointer ctl_request_from_json(const char *method, json_t *json, GError **error)
 {
 	const ProtobufCMessageDescriptor *d = ctl_method_input(method);
 	g_return_val_if_fail(d != NULL, NULL);

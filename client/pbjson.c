@@ -185,15 +185,15 @@ static gboolean parse_scalar(const ProtobufCFieldDescriptor *f, json_t *j,
 		*(char **)out = strdup(json_string_value(j));
 		return TRUE;
 	case PROTOBUF_C_TYPE_BYTES: {
+		/* The text itself, not base64: the one bytes field a config
+		 * holds (KeyValue.value, an env value) is a string in
+		 * upstream CRI, and crictl files write it so. */
 		if (!json_is_string(j))
 			return FALSE;
-		gsize len = 0;
-		g_autofree guchar *raw =
-			g_base64_decode(json_string_value(j), &len);
 		ProtobufCBinaryData *b = out;
-		b->data = malloc(len ? len : 1);
-		memcpy(b->data, raw, len);
-		b->len = len;
+		b->len = json_string_length(j);
+		b->data = malloc(b->len ? b->len : 1);
+		memcpy(b->data, json_string_value(j), b->len);
 		return TRUE;
 	}
 	case PROTOBUF_C_TYPE_MESSAGE:
@@ -297,7 +297,8 @@ field_for_key(const ProtobufCMessageDescriptor *d, const char *key)
 }
 
 /* Replace whatever a field holds (a template's value) before setting it. */
-static void clear_field(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f)
+static void clear_field(ProtobufCMessage *msg,
+			const ProtobufCFieldDescriptor *f)
 {
 	char *p = (char *)msg + f->offset;
 	if (f->label == PROTOBUF_C_LABEL_REPEATED) {
@@ -350,9 +351,9 @@ static gboolean fill(ProtobufCMessage *msg, json_t *json, const char *where,
 		const ProtobufCFieldDescriptor *f = field_for_key(d, key);
 		if (f == NULL)
 			continue;
-		g_autofree char *w = where[0]
-					     ? g_strdup_printf("%s.%s", where, key)
-					     : g_strdup(key);
+		g_autofree char *w =
+			where[0] ? g_strdup_printf("%s.%s", where, key)
+				 : g_strdup(key);
 		clear_field(msg, f);
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 			if (!parse_repeated(f, v, msg, w, error))
@@ -364,7 +365,8 @@ static gboolean fill(ProtobufCMessage *msg, json_t *json, const char *where,
 		if (!parse_value(f, v, (char *)msg + f->offset, w, error))
 			return FALSE;
 		if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
-			*(uint32_t *)((char *)msg + f->quantifier_offset) = f->id;
+			*(uint32_t *)((char *)msg + f->quantifier_offset) =
+				f->id;
 		else if (f->label == PROTOBUF_C_LABEL_OPTIONAL &&
 			 f->quantifier_offset != 0)
 			*(protobuf_c_boolean *)((char *)msg +
@@ -453,7 +455,12 @@ static json_t *dump_value(const ProtobufCFieldDescriptor *f, const void *p)
 		return json_string(s ? s : "");
 	}
 	case PROTOBUF_C_TYPE_BYTES: {
+		/* Text when it is UTF-8 (as upstream's string fields print),
+		 * else base64 (proto3 JSON for bytes). */
 		const ProtobufCBinaryData *b = p;
+		if (g_utf8_validate((const char *)b->data, (gssize)b->len,
+				    NULL))
+			return json_stringn((const char *)b->data, b->len);
 		g_autofree char *s = g_base64_encode(b->data, b->len);
 		return json_string(s);
 	}
@@ -479,16 +486,17 @@ static json_t *dump_map(const ProtobufCFieldDescriptor *f, size_t n,
 			ProtobufCMessage *const *entries)
 {
 	const ProtobufCMessageDescriptor *ed = f->descriptor;
-	g_autofree ProtobufCMessage **sorted = g_memdup2(entries, n * sizeof(void *));
+	g_autofree ProtobufCMessage **sorted =
+		g_memdup2(entries, n * sizeof(void *));
 	g_qsort_with_data(sorted, (gint)n, sizeof(void *), entry_cmp,
 			  (gpointer)ed);
 	json_t *o = json_object();
 	for (size_t i = 0; i < n; i++) {
 		const char *e = (const char *)sorted[i];
 		const char *k = *(char *const *)(e + ed->fields[0].offset);
-		json_object_set_new(o, k ? k : "",
-				    dump_value(&ed->fields[1],
-					       e + ed->fields[1].offset));
+		json_object_set_new(
+			o, k ? k : "",
+			dump_value(&ed->fields[1], e + ed->fields[1].offset));
 	}
 	return o;
 }
@@ -512,13 +520,15 @@ json_t *ctl_pbjson_dump(const ProtobufCMessage *msg)
 			const char *arr = *(char *const *)p;
 			if (f->type == PROTOBUF_C_TYPE_MESSAGE &&
 			    is_map_entry(f->descriptor)) {
-				v = dump_map(f, n, (ProtobufCMessage *const *)arr);
+				v = dump_map(f, n,
+					     (ProtobufCMessage *const *)arr);
 			} else {
 				v = json_array();
 				gsize size = scalar_size(f->type);
 				for (size_t k = 0; k < n; k++)
 					json_array_append_new(
-						v, dump_value(f, arr + k * size));
+						v,
+						dump_value(f, arr + k * size));
 			}
 		} else {
 			v = dump_value(f, p);

@@ -3,10 +3,12 @@
  *  - Reading (config files): crictl's format, i.e. the message in JSON with
  *    proto field names; camelCase is accepted too, enums as numbers or
  *    names, 64-bit integers as numbers or strings, maps as objects, bytes as
- *    base64. Unknown keys are ignored, as crictl does.
+ *    their text (upstream CRI has strings there). Unknown keys are ignored, as
+ * crictl does.
  *  - Writing (inspect, -o json): the proto3 JSON mapping crictl prints
  *    (jsonpb with defaults emitted): lowerCamelCase names, enums by name,
- *    64-bit integers as strings, unset messages as null. */
+ *    64-bit integers as strings, unset messages as null,
+ *    bytes as text when UTF-8, else base64. */
 #pragma once
 
 #include <glib.h>

@@ -18,8 +18,8 @@ char *ctl_resolve_prefix(const char *prefix, const char *const *ids, guint n,
 			 const char *what, GError **error)
 {
 	if (prefix == NULL || prefix[0] == '\0')
-		return berth_throw_null(error, INVALID_ARGUMENT,
-					"empty %s id", what);
+		return berth_throw_null(error, INVALID_ARGUMENT, "empty %s id",
+					what);
 	const char *found = NULL;
 	guint matches = 0;
 	for (guint i = 0; i < n; i++) {
@@ -31,8 +31,8 @@ char *ctl_resolve_prefix(const char *prefix, const char *const *ids, guint n,
 		}
 	}
 	if (matches == 0)
-		return berth_throw_null(error, NOT_FOUND,
-					"%s \"%s\" not found", what, prefix);
+		return berth_throw_null(error, NOT_FOUND, "%s \"%s\" not found",
+					what, prefix);
 	if (matches > 1)
 		return berth_throw_null(error, INVALID_ARGUMENT,
 					"%s id prefix \"%s\" is ambiguous: "

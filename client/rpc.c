@@ -108,8 +108,8 @@ CtlChannel *ctl_channel_new(const char *endpoint, GError **error)
 	grpc_channel_credentials *creds = grpc_insecure_credentials_create();
 	ch->channel = grpc_channel_create(target, creds, &cargs);
 	grpc_channel_credentials_release(creds);
-	ch->methods =
-		g_hash_table_new_full(g_str_hash, g_str_equal, NULL, method_free);
+	ch->methods = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+					    method_free);
 	for (gsize i = 0; i < G_N_ELEMENTS(services); i++) {
 		for (unsigned j = 0; j < services[i]->n_methods; j++) {
 			CtlMethod *m = g_new0(CtlMethod, 1);
@@ -118,8 +118,8 @@ CtlChannel *ctl_channel_new(const char *endpoint, GError **error)
 						  m->desc->name);
 			m->handle = grpc_channel_register_call(
 				ch->channel, m->path, NULL, NULL);
-			g_hash_table_insert(ch->methods, (gpointer)m->desc->name,
-					    m);
+			g_hash_table_insert(ch->methods,
+					    (gpointer)m->desc->name, m);
 		}
 	}
 	return ch;

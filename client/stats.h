@@ -20,7 +20,8 @@ void ctl_samples_clear(CtlSamples *s);
 void ctl_samples_add(CtlSamples *s, double ms);
 
 /* The p-th percentile (0..100) of n values, sorted in place: the value at
- * rank round-half-even(p/100 * (n-1)), as the bench/ scripts compute it. 0 for n == 0. */
+ * rank round-half-even(p/100 * (n-1)), as the bench/ scripts compute it. 0 for
+ * n == 0. */
 double ctl_percentile(double *v, guint n, double p);
 /* wall_s is the elapsed time of the whole run, for ops/s. */
 CtlSummary ctl_summarize(CtlSamples *s, double wall_s);
