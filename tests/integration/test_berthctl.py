@@ -223,6 +223,7 @@ def test_bench_every_scenario(b, image_ref, tmp_path):
     mem = {x["variant"]: x for x in rep["results"] if x["scenario"] == "memory"}
     assert mem["running-2"]["helpers"] >= 2 and mem["idle"]["helpers"] == 0
     assert "SCENARIO" in r.stdout and "start-to-running" in r.stdout
+    print(r.stdout)
     # Everything cleaned up.
     assert list(b.runtime.ListPodSandbox(api_pb2.ListPodSandboxRequest()).items) == []
     assert list(b.runtime.ListContainers(api_pb2.ListContainersRequest()).containers) == []
