@@ -294,3 +294,50 @@ def test_stopped_container_is_failed_precondition(target):
     assert r.returncode == 125
     err = json.loads(r.stdout)["error"]
     assert err["code"] == FAILED_PRECONDITION, err
+
+
+# --- container mode: RESIZE on the attach socket (no berthd needed) -------
+
+@pytest.fixture(scope="module")
+def shared_rootfs():
+    from conmon_env import build_rootfs, spec_template
+    base = tempfile.mkdtemp(prefix="berth-conmon-exec-it-")
+    rootfs = os.path.join(base, "rootfs")
+    build_rootfs(rootfs)
+    yield rootfs, spec_template(base)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def env(shared_rootfs, tmpbase):
+    from conmon_env import Env
+    e = Env(tmpbase, *shared_rootfs)
+    yield e
+    e.cleanup()
+
+
+def test_container_attach_resize_frame(env):
+    from conmon_env import FRAME_STDIN, FRAME_STDOUT, recv_until
+    import struct
+    c = env.container("ttyresize", terminal=True,
+                      script='read x; stty size; echo "typed:$x"')
+    c.create(terminal=True, stdin=True)
+    a = c.attach()
+    c.runc("start", c.id)
+    a.send(bytes([4]) + struct.pack(">HH", 44, 132))  # RESIZE
+    a.send(bytes([FRAME_STDIN]) + b"go\n")
+    got = recv_until(a, {FRAME_STDOUT: b"typed:go"})
+    assert b"44 132" in got[FRAME_STDOUT]
+    assert c.wait_exit()["exit_code"] == 0
+
+
+def test_container_attach_resize_without_tty_is_ignored(env):
+    from conmon_env import FRAME_STDIN, FRAME_STDOUT, recv_until
+    c = env.container("notty", script="read x; echo typed:$x")
+    c.create(stdin=True)
+    a = c.attach()
+    c.runc("start", c.id)
+    a.send(bytes([4]) + b"\0\x10\0\x20")
+    a.send(bytes([FRAME_STDIN]) + b"go\n")
+    recv_until(a, {FRAME_STDOUT: b"typed:go"})
+    assert c.wait_exit()["exit_code"] == 0
