@@ -55,6 +55,7 @@ struct Httpd {
 	char *tls_key;
 
 	GMutex lock;
+	GCond cond;	   /* a Pending became done */
 	gboolean stopping; /* httpd_stop was called */
 	guint live;	   /* sessions handed over, not yet finished */
 };
@@ -63,6 +64,12 @@ struct Httpd {
  * MHD's per-request slot until MHD says the request is over. */
 typedef struct {
 	StreamConn *conn; /* NULL once handed to the upgrade callback */
+	/* A session owns the connection: stream_conn_finish waits for
+	 * MHD to be done with it (done), or gives up and leaves the freeing
+	 * to on_completed (orphan). Under Httpd.lock. */
+	gboolean handed;
+	gboolean done;
+	gboolean orphan;
 } Pending;
 
 /* The per-request slot of requests answered with an error. */
@@ -94,6 +101,7 @@ static void httpd_destroy(Httpd *h)
 	g_free(h->tls_cert);
 	g_free(h->tls_key);
 	g_mutex_clear(&h->lock);
+	g_cond_clear(&h->cond);
 	g_free(h);
 }
 
@@ -224,6 +232,7 @@ static void on_upgrade(void *cls, struct MHD_Connection *connection,
 	c->fd = sock;
 	c->urh = urh;
 	c->httpd = h;
+	c->pending = p;
 	c->extra = extra_in_size ? g_memdup2(extra_in, extra_in_size) : NULL;
 	c->extra_len = extra_in_size;
 
@@ -237,12 +246,14 @@ static void on_upgrade(void *cls, struct MHD_Connection *connection,
 		conn_free(c);
 		return;
 	}
+	p->handed = TRUE;
 	g_autoptr(GError) error = NULL;
 	GThread *t = g_thread_try_new("berth-stream", session_main, c, &error);
 	if (t != NULL) {
 		g_thread_unref(t);
 		return;
 	}
+	p->handed = FALSE;
 	log_error("streaming: no thread for a %s session: %s",
 		  kind_names[c->kind], error->message);
 	MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
@@ -255,30 +266,53 @@ static void on_upgrade(void *cls, struct MHD_Connection *connection,
 	g_mutex_unlock(&h->lock);
 }
 
+/* MHD is done with a request: after an error answer, a failed upgrade, or
+ * (upgraded) once the session closed it and, with TLS, the last bytes
+ * were relayed. */
 static void on_completed(void *cls, struct MHD_Connection *connection,
 			 void **con_cls, enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
 	(void)connection;
 	(void)toe;
+	Httpd *h = cls;
 	if (*con_cls == NULL || *con_cls == &answered)
 		return;
 	Pending *p = *con_cls;
-	if (p->conn != NULL)
-		conn_free(p->conn);
-	g_free(p);
 	*con_cls = NULL;
+	if (!p->handed) {
+		if (p->conn != NULL)
+			conn_free(p->conn);
+		g_free(p);
+		return;
+	}
+	g_mutex_lock(&h->lock);
+	p->done = TRUE;
+	gboolean orphan = p->orphan;
+	g_cond_broadcast(&h->cond);
+	g_mutex_unlock(&h->lock);
+	if (orphan)
+		g_free(p);
 }
 
 void stream_conn_finish(StreamConn *conn)
 {
 	Httpd *h = conn->httpd;
+	Pending *p = conn->pending;
 	MHD_upgrade_action(conn->urh, MHD_UPGRADE_ACTION_CLOSE);
 	conn_free(conn);
+	/* Stopping the daemon before MHD let go would drop what TLS has not
+	 * relayed yet; and the Pending is shared with on_completed. */
+	gint64 end = g_get_monotonic_time() + 5 * G_TIME_SPAN_SECOND;
 	g_mutex_lock(&h->lock);
+	while (!p->done && g_cond_wait_until(&h->cond, &h->lock, end))
+		;
+	gboolean done = p->done;
+	p->orphan = !done;
 	h->live--;
 	gboolean last = h->stopping && h->live == 0;
 	g_mutex_unlock(&h->lock);
+	if (done)
+		g_free(p);
 	if (last)
 		httpd_destroy(h);
 }
@@ -545,6 +579,7 @@ Httpd *httpd_start(const HttpdOptions *o, TokenStore *tokens,
 
 	Httpd *h = g_new0(Httpd, 1);
 	g_mutex_init(&h->lock);
+	g_cond_init(&h->cond);
 	h->tokens = tokens;
 	h->handler = handler;
 	h->user_data = user_data;
@@ -590,6 +625,7 @@ Httpd *httpd_start(const HttpdOptions *o, TokenStore *tokens,
 		g_free(h->tls_cert);
 		g_free(h->tls_key);
 		g_mutex_clear(&h->lock);
+		g_cond_clear(&h->cond);
 		g_free(h);
 		return berth_throw_null(
 			error, UNAVAILABLE,

@@ -69,12 +69,15 @@ typedef struct StreamConn {
 	/* private */
 	struct MHD_UpgradeResponseHandle *urh;
 	struct Httpd *httpd;
+	void *pending;
 } StreamConn;
 
 /* Runs on its own new thread; must end with stream_conn_finish(conn). */
 typedef void (*StreamHandler)(StreamConn *conn, gpointer user_data);
 
-/* Close the connection (through MHD) and free conn. Any thread. */
+/* Close the connection (through MHD) and free conn. Any thread. Waits
+ * until MHD has let go of the connection (with TLS: forwarded what the
+ * handler wrote last), at most 5 s. */
 void stream_conn_finish(StreamConn *conn);
 
 typedef struct {

@@ -13,6 +13,10 @@
 #include <fcntl.h>
 #include <glib.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -68,7 +72,8 @@ static void send_all(int fd, const void *buf, gsize len)
 	}
 }
 
-/* Record the connection, echo the early bytes, then echo until EOF. */
+/* Record the connection, echo the early bytes, then echo until EOF or
+ * "quit" (answered with "bye"). */
 static void echo_handler(StreamConn *c, gpointer user_data)
 {
 	assert_int_equal(GPOINTER_TO_INT(user_data), 42);
@@ -101,6 +106,10 @@ static void echo_handler(StreamConn *c, gpointer user_data)
 			continue;
 		if (n <= 0)
 			break;
+		if (n == 4 && memcmp(buf, "quit", 4) == 0) {
+			send_all(c->fd, "bye", 3);
+			break;
+		}
 		send_all(c->fd, buf, n);
 	}
 	stream_conn_finish(c);
@@ -565,6 +574,125 @@ static void test_stop_idle(void **state)
 	assert_non_null(strstr(error->message, "nonexistent"));
 }
 
+/* --- TLS --------------------------------------------------------------------
+ */
+
+/* A self-signed EC certificate and its key as PEM files in dir. */
+static void write_cert(const char *cert_path, const char *key_path)
+{
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	assert_non_null(key);
+	X509 *x = X509_new();
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -60);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_set_pubkey(x, key);
+	X509_NAME *name = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+				   (const unsigned char *)"127.0.0.1", -1, -1,
+				   0);
+	X509_set_issuer_name(x, name);
+	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+	FILE *f = fopen(cert_path, "w");
+	assert_non_null(f);
+	PEM_write_X509(f, x);
+	fclose(f);
+	f = fopen(key_path, "w");
+	assert_non_null(f);
+	PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
+	fclose(f);
+	X509_free(x);
+	EVP_PKEY_free(key);
+}
+
+static void ssl_write_all(SSL *ssl, const char *buf, int len)
+{
+	assert_int_equal(SSL_write(ssl, buf, len), len);
+}
+
+static void ssl_read_exact(SSL *ssl, char *buf, int len)
+{
+	int got = 0;
+	while (got < len) {
+		int n = SSL_read(ssl, buf + got, len - got);
+		assert_true(n > 0);
+		got += n;
+	}
+}
+
+static void test_tls(void **state)
+{
+	(void)state;
+	g_autofree char *dir = g_dir_make_tmp("berth-tls-XXXXXX", NULL);
+	g_autofree char *cert = g_build_filename(dir, "cert.pem", NULL);
+	g_autofree char *key = g_build_filename(dir, "key.pem", NULL);
+	write_cert(cert, key);
+	TokenStore *tokens = token_store_new(60000);
+	g_mutex_lock(&seen_lock);
+	seen = g_ptr_array_new_with_free_func(seen_free);
+	finished = 0;
+	g_mutex_unlock(&seen_lock);
+	HttpdOptions o = {.tls_cert = cert, .tls_key = key};
+	g_autoptr(GError) error = NULL;
+	Httpd *h = httpd_start(&o, tokens, NULL, NULL, NULL, echo_handler,
+			       GINT_TO_POINTER(42), &error);
+	if (h == NULL)
+		fail_msg("httpd_start: %s", error->message);
+	g_autofree char *want =
+		g_strdup_printf("https://127.0.0.1:%u", httpd_port(h));
+	assert_string_equal(httpd_url(h), want);
+
+	g_autofree char *t =
+		token_store_add(tokens, STREAM_EXEC, g_strdup("tls"), g_free);
+	g_autofree char *path = g_strdup_printf("/exec/%s", t);
+	g_autofree char *rq = req(
+		"POST", path,
+		SPDY_HDRS "X-Stream-Protocol-Version: v4.channel.k8s.io\r\n");
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	SSL *ssl = SSL_new(ctx);
+	int fd = dial(httpd_port(h));
+	SSL_set_fd(ssl, fd);
+	assert_int_equal(SSL_connect(ssl), 1);
+	ssl_write_all(ssl, rq, strlen(rq));
+	GString *head = g_string_new("");
+	while (strstr(head->str, "\r\n\r\n") == NULL) {
+		char c;
+		ssl_read_exact(ssl, &c, 1);
+		g_string_append_c(head, c);
+	}
+	assert_status(head->str, "101");
+	g_string_free(head, TRUE);
+	assert_string_equal(wait_seen(1)->protocol, "v4.channel.k8s.io");
+	ssl_write_all(ssl, "secret", 6);
+	char buf[6];
+	ssl_read_exact(ssl, buf, 6);
+	assert_memory_equal(buf, "secret", 6);
+	/* Stop while the session lives: it still echoes through TLS. */
+	httpd_stop(h);
+	ssl_write_all(ssl, "again", 5);
+	ssl_read_exact(ssl, buf, 5);
+	assert_memory_equal(buf, "again", 5);
+	/* The server ends the session: its last bytes arrive, then the TLS
+	 * close. (libmicrohttpd 0.9.75 does not pass a TLS client's close on
+	 * to the session's socket, so the server must be the one to end.) */
+	ssl_write_all(ssl, "quit", 4);
+	ssl_read_exact(ssl, buf, 3);
+	assert_memory_equal(buf, "bye", 3);
+	assert_true(SSL_read(ssl, buf, 1) <= 0);
+	wait_finished(1);
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	close(fd);
+	token_store_free(tokens);
+	g_mutex_lock(&seen_lock);
+	g_ptr_array_unref(seen);
+	seen = NULL;
+	g_mutex_unlock(&seen_lock);
+	unlink(cert);
+	unlink(key);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -580,6 +708,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stop_with_live_sessions,
 						setup, teardown),
 		cmocka_unit_test(test_stop_idle),
+		cmocka_unit_test(test_tls),
 	};
 	return cmocka_run_group_tests_name("httpd", tests, NULL, NULL);
 }
