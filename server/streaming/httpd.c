@@ -107,6 +107,10 @@ static void httpd_destroy(Httpd *h)
 
 /* --- answering --------------------------------------------------------- */
 
+/* Bodies are plain text without ": ". client-go first tries to decode an
+ * error body as a Kubernetes Status, and "a: b" is YAML for an empty one,
+ * which would hide the message. */
+
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status,
 			     const char *text, const char *hname,
 			     const char *hvalue)
@@ -334,7 +338,7 @@ static gboolean check_spdy(const StreamProtocols *sp, struct MHD_Connection *mc,
 	const char *p = negotiate(offered, sp->spdy);
 	if (p == NULL) {
 		no->status = MHD_HTTP_BAD_REQUEST;
-		no->text = "unable to upgrade: no common stream protocol";
+		no->text = "unable to upgrade, no common stream protocol";
 		no->hname = "X-Accepted-Stream-Protocol-Versions";
 		g_autoptr(GStrvBuilder) b = g_strv_builder_new();
 		for (const char *const *a = sp->spdy; *a; a++) {
@@ -377,7 +381,7 @@ static gboolean check_websocket(const StreamProtocols *sp, const char *method,
 		header_tokens(mc, "Sec-WebSocket-Protocol");
 	const char *p = negotiate(offered, sp->websocket);
 	if (p == NULL) {
-		no->text = "unable to upgrade: no common sub-protocol";
+		no->text = "unable to upgrade, no common sub-protocol";
 		return FALSE;
 	}
 	c->transport = STREAM_WEBSOCKET;
@@ -429,15 +433,14 @@ static enum MHD_Result serve_upgrade(Httpd *h, struct MHD_Connection *mc,
 	gboolean ok = FALSE;
 	if (!has_token(connection, "upgrade") ||
 	    strcmp(version, MHD_HTTP_VERSION_1_1) != 0)
-		no.text = "not an upgrade request (need HTTP/1.1, "
-			  "Connection: Upgrade and Upgrade: SPDY/3.1 or "
-			  "websocket)";
+		no.text = "not an upgrade request (HTTP/1.1 with Connection "
+			  "Upgrade and Upgrade SPDY/3.1 or websocket needed)";
 	else if (has_token(upgrade, "SPDY/3.1"))
 		ok = check_spdy(sp, mc, c, &no);
 	else if (has_token(upgrade, "websocket"))
 		ok = check_websocket(sp, method, mc, c, accept, &no);
 	else
-		no.text = "not an upgrade request (Upgrade: SPDY/3.1 or "
+		no.text = "not an upgrade request (Upgrade SPDY/3.1 or "
 			  "websocket expected)";
 	if (!ok) {
 		conn_free(c);
