@@ -59,7 +59,9 @@ typedef struct StreamConn {
 	GPtrArray *query_ports; /* char* */
 	/* The upgraded connection. Non-blocking, as MHD hands it over;
 	 * never close it: stream_conn_finish does. With TLS it is a local
-	 * socketpair end that MHD relays through TLS. */
+	 * socketpair end that MHD relays through TLS; libmicrohttpd 0.9.75
+	 * does not pass a TLS client's close on to it (no EOF), so TLS
+	 * sessions must also end on their idle timeout. */
 	int fd;
 	/* Bytes the client sent after the request that MHD already read:
 	 * process them before reading fd. */
