@@ -66,7 +66,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRCS))
 
-GLIB_BINS := $(BIN)/berthd
+GLIB_BINS := $(BIN)/berthd $(BIN)/berthctl
 PYSTUBS   := $(PYGEN)/api_pb2.py $(PYGEN)/api_pb2_grpc.py
 
 .PHONY: all deps run test check unit unit-bins tool-bins integration asan fmt lint clean
@@ -151,6 +151,30 @@ $(BIN)/berthd: $(BUILD)/cmd/berthd.o $(LIB)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
+# berthctl: client/ is its own archive, kept out of libberth.a. It takes
+# from libberth.a only what it references (util/error.o, the generated
+# protobuf code), and links only the libraries it uses.
+CLIENT_SRCS := $(wildcard client/*.c)
+CLIENT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CLIENT_SRCS))
+CLIENT_LIB  := $(BUILD)/libberthctl.a
+CLIENT_PKGS  = grpc glib-2.0 gio-2.0 jansson libprotobuf-c
+CLIENT_LIBS  = $(shell pkg-config --libs $(CLIENT_PKGS)) -lm
+
+$(CLIENT_LIB): $(CLIENT_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/berthctl: $(BUILD)/cmd/berthctl.o $(CLIENT_LIB) $(LIB)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CLIENT_LIBS)
+
+# A static pattern: it wins over the generic unit-test rule above.
+CLIENT_UNIT_BINS := $(filter $(BUILD)/tests/test_client%,$(UNIT_BINS))
+$(CLIENT_UNIT_BINS): $(BUILD)/tests/%: tests/unit/%.c $(CLIENT_LIB) $(LIB) | $(GEN)/api.pb-c.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_GLIB) $(shell pkg-config --cflags cmocka) $(LDFLAGS_ALL) -o $@ $< \
+		$(CLIENT_LIB) $(LIB) $(CLIENT_LIBS) $(shell pkg-config --libs cmocka)
+
 # Static and tiny: it is the whole rootfs of a pod's infra container.
 $(BIN)/berth-pause: cmd/berth-pause.c VERSION
 	@mkdir -p $(BIN)
@@ -167,7 +191,7 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(LIB) | $(GEN)/api.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_GLIB) $(LDFLAGS_ALL) -o $@ $< $(LIB) $(PKG_LIBS)
 
-C_FILES = $(shell find cmd cri server sandbox image network conmon config util tests/unit \
+C_FILES = $(shell find cmd cri server sandbox image network conmon config util client tests/unit \
 	tests/tools -name '*.[ch]' 2>/dev/null)
 
 fmt:

@@ -71,6 +71,12 @@ BerthConfig *berth_config_new_default(void)
 	c->cni_default_network = g_strdup("");
 	c->enable_metrics = FALSE;
 	c->metrics_address = g_strdup("127.0.0.1:9090");
+	c->stream_address = g_strdup("127.0.0.1");
+	c->stream_port = 0;
+	c->stream_tls_cert = g_strdup("");
+	c->stream_tls_key = g_strdup("");
+	c->stream_idle_timeout = 4 * 3600;
+	c->stream_token_lifetime = 60;
 	c->origins =
 		g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	return c;
@@ -384,6 +390,16 @@ gboolean berth_config_validate(const BerthConfig *c, GError **error)
 				   "configured runtime handler",
 				   c->default_runtime,
 				   origin(c, "berth.runtime.default_runtime"));
+	if (!g_hostname_is_ip_address(c->stream_address))
+		return berth_throw(error, INVALID_ARGUMENT,
+				   "berth.streaming.address must be an IP "
+				   "address, not \"%s\" (%s)",
+				   c->stream_address,
+				   origin(c, "berth.streaming.address"));
+	if ((c->stream_tls_cert[0] == '\0') != (c->stream_tls_key[0] == '\0'))
+		return berth_throw(error, INVALID_ARGUMENT,
+				   "berth.streaming.tls_cert and tls_key go "
+				   "together: set both or neither");
 	if (strcmp(c->root, c->runroot) == 0)
 		return berth_throw(error, INVALID_ARGUMENT,
 				   "root and runroot must differ (both %s)",

@@ -46,6 +46,13 @@ typedef struct BerthConfig {
 	/* [berth.metrics] */
 	gboolean enable_metrics;
 	char *metrics_address;
+	/* [berth.streaming] (Exec, Attach, PortForward URLs point here) */
+	char *stream_address;  /* an IP literal to bind */
+	gint64 stream_port;    /* 0 = a random free port */
+	char *stream_tls_cert; /* both or neither; "" = plain HTTP */
+	char *stream_tls_key;
+	gint64 stream_idle_timeout;   /* seconds without traffic; 0 = none */
+	gint64 stream_token_lifetime; /* seconds a streaming URL stays valid */
 
 	/* Where each key got its value: "section.key" -> "file:line:col",
 	 * "--flag" or "default". */

@@ -13,9 +13,9 @@ static const char *const log_levels[] = {"fatal", "panic",   "error",
 					 "debug", "trace",   NULL};
 static const char *const cgroup_managers[] = {"cgroupfs", "systemd", NULL};
 
-const char *const config_sections[] = {"berth",		"berth.runtime",
-				       "berth.image",	"berth.network",
-				       "berth.metrics", NULL};
+const char *const config_sections[] = {
+	"berth",	 "berth.runtime",   "berth.image", "berth.network",
+	"berth.metrics", "berth.streaming", NULL};
 
 /* clang-format off */
 const ConfigKey config_keys[] = {
@@ -75,6 +75,22 @@ const ConfigKey config_keys[] = {
 	 "enable-metrics", "serve Prometheus metrics"},
 	{"berth.metrics", "metrics_address", CK_STRING, OFF(metrics_address),
 	 "metrics-address", "host:port of the metrics endpoint"},
+	{"berth.streaming", "address", CK_STRING, OFF(stream_address),
+	 "stream-address", "IP address the streaming server binds"},
+	{"berth.streaming", "port", CK_INT, OFF(stream_port), "stream-port",
+	 "port of the streaming server (0: a random free port)", 0, 65535},
+	{"berth.streaming", "tls_cert", CK_STRING, OFF(stream_tls_cert),
+	 "stream-tls-cert", "PEM certificate: serve HTTPS (with tls_key)",
+	 .absolute_path = TRUE},
+	{"berth.streaming", "tls_key", CK_STRING, OFF(stream_tls_key),
+	 "stream-tls-key", "PEM private key of tls_cert", .absolute_path = TRUE},
+	{"berth.streaming", "idle_timeout", CK_INT, OFF(stream_idle_timeout),
+	 "stream-idle-timeout",
+	 "seconds a streaming session may pass without traffic (0: no limit)",
+	 0, 30 * 86400},
+	{"berth.streaming", "token_lifetime", CK_INT,
+	 OFF(stream_token_lifetime), "stream-token-lifetime",
+	 "seconds an Exec/Attach/PortForward URL stays usable", 1, 3600},
 	{NULL},
 };
 /* clang-format on */
@@ -158,7 +174,9 @@ gboolean config_key_check(BerthConfig *c, const ConfigKey *k, GError **error)
 		return FALSE;
 	if (k->absolute_path && (*sp)[0] == '\0' &&
 	    k->offset != offsetof(BerthConfig, conmon) &&
-	    k->offset != offsetof(BerthConfig, auth_file))
+	    k->offset != offsetof(BerthConfig, auth_file) &&
+	    k->offset != offsetof(BerthConfig, stream_tls_cert) &&
+	    k->offset != offsetof(BerthConfig, stream_tls_key))
 		return berth_throw(error, INVALID_ARGUMENT,
 				   "%s.%s must not be empty", k->section,
 				   k->key);

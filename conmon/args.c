@@ -24,6 +24,9 @@ enum {
 	OPT_RUNTIME_ARG,
 	OPT_HELP,
 	OPT_VERSION,
+	OPT_EXEC,
+	OPT_ATTACH_FD,
+	OPT_PROCESS,
 };
 
 static const struct option options[] = {
@@ -41,6 +44,9 @@ static const struct option options[] = {
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"sync-fd", required_argument, NULL, OPT_SYNC_FD},
 	{"runtime-arg", required_argument, NULL, OPT_RUNTIME_ARG},
+	{"exec", no_argument, NULL, OPT_EXEC},
+	{"attach-fd", required_argument, NULL, OPT_ATTACH_FD},
+	{"process", required_argument, NULL, OPT_PROCESS},
 	{"help", no_argument, NULL, OPT_HELP},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
@@ -52,7 +58,11 @@ static const char usage[] =
 	"         --log-path FILE --exit-dir DIR --socket-dir DIR --sync-fd N\n"
 	"         [--terminal] [--stdin] [--log-max-line BYTES] "
 	"[--cgroup DIR]\n"
-	"         [--timeout SECONDS] [--runtime-arg ARG]...\n";
+	"         [--timeout SECONDS] [--runtime-arg ARG]...\n"
+	"       berth-conmon --exec --id ID --runtime PATH --runtime-root DIR\n"
+	"         --socket-dir DIR --attach-fd N [--terminal] [--stdin]\n"
+	"         [--timeout SECONDS] [--runtime-arg ARG]...\n"
+	"         (--process FILE | -- ARG...)\n";
 
 static bool parse_ulong(const char *s, unsigned long max, unsigned long *out)
 {
@@ -93,6 +103,11 @@ static const char *take_value(int opt, const char *arg, ConmonConfig *c)
 			return "--sync-fd";
 		c->sync_fd = (int)v;
 		return NULL;
+	case OPT_ATTACH_FD:
+		if (!parse_ulong(arg, 1 << 20, &v) || v < 3)
+			return "--attach-fd";
+		c->attach_fd = (int)v;
+		return NULL;
 	case OPT_RUNTIME_ARG:
 		if (c->n_runtime_args >= CONMON_MAX_RUNTIME_ARGS)
 			return "--runtime-arg (too many)";
@@ -122,6 +137,8 @@ static const char **string_slot(int opt, ConmonConfig *c)
 		return &c->socket_dir;
 	case OPT_CGROUP:
 		return &c->cgroup;
+	case OPT_PROCESS:
+		return &c->process_file;
 	default:
 		return NULL;
 	}
@@ -135,12 +152,43 @@ static bool id_ok(const char *id)
 	       strlen(id) <= 256;
 }
 
+static int check_paths(const char *const (*paths)[2], size_t n, char *why,
+		       size_t len)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (paths[i][1] == NULL)
+			return fail(why, len, "missing", paths[i][0]);
+		if (paths[i][1][0] != '/')
+			return fail(why, len, "not an absolute path",
+				    paths[i][1]);
+	}
+	return 0;
+}
+
+static int check_exec(const ConmonConfig *c, char *why, size_t len)
+{
+	const char *const paths[][2] = {
+		{"--runtime", c->runtime},
+		{"--runtime-root", c->runtime_root},
+		{"--socket-dir", c->socket_dir},
+	};
+	if (c->id == NULL || !id_ok(c->id))
+		return fail(why, len, "--id missing or not a file name", c->id);
+	if (check_paths(paths, sizeof paths / sizeof paths[0], why, len) < 0)
+		return -1;
+	if (c->attach_fd < 0)
+		return fail(why, len, "missing", "--attach-fd");
+	if (c->process_file != NULL && c->process_file[0] != '/')
+		return fail(why, len, "not an absolute path", c->process_file);
+	if ((c->process_file != NULL) == (c->n_exec_argv > 0))
+		return fail(why, len, "give either --process or a command",
+			    NULL);
+	return 0;
+}
+
 static int check(const ConmonConfig *c, char *why, size_t len)
 {
-	const struct {
-		const char *name;
-		const char *value;
-	} paths[] = {
+	const char *const paths[][2] = {
 		{"--bundle", c->bundle},
 		{"--runtime", c->runtime},
 		{"--runtime-root", c->runtime_root},
@@ -150,13 +198,8 @@ static int check(const ConmonConfig *c, char *why, size_t len)
 	};
 	if (c->id == NULL || !id_ok(c->id))
 		return fail(why, len, "--id missing or not a file name", c->id);
-	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
-		if (paths[i].value == NULL)
-			return fail(why, len, "missing", paths[i].name);
-		if (paths[i].value[0] != '/')
-			return fail(why, len, "not an absolute path",
-				    paths[i].value);
-	}
+	if (check_paths(paths, sizeof paths / sizeof paths[0], why, len) < 0)
+		return -1;
 	if (c->cgroup != NULL && c->cgroup[0] != '/')
 		return fail(why, len, "not an absolute path", c->cgroup);
 	if (c->sync_fd < 0)
@@ -169,13 +212,16 @@ int conmon_args_parse(int argc, char **argv, ConmonConfig *c, char *why,
 {
 	memset(c, 0, sizeof *c);
 	c->sync_fd = -1;
+	c->attach_fd = -1;
 	c->log_max_line = CONMON_DEFAULT_LOG_MAX_LINE;
 	c->timeout_s = CONMON_DEFAULT_TIMEOUT_S;
 	const char *bad = NULL;
 	int opt;
 	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+	/* "+": options end at the first argument, so that a command's own
+	 * options are never taken for ours. */
+	while ((opt = getopt_long(argc, argv, "+", options, NULL)) != -1) {
 		const char **slot = string_slot(opt, c);
 		if (slot != NULL)
 			*slot = optarg;
@@ -183,6 +229,8 @@ int conmon_args_parse(int argc, char **argv, ConmonConfig *c, char *why,
 			c->terminal = true;
 		else if (opt == OPT_STDIN)
 			c->stdin_open = true;
+		else if (opt == OPT_EXEC)
+			c->exec = true;
 		else if (opt == OPT_HELP || opt == OPT_VERSION)
 			return printf("%s", opt == OPT_HELP ? usage
 							    : BERTH_VERSION
@@ -196,6 +244,11 @@ int conmon_args_parse(int argc, char **argv, ConmonConfig *c, char *why,
 	}
 	if (bad != NULL)
 		return fail(why, why_len, "bad option", bad);
+	if (c->exec) {
+		c->exec_argv = argv + optind;
+		c->n_exec_argv = (size_t)(argc - optind);
+		return check_exec(c, why, why_len);
+	}
 	if (optind < argc)
 		return fail(why, why_len, "unexpected argument", argv[optind]);
 	return check(c, why, why_len);

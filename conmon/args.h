@@ -11,8 +11,20 @@
  * --timeout bounds the runtime's create. --runtime-arg adds a global
  * option of the runtime, before its command (e.g. --systemd-cgroup).
  *
- * The monitor lives exactly as long as its container: SIGTERM, SIGINT and
- * SIGHUP are ignored (kill the container instead); after SIGKILL the
+ * Exec mode, one process run in a running container (conmon/exec.h):
+ *
+ *   berth-conmon --exec --id CTR --runtime PATH --runtime-root DIR
+ *       --socket-dir DIR --attach-fd N [--terminal] [--stdin]
+ *       [--timeout SECONDS] [--runtime-arg ARG]...
+ *       (--process FILE | -- ARG...)
+ *
+ * --attach-fd is the monitor's end of a SOCK_SEQPACKET socketpair;
+ * --process a process.json for `runtime exec --process` (its "terminal"
+ * must match --terminal); --socket-dir holds the runtime's pid file, log
+ * and console socket while it runs (names unique per monitor).
+ *
+ * The container monitor lives exactly as long as its container: SIGTERM, SIGINT
+ * and SIGHUP are ignored (kill the container instead); after SIGKILL the
  * container runs on without a monitor and no exit file is written. */
 #pragma once
 
@@ -37,6 +49,12 @@ typedef struct {
 	int sync_fd;
 	const char *runtime_args[CONMON_MAX_RUNTIME_ARGS];
 	size_t n_runtime_args;
+	/* Exec mode. */
+	bool exec;
+	int attach_fd;
+	const char *process_file;
+	char **exec_argv; /* NULL-ended, inside the argv given */
+	size_t n_exec_argv;
 } ConmonConfig;
 
 /* Fill cfg from argv. On failure returns -1 with a message in why; the

@@ -1,11 +1,13 @@
-/* The attach socket: output frames to every client, stdin frames from
- * them. A client is never allowed to stall the container: one whose
- * socket buffer is full is disconnected. */
+/* The attach socket: output frames to every client, stdin and resize
+ * frames from them. A client is never allowed to stall the container:
+ * one whose socket buffer is full is disconnected. */
 #include "conmon/attach.h"
+#include "conmon/exec.h"
 #include "conmon/io.h"
 #include "conmon/protocol.h"
 #include "conmon/util.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -13,8 +15,6 @@
 #include <unistd.h>
 
 #define MAX_CLIENTS 64
-/* Room for bursts of output before a slow client is dropped. */
-#define CLIENT_SNDBUF (1024 * 1024)
 
 int conmon_attach_listen(Conmon *c)
 {
@@ -67,7 +67,7 @@ void conmon_attach_accept(Conmon *c)
 		close(fd);
 		return;
 	}
-	int size = CLIENT_SNDBUF;
+	int size = CONMON_ATTACH_CLIENT_SNDBUF;
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) < 0)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
 	c->clients[c->n_clients++] = fd;
@@ -75,7 +75,31 @@ void conmon_attach_accept(Conmon *c)
 		conmon_watch(c, CONMON_EV_ATTACH_CLIENT, fd, EPOLLIN);
 }
 
-static void client_frame(Conmon *c, const char *frame, size_t len)
+int conmon_attach_parse_resize(const char *payload, size_t len, unsigned *rows,
+			       unsigned *cols)
+{
+	uint16_t be[2];
+	if (len != CONMON_RESIZE_PAYLOAD)
+		return -1;
+	memcpy(be, payload, sizeof be);
+	*rows = ntohs(be[0]);
+	*cols = ntohs(be[1]);
+	return 0;
+}
+
+static void resize_frame(Conmon *c, const char *payload, size_t len)
+{
+	unsigned rows, cols;
+	if (conmon_attach_parse_resize(payload, len, &rows, &cols) < 0) {
+		conmon_diag("attach: malformed resize frame (%zu bytes)", len);
+		return;
+	}
+	int r = conmon_io_resize(c, rows, cols);
+	if (r < 0 && r != -ENOTTY)
+		conmon_diag("resize to %ux%u: %s", rows, cols, strerror(-r));
+}
+
+void conmon_attach_frame(Conmon *c, const char *frame, size_t len)
 {
 	if (len == 0)
 		return;
@@ -83,6 +107,8 @@ static void client_frame(Conmon *c, const char *frame, size_t len)
 		conmon_io_stdin_write(c, frame + 1, len - 1);
 	else if (frame[0] == CONMON_FRAME_CLOSE_STDIN)
 		conmon_io_stdin_close(c);
+	else if (frame[0] == CONMON_FRAME_RESIZE)
+		resize_frame(c, frame + 1, len - 1);
 }
 
 void conmon_attach_client_event(Conmon *c, int fd, uint32_t events)
@@ -103,7 +129,7 @@ void conmon_attach_client_event(Conmon *c, int fd, uint32_t events)
 		client_drop_fd(c, fd);
 		return;
 	}
-	client_frame(c, frame, (size_t)n);
+	conmon_attach_frame(c, frame, (size_t)n);
 }
 
 void conmon_attach_broadcast(Conmon *c, int type, const char *data, size_t len)
@@ -137,6 +163,8 @@ void conmon_attach_pause(Conmon *c, bool paused)
 				     EPOLLIN);
 	}
 	c->clients_paused = paused;
+	if (c->exec_fd >= 0)
+		conmon_exec_rewatch(c);
 }
 
 void conmon_attach_close(Conmon *c)

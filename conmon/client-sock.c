@@ -5,6 +5,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -182,6 +183,16 @@ gboolean conmon_attach_send(int fd, int type, const void *data, gsize len,
 		len -= n;
 	}
 	return TRUE;
+}
+
+gboolean conmon_attach_resize(int fd, guint rows, guint cols, GError **error)
+{
+	if (rows > G_MAXUINT16 || cols > G_MAXUINT16)
+		return berth_throw(error, INVALID_ARGUMENT,
+				   "terminal size %ux%u out of range", rows,
+				   cols);
+	guint16 be[2] = {htons((guint16)rows), htons((guint16)cols)};
+	return send_frame(fd, CONMON_FRAME_RESIZE, be, sizeof be, error);
 }
 
 gssize conmon_attach_recv(int fd, int *type, char *buf, GError **error)

@@ -2,6 +2,7 @@
  * fd 3, the monitor's diagnostics appended to <socket-dir>/conmon.log,
  * and a bounded wait for its one-line report. */
 #include "conmon/client.h"
+#include "conmon/client-private.h"
 #include "conmon/protocol.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -15,7 +16,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#define SYNC_FD 3
+#define SYNC_FD CONMON_PASSED_FD
 /* The monitor bounds the runtime itself; this is for the monitor. */
 #define REPORT_GRACE_MS 5000
 #define DEFAULT_TIMEOUT_MS (CONMON_DEFAULT_TIMEOUT_S * 1000u)
@@ -58,10 +59,8 @@ static GPtrArray *build_argv(const ConmonOptions *o, guint timeout_ms)
 	return argv;
 }
 
-/* stdin and stdout /dev/null, stderr the diagnostics file, the sync
- * pipe's write end as fd 3; a session of its own, default signals. */
-static gboolean spawn(GPtrArray *argv, int diag_fd, int sync_w, pid_t *pid,
-		      GError **error)
+gboolean conmon_spawn_monitor(GPtrArray *argv, int diag_fd, int pass_fd,
+			      pid_t *pid, GError **error)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -72,7 +71,7 @@ static gboolean spawn(GPtrArray *argv, int diag_fd, int sync_w, pid_t *pid,
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, diag_fd, 2);
-	posix_spawn_file_actions_adddup2(&fa, sync_w, SYNC_FD);
+	posix_spawn_file_actions_adddup2(&fa, pass_fd, CONMON_PASSED_FD);
 	posix_spawnattr_init(&attr);
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &all);
@@ -113,7 +112,7 @@ static gboolean read_report(int fd, gint64 deadline, GString *line)
 	return TRUE;
 }
 
-static char *diag_tail(const char *socket_dir)
+char *conmon_diag_tail(const char *socket_dir)
 {
 	g_autofree char *path =
 		g_build_filename(socket_dir, CONMON_DIAG_FILE, NULL);
@@ -139,7 +138,7 @@ static gboolean parse_report(const ConmonOptions *o, const char *line,
 		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INTERNAL, "%s",
 			    msg);
 	} else {
-		g_autofree char *tail = diag_tail(o->socket_dir);
+		g_autofree char *tail = conmon_diag_tail(o->socket_dir);
 		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INTERNAL,
 			    "berth-conmon for %s ended without a report%s%s",
 			    o->id, *tail ? ": " : "", tail);
@@ -157,7 +156,7 @@ static void kill_monitor(const char *socket_dir)
 		kill(pid, SIGKILL);
 }
 
-static int open_diag(const char *socket_dir, GError **error)
+int conmon_open_diag(const char *socket_dir, GError **error)
 {
 	g_autofree char *path =
 		g_build_filename(socket_dir, CONMON_DIAG_FILE, NULL);
@@ -167,25 +166,31 @@ static int open_diag(const char *socket_dir, GError **error)
 	return fd;
 }
 
-/* The pipe's write end must not already be SYNC_FD: dup2 onto itself
- * would keep its close-on-exec flag. */
+gboolean conmon_pass_fd_ready(int *fd, GError **error)
+{
+	if (*fd != CONMON_PASSED_FD)
+		return TRUE;
+	int moved = fcntl(*fd, F_DUPFD_CLOEXEC, CONMON_PASSED_FD + 1);
+	if (moved < 0)
+		return berth_throw_errno(error, errno, "dup");
+	close(*fd);
+	*fd = moved;
+	return TRUE;
+}
+
 static gboolean sync_pipe(int fds[2], GError **error)
 {
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return berth_throw_errno(error, errno, "pipe");
-	if (fds[1] == SYNC_FD) {
-		int moved = fcntl(fds[1], F_DUPFD_CLOEXEC, SYNC_FD + 1);
+	if (!conmon_pass_fd_ready(&fds[1], error)) {
+		close(fds[0]);
 		close(fds[1]);
-		fds[1] = moved;
-		if (moved < 0) {
-			close(fds[0]);
-			return berth_throw_errno(error, errno, "dup");
-		}
+		return FALSE;
 	}
 	return TRUE;
 }
 
-static gboolean wait_spawned(pid_t pid, GError **error)
+gboolean conmon_wait_spawned(pid_t pid, GError **error)
 {
 	int status = 0;
 	while (waitpid(pid, &status, 0) < 0) {
@@ -202,7 +207,7 @@ gboolean conmon_start(const ConmonOptions *o, int *container_pid,
 	guint timeout_ms = o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
 	if (!berth_mkdir_p(o->socket_dir, 0700, error))
 		return FALSE;
-	autofd diag = open_diag(o->socket_dir, error);
+	autofd diag = conmon_open_diag(o->socket_dir, error);
 	if (diag < 0)
 		return FALSE;
 	int fds[2];
@@ -212,11 +217,11 @@ gboolean conmon_start(const ConmonOptions *o, int *container_pid,
 	autofd sync_w = fds[1];
 	g_autoptr(GPtrArray) argv = build_argv(o, timeout_ms);
 	pid_t pid = -1;
-	if (!spawn(argv, diag, sync_w, &pid, error))
+	if (!conmon_spawn_monitor(argv, diag, sync_w, &pid, error))
 		return FALSE;
 	close(berth_steal_fd(&sync_w));
 	/* The spawned process forks the monitor and exits at once. */
-	if (!wait_spawned(pid, error))
+	if (!conmon_wait_spawned(pid, error))
 		return FALSE;
 	gint64 deadline = g_get_monotonic_time() +
 			  (gint64)(timeout_ms + REPORT_GRACE_MS) * 1000;

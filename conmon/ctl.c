@@ -1,6 +1,7 @@
 /* The control socket: "resize <rows> <cols>" and "reopen", one reply
  * ("ok" or "error: <why>") per command. */
 #include "conmon/ctl.h"
+#include "conmon/io.h"
 #include "conmon/protocol.h"
 #include "conmon/util.h"
 
@@ -9,9 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <termios.h>
 #include <unistd.h>
 
 static bool parse_dim(const char *s, unsigned short *out)
@@ -79,16 +78,12 @@ void conmon_ctl_accept(Conmon *c)
 static int resize(Conmon *c, const ConmonCtlCommand *cmd, char *why,
 		  size_t why_len)
 {
-	if (!c->cfg->terminal || c->out[0] < 0) {
+	int r = conmon_io_resize(c, cmd->rows, cmd->cols);
+	if (r == -ENOTTY)
 		snprintf(why, why_len, "the container has no terminal");
-		return -1;
-	}
-	struct winsize ws = {.ws_row = cmd->rows, .ws_col = cmd->cols};
-	if (ioctl(c->out[0], TIOCSWINSZ, &ws) < 0) {
-		snprintf(why, why_len, "resize: %s", strerror(errno));
-		return -1;
-	}
-	return 0;
+	else if (r < 0)
+		snprintf(why, why_len, "resize: %s", strerror(-r));
+	return r < 0 ? -1 : 0;
 }
 
 static int execute(Conmon *c, const ConmonCtlCommand *cmd, char *why,

@@ -3,12 +3,14 @@
  * through a one-frame queue that pauses the clients while it is full. */
 #include "conmon/io.h"
 #include "conmon/attach.h"
+#include "conmon/exec.h"
 #include "conmon/protocol.h"
 #include "conmon/util.h"
 
 #include <errno.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 
 /* A partial line is written as P after this long without its newline. */
@@ -44,18 +46,22 @@ static void track_partial(Conmon *c, int stream)
 
 static void deliver(Conmon *c, int stream, const char *data, size_t len)
 {
+	int type = stream == CONMON_STREAM_STDERR ? CONMON_FRAME_STDERR
+						  : CONMON_FRAME_STDOUT;
+	if (c->cfg->exec) {
+		conmon_exec_output(c, type, data, len);
+		return;
+	}
 	log_result(
 		conmon_log_feed(&c->log, stream, data, len, conmon_now_ns()));
 	track_partial(c, stream);
-	conmon_attach_broadcast(c,
-				stream == CONMON_STREAM_STDERR
-					? CONMON_FRAME_STDERR
-					: CONMON_FRAME_STDOUT,
-				data, len);
+	conmon_attach_broadcast(c, type, data, len);
 }
 
 static void flush_partial(Conmon *c, int stream)
 {
+	if (c->cfg->exec)
+		return;
 	log_result(conmon_log_flush(&c->log, stream, conmon_now_ns()));
 	c->partial_deadline[stream] = 0;
 }
@@ -71,7 +77,9 @@ static void drop_stdin(Conmon *c)
 static void close_output(Conmon *c, int fd)
 {
 	int stream = stream_of(c, fd);
-	conmon_unwatch(c, fd);
+	if (c->out_watched[stream])
+		conmon_unwatch(c, fd);
+	c->out_watched[stream] = false;
 	if (fd == c->stdin_fd) {
 		/* The pty master was stdin as well. */
 		c->stdin_fd = -1;
@@ -84,6 +92,10 @@ static void close_output(Conmon *c, int fd)
 
 static PumpResult pump(Conmon *c, int fd)
 {
+	/* Exec mode: a frame waits for the client; the process's writes
+	 * block meanwhile. */
+	if (c->output_paused)
+		return PUMP_AGAIN;
 	ssize_t n = read(fd, io_buf, sizeof io_buf);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return PUMP_AGAIN;
@@ -99,6 +111,50 @@ static PumpResult pump(Conmon *c, int fd)
 bool conmon_io_pump(Conmon *c, int fd)
 {
 	return pump(c, fd) != PUMP_CLOSED;
+}
+
+bool conmon_io_drain_now(Conmon *c)
+{
+	for (int s = 0; s < 2; s++) {
+		PumpResult r = PUMP_DATA;
+		while (c->out[s] >= 0 && r == PUMP_DATA && !c->output_paused)
+			r = pump(c, c->out[s]);
+	}
+	return !c->output_paused;
+}
+
+void conmon_io_watch_outputs(Conmon *c)
+{
+	for (int s = 0; s < 2; s++) {
+		int fd = c->out[s];
+		if (fd < 0)
+			continue;
+		if (c->output_paused) {
+			/* Out of the set: a hung-up pipe would wake the
+			 * loop without end. */
+			if (c->out_watched[s])
+				conmon_unwatch(c, fd);
+			c->out_watched[s] = false;
+			continue;
+		}
+		uint32_t ev = EPOLLIN;
+		if (fd == c->stdin_fd && c->stdin_q.len > 0)
+			ev |= EPOLLOUT; /* the pty master is stdin too */
+		if (c->out_watched[s])
+			conmon_rewatch(c, CONMON_EV_OUTPUT, fd, ev);
+		else
+			conmon_watch(c, CONMON_EV_OUTPUT, fd, ev);
+		c->out_watched[s] = true;
+	}
+}
+
+int conmon_io_resize(Conmon *c, unsigned rows, unsigned cols)
+{
+	if (!c->cfg->terminal || c->out[0] < 0)
+		return -ENOTTY;
+	struct winsize ws = {.ws_row = (unsigned short)rows,
+			     .ws_col = (unsigned short)cols};
+	return ioctl(c->out[0], TIOCSWINSZ, &ws) < 0 ? -errno : 0;
 }
 
 void conmon_io_drain(Conmon *c)
@@ -131,13 +187,13 @@ int conmon_io_flush_idle(Conmon *c)
 	return timeout;
 }
 
-/* Ask for (or stop asking for) the stdin fd's writability. On a tty it
- * is the pty master, already watched for output. */
+/* Ask for (or stop asking for) the stdin fd's writability, once
+ * c->stdin_q says whether bytes wait. On a tty it is the pty master,
+ * watched for output as well. */
 static void want_stdin_writable(Conmon *c, bool on)
 {
 	if (c->cfg->terminal) {
-		conmon_rewatch(c, CONMON_EV_OUTPUT, c->stdin_fd,
-			       EPOLLIN | (on ? EPOLLOUT : 0));
+		conmon_io_watch_outputs(c);
 	} else if (on) {
 		conmon_watch(c, CONMON_EV_STDIN, c->stdin_fd, EPOLLOUT);
 	} else {
@@ -145,25 +201,42 @@ static void want_stdin_writable(Conmon *c, bool on)
 	}
 }
 
+/* The terminal's EOF character makes a reader in canonical mode see end
+ * of file only at the start of a line: after a partial line the first
+ * one just hands the line over, so then it is sent twice. */
+static void send_tty_eof(Conmon *c)
+{
+	struct termios t;
+	char eof[2] = {4, 4};
+	bool canonical = true;
+	if (tcgetattr(c->stdin_fd, &t) == 0) {
+		eof[0] = eof[1] = (char)t.c_cc[VEOF];
+		canonical = (t.c_lflag & ICANON) != 0;
+	}
+	bool partial = c->stdin_last != 0 && c->stdin_last != '\n' &&
+		       c->stdin_last != eof[0];
+	size_t n = canonical && partial ? 2 : 1;
+	if (write(c->stdin_fd, eof, n) < 0)
+		conmon_diag("send EOF to the terminal: %s", strerror(errno));
+}
+
 /* No more stdin: on a tty the master is also the output, so it stays
  * open (with send_eof, the terminal's EOF character tells the program);
  * a pipe is closed. */
 static void stdin_shutdown(Conmon *c, bool send_eof)
 {
-	if (c->stdin_q.len > 0)
-		want_stdin_writable(c, false);
-	if (c->cfg->terminal && send_eof) {
-		struct termios t;
-		char eof = tcgetattr(c->stdin_fd, &t) == 0 ? (char)t.c_cc[VEOF]
-							   : 4;
-		if (write(c->stdin_fd, &eof, 1) < 0)
-			conmon_diag("send EOF to the terminal: %s",
-				    strerror(errno));
-	} else if (!c->cfg->terminal) {
+	bool queued = c->stdin_q.len > 0;
+	if (c->cfg->terminal && send_eof)
+		send_tty_eof(c);
+	if (!c->cfg->terminal) {
+		if (queued)
+			conmon_unwatch(c, c->stdin_fd);
 		close(c->stdin_fd);
 	}
 	c->stdin_fd = -1;
 	drop_stdin(c);
+	if (queued && c->cfg->terminal)
+		conmon_io_watch_outputs(c);
 }
 
 /* Write what can be written now; false when the stdin fd is broken
@@ -183,6 +256,7 @@ static bool write_some(Conmon *c, const char *data, size_t len, size_t *done)
 			return false;
 		}
 		*done += (size_t)n;
+		c->stdin_last = data[*done - 1];
 	}
 	return true;
 }

@@ -13,6 +13,18 @@ bool conmon_io_pump(Conmon *c, int fd);
  * partial lines out: the container is gone. */
 void conmon_io_drain(Conmon *c);
 
+/* Exec mode: read the output fds until each is empty for now or closed;
+ * false when it stopped because the client cannot take more yet. */
+bool conmon_io_drain_now(Conmon *c);
+
+/* Put the output fds in the epoll set, or take them out while
+ * c->output_paused; on a tty with stdin queued also watch writability. */
+void conmon_io_watch_outputs(Conmon *c);
+
+/* Set the terminal's window size; -ENOTTY without a terminal, or
+ * -errno. */
+int conmon_io_resize(Conmon *c, unsigned rows, unsigned cols);
+
 /* Write partial lines that waited longer than the idle delay; returns the
  * epoll timeout (ms) until the next one is due, -1 for none. */
 int conmon_io_flush_idle(Conmon *c);

@@ -4,6 +4,7 @@
 #include "conmon/monitor.h"
 #include "conmon/attach.h"
 #include "conmon/ctl.h"
+#include "conmon/exec.h"
 #include "conmon/exit.h"
 #include "conmon/io.h"
 #include "conmon/protocol.h"
@@ -97,7 +98,7 @@ static int write_pid_file(void)
 	return conmon_write_file_atomic(CONMON_PID_FILE, text, (size_t)n, 0644);
 }
 
-static int setup_signals(Conmon *c)
+int conmon_setup_signals(Conmon *c)
 {
 	sigset_t set;
 	sigemptyset(&set);
@@ -131,7 +132,7 @@ static int prepare(Conmon *c, char *why, size_t len)
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		return fail(why, len, "become a subreaper", -errno);
 	c->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (c->epfd < 0 || (r = setup_signals(c)) < 0 ||
+	if (c->epfd < 0 || (r = conmon_setup_signals(c)) < 0 ||
 	    (r = conmon_watch(c, CONMON_EV_SIGNAL, c->sigfd, EPOLLIN)) < 0)
 		return fail(why, len, "event loop", c->epfd < 0 ? -errno : r);
 	if ((r = conmon_attach_listen(c)) < 0)
@@ -141,7 +142,7 @@ static int prepare(Conmon *c, char *why, size_t len)
 	return 0;
 }
 
-static void reap(Conmon *c)
+void conmon_reap(Conmon *c)
 {
 	int status;
 	pid_t pid;
@@ -159,7 +160,9 @@ static void on_signal(Conmon *c)
 	struct signalfd_siginfo si;
 	while (read(c->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
 		if (si.ssi_signo == SIGCHLD)
-			reap(c);
+			conmon_reap(c);
+		else if (c->cfg->exec)
+			conmon_exec_hang_up(c, "a signal");
 		else
 			conmon_diag("signal %u ignored: the monitor ends with "
 				    "its container",
@@ -167,7 +170,7 @@ static void on_signal(Conmon *c)
 	}
 }
 
-static void dispatch(Conmon *c, const struct epoll_event *ev)
+void conmon_dispatch(Conmon *c, const struct epoll_event *ev)
 {
 	ConmonEventKind kind = (ConmonEventKind)(ev->data.u64 >> 32);
 	int fd = (int)(uint32_t)ev->data.u64;
@@ -196,16 +199,16 @@ static void dispatch(Conmon *c, const struct epoll_event *ev)
 	case CONMON_EV_CTL_CLIENT:
 		conmon_ctl_client_event(c, fd, ev->events);
 		break;
+	case CONMON_EV_EXEC:
+		conmon_exec_event(c, ev->events);
+		break;
 	}
 }
 
 static void serve(Conmon *c)
 {
-	for (int s = 0; s < 2; s++) {
-		if (c->out[s] >= 0)
-			conmon_watch(c, CONMON_EV_OUTPUT, c->out[s], EPOLLIN);
-	}
-	reap(c);
+	conmon_io_watch_outputs(c);
+	conmon_reap(c);
 	while (!c->exited) {
 		struct epoll_event evs[MAX_EVENTS];
 		int timeout = conmon_io_flush_idle(c);
@@ -215,7 +218,7 @@ static void serve(Conmon *c)
 			break;
 		}
 		for (int i = 0; i < n; i++)
-			dispatch(c, &evs[i]);
+			conmon_dispatch(c, &evs[i]);
 	}
 }
 
@@ -260,7 +263,8 @@ int conmon_run(const ConmonConfig *cfg)
 		    .stdin_fd = -1,
 		    .attach_listen = -1,
 		    .ctl_listen = -1,
-		    .oom_before = -1};
+		    .oom_before = -1,
+		    .exec_fd = -1};
 	char why[2048];
 	conmon_diag_set_id(cfg->id);
 	if (prepare(&c, why, sizeof why) < 0 ||

@@ -20,6 +20,7 @@ typedef enum {
 	CONMON_EV_ATTACH_CLIENT,
 	CONMON_EV_CTL_LISTEN,
 	CONMON_EV_CTL_CLIENT,
+	CONMON_EV_EXEC, /* exec mode: the attach connection */
 } ConmonEventKind;
 
 typedef struct {
@@ -53,6 +54,18 @@ typedef struct {
 	int64_t oom_before;	     /* -1: unknown */
 	int64_t partial_deadline[2]; /* monotonic ns; 0: none */
 	bool in_socket_dir;	     /* cwd is the socket dir, pid file ours */
+	bool out_watched[2];	     /* c->out[i] is in the epoll set */
+	char stdin_last;	     /* last byte written to stdin */
+	/* Exec mode (conmon/exec.h): the one attach connection, and the
+	 * output frame it could not take yet (its bytes stay where they
+	 * were read; no output is read meanwhile). */
+	int exec_fd;
+	bool output_paused;
+	int pending_type;
+	const char *pending;
+	size_t pending_len;
+	bool hung_up;
+	bool exit_sent;
 } Conmon;
 
 /* Leave the process berthd spawned (it exits at once) for a grandchild
@@ -61,6 +74,18 @@ int conmon_daemonize(void);
 
 /* Run the monitor after the daemonizing forks; returns the exit status. */
 int conmon_run(const ConmonConfig *cfg);
+
+/* Block SIGCHLD, SIGTERM, SIGINT, SIGHUP into c->sigfd; ignore
+ * SIGPIPE. 0 or -errno. */
+int conmon_setup_signals(Conmon *c);
+
+/* Handle one event of the loop (both modes). */
+struct epoll_event;
+void conmon_dispatch(Conmon *c, const struct epoll_event *ev);
+
+/* Reap every exited child; the container (or exec'd) process's status
+ * goes to c->wait_status and c->exited. */
+void conmon_reap(Conmon *c);
 
 /* Report {"error": why} on the sync fd (when there is one). */
 void conmon_report_error(int sync_fd, const char *why);

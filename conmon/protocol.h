@@ -14,6 +14,22 @@
  * CLOSE_STDIN frame (empty) to close it. The monitor closes every client
  * after the container exits and its output is drained.
  *
+ * A client may also send RESIZE frames (payload: rows then cols, each a
+ * big-endian uint16, 4 bytes): the monitor sets the terminal's window
+ * size (ignored without a terminal). A client whose socket buffer is full
+ * (CONMON_ATTACH_CLIENT_SNDBUF) is disconnected: output never waits for
+ * a client, the CRI log has every byte.
+ *
+ * Exec mode (berth-conmon --exec, see conmon/exec.h): one attach
+ * connection, a socketpair berthd made, passed as --attach-fd. The same
+ * frames both ways, plus three from the monitor, each JSON:
+ *   STARTED {"pid": N}                 first frame, once the runtime ran
+ *   ERROR   {"error": "<message>"}     instead, when it failed; then EOF
+ *   EXIT    {"exit_code": N, "signal": S}  last frame, after the process
+ *                                      was reaped and its output sent
+ * Output waits for the client here (back-pressure: the process blocks
+ * on its writes), and a hang-up of the client kills the process.
+ *
  * Control socket (<socket-dir>/ctl, SOCK_SEQPACKET): each message is one
  * command, each answered by one message, "ok" or "error: <why>":
  *   resize <rows> <cols>   set the terminal's window size
@@ -40,7 +56,16 @@ enum {
 	CONMON_FRAME_STDOUT = 1,
 	CONMON_FRAME_STDERR = 2,
 	CONMON_FRAME_CLOSE_STDIN = 3,
+	CONMON_FRAME_RESIZE = 4,  /* client -> monitor: 2 x be16 rows, cols */
+	CONMON_FRAME_STARTED = 5, /* exec mode: {"pid": N} */
+	CONMON_FRAME_ERROR = 6,	  /* exec mode: {"error": "..."} */
+	CONMON_FRAME_EXIT = 7,	  /* exec mode: {"exit_code": N, "signal": S} */
 };
+
+#define CONMON_RESIZE_PAYLOAD 4
+/* Room for bursts of output before a slow attach client is dropped
+ * (container mode). */
+#define CONMON_ATTACH_CLIENT_SNDBUF (1024 * 1024)
 
 #define CONMON_DEFAULT_LOG_MAX_LINE (16 * 1024)
 #define CONMON_DEFAULT_TIMEOUT_S 120

@@ -1,7 +1,8 @@
-/* `<runtime> create` under the monitor: the container's stdio, the
- * console socket for a tty, a bounded wait, and the runtime's message
- * when it fails. The container init is reparented to the monitor (a
- * subreaper) when the runtime exits. */
+/* `<runtime> create` (or, in exec mode, `<runtime> exec --detach`) under
+ * the monitor: the process's stdio, the console socket for a tty, a
+ * bounded wait, and the runtime's message when it fails. The container
+ * init (or the exec'd process) is reparented to the monitor (a subreaper)
+ * when the runtime exits. */
 #include "conmon/runtime.h"
 #include "conmon/util.h"
 
@@ -20,14 +21,19 @@
 #define RUNTIME_LOG "runtime.log"
 #define CONTAINER_PID_FILE "container.pid"
 #define CONSOLE_SOCKET "console.sock"
-#define MAX_ARGS (CONMON_MAX_RUNTIME_ARGS + 24)
+#define FIXED_ARGS 24
 
 extern char **environ;
 
 typedef struct {
 	char log[4096];
 	char pidfile[4096];
+	/* What the runtime connects to: the absolute path when it fits in
+	 * sun_path, else the same socket through the monitor's cwd (the
+	 * socket dir), /proc/<monitor>/cwd/<name>: short, and no fd of the
+	 * monitor's has to be passed on to the runtime. */
 	char console[4096];
+	char console_name[64];
 	/* The runtime's end of stdin, stdout, stderr. */
 	int child[3];
 	int console_listen;
@@ -42,16 +48,18 @@ static void create_io_close(CreateIo *io)
 	}
 	if (io->console_listen >= 0) {
 		close(io->console_listen);
-		unlink(CONSOLE_SOCKET);
+		unlink(io->console_name);
 	}
 	io->console_listen = -1;
 }
 
-static int console_listen(void)
+static int console_listen(const char *name)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	strcpy(addr.sun_path, CONSOLE_SOCKET);
-	unlink(CONSOLE_SOCKET);
+	if (strlen(name) >= sizeof addr.sun_path)
+		return -ENAMETOOLONG;
+	strcpy(addr.sun_path, name);
+	unlink(name);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
@@ -92,7 +100,7 @@ static int setup_pipes(Conmon *c, CreateIo *io)
  * arrives on the console socket. */
 static int setup_console(CreateIo *io)
 {
-	io->console_listen = console_listen();
+	io->console_listen = console_listen(io->console_name);
 	if (io->console_listen < 0)
 		return io->console_listen;
 	for (int i = 0; i < 3; i++) {
@@ -103,32 +111,76 @@ static int setup_console(CreateIo *io)
 	return 0;
 }
 
-static size_t build_argv(const Conmon *c, const CreateIo *io, const char **argv)
+static void add_exec_args(const ConmonConfig *cfg, const CreateIo *io,
+			  const char **argv, size_t *n)
+{
+	argv[(*n)++] = "exec";
+	argv[(*n)++] = "--detach";
+	argv[(*n)++] = "--pid-file";
+	argv[(*n)++] = io->pidfile;
+	if (cfg->terminal) {
+		/* With --process the file's "terminal" decides. */
+		if (cfg->process_file == NULL)
+			argv[(*n)++] = "--tty";
+		argv[(*n)++] = "--console-socket";
+		argv[(*n)++] = io->console;
+	}
+	if (cfg->process_file != NULL) {
+		argv[(*n)++] = "--process";
+		argv[(*n)++] = cfg->process_file;
+	}
+	argv[(*n)++] = cfg->id;
+	for (size_t i = 0; i < cfg->n_exec_argv; i++)
+		argv[(*n)++] = cfg->exec_argv[i];
+}
+
+static void add_create_args(const ConmonConfig *cfg, const CreateIo *io,
+			    const char **argv, size_t *n)
+{
+	const char *fixed[] = {"create", "--bundle", cfg->bundle, "--pid-file",
+			       io->pidfile};
+	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+		argv[(*n)++] = fixed[i];
+	if (cfg->terminal) {
+		argv[(*n)++] = "--console-socket";
+		argv[(*n)++] = io->console;
+	}
+	argv[(*n)++] = cfg->id;
+}
+
+/* The runtime's command line, NULL-ended; free it (the strings are
+ * borrowed). */
+static const char **build_argv(const Conmon *c, const CreateIo *io)
 {
 	const ConmonConfig *cfg = c->cfg;
+	const char **argv =
+		calloc(cfg->n_runtime_args + cfg->n_exec_argv + FIXED_ARGS,
+		       sizeof *argv);
+	if (argv == NULL)
+		return NULL;
 	size_t n = 0;
 	argv[n++] = cfg->runtime;
 	for (size_t i = 0; i < cfg->n_runtime_args; i++)
 		argv[n++] = cfg->runtime_args[i];
-	const char *fixed[] = {"--root",     cfg->runtime_root, "--log",
-			       io->log,	     "--log-format",	"json",
-			       "create",     "--bundle",	cfg->bundle,
-			       "--pid-file", io->pidfile};
-	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
-		argv[n++] = fixed[i];
-	if (cfg->terminal) {
-		argv[n++] = "--console-socket";
-		argv[n++] = io->console;
-	}
-	argv[n++] = cfg->id;
+	const char *global[] = {"--root", cfg->runtime_root, "--log",
+				io->log,  "--log-format",    "json"};
+	for (size_t i = 0; i < sizeof global / sizeof global[0]; i++)
+		argv[n++] = global[i];
+	if (cfg->exec)
+		add_exec_args(cfg, io, argv, &n);
+	else
+		add_create_args(cfg, io, argv, &n);
 	argv[n] = NULL;
-	return n;
+	return argv;
 }
 
 static pid_t spawn_runtime(const Conmon *c, const CreateIo *io, int *err)
 {
-	const char *argv[MAX_ARGS];
-	build_argv(c, io, argv);
+	conmon_autofree const char **argv = build_argv(c, io);
+	if (argv == NULL) {
+		*err = ENOMEM;
+		return -1;
+	}
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, all;
@@ -272,16 +324,44 @@ static int create_succeeded(Conmon *c, const CreateIo *io, char *why,
 	return 0;
 }
 
-static int prepare_io(Conmon *c, CreateIo *io)
+/* File names in the socket dir: fixed for the container, unique per
+ * monitor for an exec (several may run at once). */
+static int name_files(const Conmon *c, CreateIo *io)
 {
 	const char *dir = c->cfg->socket_dir;
-	int n1 = snprintf(io->log, sizeof io->log, "%s/" RUNTIME_LOG, dir);
-	int n2 = snprintf(io->pidfile, sizeof io->pidfile,
-			  "%s/" CONTAINER_PID_FILE, dir);
-	int n3 = snprintf(io->console, sizeof io->console, "%s/" CONSOLE_SOCKET,
-			  dir);
-	if (n1 < 0 || n2 < 0 || n3 < 0 || (size_t)n3 >= sizeof io->console)
+	char log[64], pidfile[64];
+	struct sockaddr_un addr;
+	if (c->cfg->exec) {
+		int pid = (int)getpid();
+		snprintf(log, sizeof log, "exec-%d.log", pid);
+		snprintf(pidfile, sizeof pidfile, "exec-%d.pid", pid);
+		snprintf(io->console_name, sizeof io->console_name,
+			 "exec-%d.sock", pid);
+	} else {
+		snprintf(log, sizeof log, RUNTIME_LOG);
+		snprintf(pidfile, sizeof pidfile, CONTAINER_PID_FILE);
+		snprintf(io->console_name, sizeof io->console_name,
+			 CONSOLE_SOCKET);
+	}
+	int n1 = snprintf(io->log, sizeof io->log, "%s/%s", dir, log);
+	int n2 = snprintf(io->pidfile, sizeof io->pidfile, "%s/%s", dir,
+			  pidfile);
+	int n3 = snprintf(io->console, sizeof io->console, "%s/%s", dir,
+			  io->console_name);
+	if (n1 < 0 || n2 < 0 || n3 < 0 || (size_t)n1 >= sizeof io->log ||
+	    (size_t)n2 >= sizeof io->pidfile)
 		return -ENAMETOOLONG;
+	if ((size_t)n3 >= sizeof addr.sun_path)
+		snprintf(io->console, sizeof io->console, "/proc/%d/cwd/%s",
+			 (int)getpid(), io->console_name);
+	return 0;
+}
+
+static int prepare_io(Conmon *c, CreateIo *io)
+{
+	int r = name_files(c, io);
+	if (r < 0)
+		return r;
 	unlink(io->log);
 	unlink(io->pidfile);
 	return c->cfg->terminal ? setup_console(io) : setup_pipes(c, io);
@@ -290,10 +370,11 @@ static int prepare_io(Conmon *c, CreateIo *io)
 int conmon_runtime_create(Conmon *c, char *why, size_t why_len)
 {
 	CreateIo io = {.child = {-1, -1, -1}, .console_listen = -1};
+	const char *verb = c->cfg->exec ? "exec" : "create";
 	int r = prepare_io(c, &io);
 	if (r < 0) {
 		create_io_close(&io);
-		snprintf(why, why_len, "container stdio: %s", strerror(-r));
+		snprintf(why, why_len, "process stdio: %s", strerror(-r));
 		return -1;
 	}
 	int err = 0;
@@ -307,7 +388,7 @@ int conmon_runtime_create(Conmon *c, char *why, size_t why_len)
 		snprintf(why, why_len, "start %s: %s", c->cfg->runtime,
 			 strerror(err));
 	else if ((r = wait_runtime(pid, c->cfg->timeout_s, &status)) < 0)
-		snprintf(why, why_len, "%s create: %s", c->cfg->runtime,
+		snprintf(why, why_len, "%s %s: %s", c->cfg->runtime, verb,
 			 r == -ETIMEDOUT ? "timed out" : strerror(-r));
 	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		r = create_failed(c, &io, status, why, why_len);
@@ -316,5 +397,9 @@ int conmon_runtime_create(Conmon *c, char *why, size_t why_len)
 	if (pid < 0)
 		r = -1;
 	create_io_close(&io);
+	if (c->cfg->exec) {
+		unlink(io.log);
+		unlink(io.pidfile);
+	}
 	return r < 0 ? -1 : 0;
 }

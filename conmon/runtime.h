@@ -7,7 +7,8 @@
 
 #include <stddef.h>
 
-/* Run `<runtime> create`; on success c->container_pid, c->out and
+/* Run `<runtime> create`, or `<runtime> exec --detach` in exec mode; on
+ * success c->container_pid (the exec'd process in exec mode), c->out and
  * c->stdin_fd are set. On failure returns -1 with the runtime's message
  * in why. */
 int conmon_runtime_create(Conmon *c, char *why, size_t why_len);

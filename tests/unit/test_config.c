@@ -51,8 +51,60 @@ static void test_defaults(void **state)
 	assert_string_equal(c->cgroup_manager, "cgroupfs");
 	assert_non_null(berth_config_runtime(c, "crun"));
 	assert_non_null(berth_config_runtime(c, "runc"));
+	assert_string_equal(c->stream_address, "127.0.0.1");
+	assert_int_equal(c->stream_port, 0);
+	assert_string_equal(c->stream_tls_cert, "");
+	assert_string_equal(c->stream_tls_key, "");
+	assert_int_equal(c->stream_idle_timeout, 14400);
+	assert_int_equal(c->stream_token_lifetime, 60);
 	g_autoptr(GError) error = NULL;
 	assert_true(berth_config_validate(c, &error));
+}
+
+static void test_streaming(void **state)
+{
+	(void)state;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(BerthConfig) c = merged(
+		"[berth.streaming]\naddress = \"::1\"\nport = 10010\n"
+		"tls_cert = \"/etc/b/c.pem\"\ntls_key = \"/etc/b/k.pem\"\n"
+		"idle_timeout = 0\ntoken_lifetime = 5\n",
+		&error);
+	assert_non_null(c);
+	assert_string_equal(c->stream_address, "::1");
+	assert_int_equal(c->stream_port, 10010);
+	assert_string_equal(c->stream_tls_cert, "/etc/b/c.pem");
+	assert_string_equal(c->stream_tls_key, "/etc/b/k.pem");
+	assert_int_equal(c->stream_idle_timeout, 0);
+	assert_int_equal(c->stream_token_lifetime, 5);
+	assert_true(berth_config_validate(c, &error));
+	g_autofree char *text = berth_config_to_toml(c);
+	assert_non_null(strstr(text, "[berth.streaming]\n"));
+	assert_non_null(strstr(text, "\nport = 10010\n"));
+
+	assert_fails("[berth.streaming]\nport = 65536\n",
+		     "berth.streaming.port must be between 0 and 65535");
+	assert_fails("[berth.streaming]\ntoken_lifetime = 0\n",
+		     "berth.streaming.token_lifetime must be between 1");
+	assert_fails("[berth.streaming]\nidle_timeout = -1\n",
+		     "berth.streaming.idle_timeout must be between 0");
+	assert_fails("[berth.streaming]\ntls_cert = \"c.pem\"\n",
+		     "berth.streaming.tls_cert must be an absolute path");
+	assert_fails("[berth.streaming]\nbind = \"x\"\n",
+		     "unknown key \"bind\" in [berth.streaming]");
+
+	g_autoptr(BerthConfig) half =
+		merged("[berth.streaming]\ntls_key = \"/k.pem\"\n", &error);
+	assert_non_null(half);
+	assert_false(berth_config_validate(half, &error));
+	assert_non_null(strstr(error->message, "set both or neither"));
+	g_clear_error(&error);
+	g_autoptr(BerthConfig) host =
+		merged("[berth.streaming]\naddress = \"localhost\"\n", &error);
+	assert_non_null(host);
+	assert_false(berth_config_validate(host, &error));
+	assert_non_null(strstr(error->message, "must be an IP address, not "
+					       "\"localhost\" (t.conf:2:11)"));
 }
 
 static void test_merge_overrides_and_keeps(void **state)
@@ -247,6 +299,9 @@ static void test_args(void **state)
 			   "--enable-metrics",
 			   "--pids-limit",
 			   "77",
+			   "--stream-port=10350",
+			   "--stream-address",
+			   "0.0.0.0",
 			   "config",
 			   NULL};
 	int argc = G_N_ELEMENTS(argv_in) - 1;
@@ -266,6 +321,8 @@ static void test_args(void **state)
 	assert_null(c->cni_plugin_dirs[3]);
 	assert_true(c->enable_metrics);
 	assert_int_equal(c->pids_limit, 77);
+	assert_int_equal(c->stream_port, 10350);
+	assert_string_equal(c->stream_address, "0.0.0.0");
 	assert_string_equal(g_hash_table_lookup(c->origins, "berth.log_level"),
 			    "--log-level");
 	g_free(argv);
@@ -282,6 +339,7 @@ int main(void)
 		cmocka_unit_test(test_listen_url),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_validate),
+		cmocka_unit_test(test_streaming),
 		cmocka_unit_test(test_dir_lexical_order),
 		cmocka_unit_test(test_toml_round_trip),
 		cmocka_unit_test(test_json),
