@@ -12,7 +12,7 @@ static Container *running(CtrManager *m, const char *id, GError **error)
 		return NULL;
 	if (container_get_state(c) != CTR_RUNNING) {
 		(void)berth_throw(error, FAILED_PRECONDITION,
-			    "container %s is not running", c->id);
+				  "container %s is not running", c->id);
 		container_unref(c);
 		return NULL;
 	}

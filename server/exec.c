@@ -32,7 +32,8 @@ BERTH_UNARY(server_exec)
 			   in->stderr, error))
 		return NULL;
 	if (in->n_cmd == 0 || in->cmd[0][0] == '\0')
-		return berth_throw_null(error, INVALID_ARGUMENT, "cmd is required");
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"cmd is required");
 	g_autofree char *id = NULL;
 	if (!ctr_stream_check(s->containers, in->container_id, &id, NULL, NULL,
 			      error))
@@ -40,8 +41,9 @@ BERTH_UNARY(server_exec)
 	g_autofree char *url =
 		streaming_exec_url(s->streaming, id, in->cmd, in->n_cmd,
 				   in->tty, in->stdin, in->stdout, in->stderr);
-	Runtime__V1__ExecResponse *r = reply_new(
-		call, Runtime__V1__ExecResponse, runtime__v1__exec_response__init);
+	Runtime__V1__ExecResponse *r =
+		reply_new(call, Runtime__V1__ExecResponse,
+			  runtime__v1__exec_response__init);
 	r->url = arena_strdup(cri_call_arena(call), url);
 	return &r->base;
 }
@@ -60,10 +62,11 @@ BERTH_UNARY(server_attach)
 			      &has_stdin, error))
 		return NULL;
 	if (in->stdin && !has_stdin)
-		return berth_throw_null(error, FAILED_PRECONDITION,
-				   "container %s was created without stdin: "
-				   "attach without stdin",
-				   id);
+		return berth_throw_null(
+			error, FAILED_PRECONDITION,
+			"container %s was created without stdin: "
+			"attach without stdin",
+			id);
 	/* The container's terminal decides: a tty container has one
 	 * output stream whatever the request says. */
 	g_autofree char *url =
@@ -83,12 +86,12 @@ BERTH_UNARY(server_port_forward)
 		(const Runtime__V1__PortForwardRequest *)req;
 	if (in->pod_sandbox_id == NULL || in->pod_sandbox_id[0] == '\0')
 		return berth_throw_null(error, INVALID_ARGUMENT,
-				   "pod_sandbox_id is required");
+					"pod_sandbox_id is required");
 	for (gsize i = 0; i < in->n_port; i++)
 		if (in->port[i] < 1 || in->port[i] > 65535)
 			return berth_throw_null(error, INVALID_ARGUMENT,
-					   "port %d is not in 1-65535",
-					   in->port[i]);
+						"port %d is not in 1-65535",
+						in->port[i]);
 	g_autofree char *id = NULL, *netns = NULL;
 	if (!pod_stream_netns(ctr_manager_pods(s->containers),
 			      in->pod_sandbox_id, &id, &netns, error))

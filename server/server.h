@@ -29,8 +29,8 @@ typedef struct BerthServer {
 	Registries *registries; /* registries.conf + insecure_registries */
 	ImagePuller *puller;
 	StreamingServer *streaming; /* exec, attach, port-forward URLs */
-	GMutex lock;	/* guards what follows */
-	char *pod_cidr; /* from UpdateRuntimeConfig */
+	GMutex lock;		    /* guards what follows */
+	char *pod_cidr;		    /* from UpdateRuntimeConfig */
 } BerthServer;
 
 /* Everything berthd serves from: probes runtimes, loads CNI and

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -103,7 +104,7 @@ static int dial_family(int family, guint16 port, int *err)
 
 /* On a thread of its own: setns only changes the calling thread, and a
  * thread that ends leaves nothing in the pod's namespace behind. */
-static gpointer dial_thread(gpointer data)
+static void *dial_thread(void *data)
 {
 	Dial *d = data;
 	if (d->netns) {
@@ -135,14 +136,19 @@ static gpointer dial_thread(gpointer data)
 static int dial(Pf *pf, guint16 port, GError **error)
 {
 	Dial d = {.netns = pf->netns, .port = port, .fd = -1};
-	GThread *t = g_thread_try_new("berth-dial", dial_thread, &d, error);
-	if (t == NULL)
+	pthread_t t;
+	int r = pthread_create(&t, NULL, dial_thread, &d);
+	if (r != 0) {
+		(void)berth_throw(error, RESOURCE_EXHAUSTED,
+				  "no thread to connect with: %s",
+				  g_strerror(r));
 		return -1;
-	g_thread_join(t);
+	}
+	pthread_join(t, NULL);
 	if (d.fd < 0) {
 		(void)berth_throw(error, UNAVAILABLE,
-			    "error forwarding port %u to pod %s: %s: %s", port,
-			    pf->pod_id, d.step, g_strerror(d.err));
+				  "error forwarding port %u to pod %s: %s: %s",
+				  port, pf->pod_id, d.step, g_strerror(d.err));
 		return -1;
 	}
 	fcntl(d.fd, F_SETFL, fcntl(d.fd, F_GETFL) | O_NONBLOCK);
@@ -196,8 +202,8 @@ static void connect_fwd(Pf *pf, guint idx, Fwd *f)
 	g_autoptr(GError) error = NULL;
 	if (!port_allowed(pf, f->port))
 		(void)berth_throw(&error, INVALID_ARGUMENT,
-			    "port %u was not in the PortForward request",
-			    f->port);
+				  "port %u was not in the PortForward request",
+				  f->port);
 	else
 		f->sock = dial(pf, f->port, &error);
 	if (f->sock < 0) {
@@ -504,8 +510,8 @@ static gboolean pump(Pf *pf, GError **error)
 			if (f->to_sock->len > 0)
 				p[i + 2].events |= POLLOUT;
 		}
-		int timeout = session_poll_timeout(pf->env,
-						   pf->w.last_activity);
+		int timeout =
+			session_poll_timeout(pf->env, pf->w.last_activity);
 		int r = poll(p, n + 2, timeout);
 		if (r < 0 && errno != EINTR)
 			return berth_throw(error, INTERNAL, "poll: %s",
@@ -538,8 +544,7 @@ void portfwd_serve(const SessionEnv *env, StreamConn *conn,
 	g_autoptr(GError) error = NULL;
 	if (!pod_stream_netns(env->pods, r->id, &pf.pod_id, &pf.netns,
 			      &error) ||
-	    (!pf.spdy && !ws_start(&pf, conn, &error)) ||
-	    !pump(&pf, &error)) {
+	    (!pf.spdy && !ws_start(&pf, conn, &error)) || !pump(&pf, &error)) {
 		log_info("port-forward to pod %s ended: %s", r->id,
 			 error->message);
 		if (!pf.spdy) {

@@ -28,8 +28,14 @@
 #define STREAM_SETUP_TIMEOUT_MS 30000
 #define MAX_RESIZE_JSON 4096
 
-enum { CH_STDIN = 0, CH_STDOUT = 1, CH_STDERR = 2, CH_ERROR = 3, CH_RESIZE = 4,
-       CH_CLOSE = 255 };
+enum {
+	CH_STDIN = 0,
+	CH_STDOUT = 1,
+	CH_STDERR = 2,
+	CH_ERROR = 3,
+	CH_RESIZE = 4,
+	CH_CLOSE = 255
+};
 
 typedef struct {
 	const SessionEnv *env;
@@ -92,8 +98,7 @@ static char *outcome(Rc *rc)
 		json_object_set_new(st, "status", json_string("Failure"));
 		json_object_set_new(st, "message",
 				    json_string(rc->failure->message));
-		json_object_set_new(st, "reason",
-				    json_string("InternalError"));
+		json_object_set_new(st, "reason", json_string("InternalError"));
 		json_object_set_new(st, "code", json_integer(500));
 	} else if (rc->have_exit && rc->exit_code != 0) {
 		g_autofree char *code = g_strdup_printf("%d", rc->exit_code);
@@ -104,10 +109,10 @@ static char *outcome(Rc *rc)
 		json_object_set_new(st, "message", json_string(msg));
 		json_object_set_new(st, "reason",
 				    json_string("NonZeroExitCode"));
-		json_object_set_new(
-			st, "details",
-			json_pack("{s:[{s:s,s:s}]}", "causes", "reason",
-				  "ExitCode", "message", code));
+		json_object_set_new(st, "details",
+				    json_pack("{s:[{s:s,s:s}]}", "causes",
+					      "reason", "ExitCode", "message",
+					      code));
 	}
 	char *text = json_dumps(st, JSON_COMPACT);
 	json_decref(st);
@@ -144,15 +149,14 @@ static void finish(Rc *rc)
 
 static void apply_resize(Rc *rc, guint rows, guint cols)
 {
-	if (!rc->tty || rows == 0 || cols == 0 || rows > 65535 ||
-	    cols > 65535)
+	if (!rc->tty || rows == 0 || cols == 0 || rows > 65535 || cols > 65535)
 		return;
 	g_autoptr(GError) error = NULL;
-	gboolean ok = rc->req->kind == STREAM_EXEC
-			      ? conmon_attach_resize(rc->be, rows, cols, &error)
-			      : ctr_stream_resize(rc->env->containers,
-						  rc->req->id, rows, cols,
-						  &error);
+	gboolean ok =
+		rc->req->kind == STREAM_EXEC
+			? conmon_attach_resize(rc->be, rows, cols, &error)
+			: ctr_stream_resize(rc->env->containers, rc->req->id,
+					    rows, cols, &error);
 	if (!ok)
 		log_debug("resize of %s: %s", rc->req->id, error->message);
 }
@@ -169,8 +173,8 @@ static void take_resize(Rc *rc, const guint8 *data, gsize len)
 		json_error_t je;
 		json_t *j = json_loadb(rc->resize->str, n, 0, &je);
 		if (j) {
-			json_int_t w = json_integer_value(
-				json_object_get(j, "Width"));
+			json_int_t w =
+				json_integer_value(json_object_get(j, "Width"));
 			json_int_t h = json_integer_value(
 				json_object_get(j, "Height"));
 			if (rc->be >= 0 && w > 0 && h > 0)
@@ -260,8 +264,8 @@ static gboolean ws_message(Rc *rc, const WsMessage *m, GError **error)
 					   "base64 channel messages are text "
 					   "with a digit first");
 		ch -= '0';
-		g_autofree char *text = g_strndup((const char *)data + 1,
-						  len - 1);
+		g_autofree char *text =
+			g_strndup((const char *)data + 1, len - 1);
 		decoded = g_base64_decode(text, &len);
 		data = decoded;
 	} else {
@@ -319,8 +323,8 @@ static gboolean to_backend(Rc *rc)
 		guint8 frame[CONMON_ATTACH_MAX_PAYLOAD + 1];
 		frame[0] = CONMON_FRAME_STDIN;
 		memcpy(frame + 1, rc->to_be->data, n);
-		ssize_t r = send(rc->be, frame, n + 1,
-				 MSG_DONTWAIT | MSG_NOSIGNAL);
+		ssize_t r =
+			send(rc->be, frame, n + 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (r < 0)
 			return errno == EAGAIN || errno == EINTR;
 		g_byte_array_remove_range(rc->to_be, 0, n);
@@ -404,8 +408,8 @@ static gboolean stopping(const SessionEnv *env, const struct pollfd *p)
 /* Until every stream the request needs is open. */
 static gboolean setup(Rc *rc, GError **error)
 {
-	gint64 deadline = g_get_monotonic_time() +
-			  (gint64)STREAM_SETUP_TIMEOUT_MS * 1000;
+	gint64 deadline =
+		g_get_monotonic_time() + (gint64)STREAM_SETUP_TIMEOUT_MS * 1000;
 	for (;;) {
 		if (!from_client(rc, error) || !wire_flush(&rc->w, error))
 			return FALSE;
@@ -466,8 +470,8 @@ static gboolean pump(Rc *rc, GError **error)
 		if (rc->to_be->len > 0 ||
 		    (rc->close_stdin && !rc->stdin_done && rc->req->in))
 			p[1].events |= POLLOUT;
-		int timeout = session_poll_timeout(rc->env,
-						   rc->w.last_activity);
+		int timeout =
+			session_poll_timeout(rc->env, rc->w.last_activity);
 		int n = poll(p, 3, timeout);
 		if (n < 0 && errno != EINTR)
 			return berth_throw(error, INTERNAL, "poll: %s",
@@ -515,9 +519,10 @@ void remotecmd_serve(const SessionEnv *env, StreamConn *conn,
 	}
 	if (pump(&rc, &error)) {
 		if (r->kind == STREAM_EXEC && !rc.have_exit)
-			rc.failure = g_error_new(BERTH_ERROR, BERTH_ERROR_INTERNAL,
-						 "the exec monitor ended "
-						 "without an exit status");
+			rc.failure =
+				g_error_new(BERTH_ERROR, BERTH_ERROR_INTERNAL,
+					    "the exec monitor ended "
+					    "without an exit status");
 		finish(&rc);
 	} else {
 		log_info("%s in %s ended: %s", what, r->id, error->message);

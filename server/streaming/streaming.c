@@ -35,7 +35,8 @@ int session_poll_timeout(const SessionEnv *env, gint64 last_activity)
 {
 	if (env->idle_timeout_s == 0)
 		return -1;
-	gint64 end = last_activity + (gint64)env->idle_timeout_s * G_USEC_PER_SEC;
+	gint64 end =
+		last_activity + (gint64)env->idle_timeout_s * G_USEC_PER_SEC;
 	gint64 left = (end - g_get_monotonic_time()) / 1000;
 	return left <= 0 ? 0 : (int)MIN(left, G_MAXINT);
 }
@@ -68,16 +69,17 @@ StreamingServer *streaming_server_new(const BerthConfig *config,
 	g_cond_init(&s->idle);
 	s->env.containers = containers;
 	s->env.pods = pods;
-	s->env.idle_timeout_s = config->streaming_idle_timeout;
+	s->env.idle_timeout_s = config->stream_idle_timeout;
 	s->env.stop_fd = eventfd(0, EFD_CLOEXEC);
-	s->tokens = token_store_new(config->streaming_token_lifetime * 1000);
+	s->tokens = token_store_new(config->stream_token_lifetime * 1000);
 	HttpdOptions o = {
-		.address = config->streaming_address,
-		.port = config->streaming_port,
-		.tls_cert = config->streaming_tls_cert,
-		.tls_key = config->streaming_tls_key,
+		.address = config->stream_address,
+		.port = config->stream_port,
+		.tls_cert = config->stream_tls_cert,
+		.tls_key = config->stream_tls_key,
 	};
-	s->httpd = httpd_start(&o, s->tokens, on_stream, s, error);
+	s->httpd = httpd_start(&o, s->tokens, NULL, NULL, NULL, on_stream, s,
+			       error);
 	if (s->httpd == NULL) {
 		streaming_server_free(s);
 		return NULL;
@@ -90,6 +92,7 @@ void streaming_server_free(StreamingServer *s)
 {
 	if (s == NULL)
 		return;
+	/* The server itself goes once its last session finished. */
 	if (s->httpd)
 		httpd_stop(s->httpd);
 	/* Wake every session: the eventfd stays readable from now on. */
@@ -109,7 +112,6 @@ void streaming_server_free(StreamingServer *s)
 		log_info("%u streaming sessions still ending", left);
 		return;
 	}
-	g_clear_pointer(&s->httpd, httpd_free);
 	g_clear_pointer(&s->tokens, token_store_free);
 	if (s->env.stop_fd >= 0)
 		close(s->env.stop_fd);
@@ -127,8 +129,8 @@ static char *url_for(StreamingServer *s, StreamRequest *r)
 	};
 	g_autofree char *token =
 		token_store_add(s->tokens, r->kind, r, stream_request_free);
-	return g_strdup_printf("%s/%s/%s", httpd_url(s->httpd),
-			       paths[r->kind], token);
+	return g_strdup_printf("%s/%s/%s", httpd_url(s->httpd), paths[r->kind],
+			       token);
 }
 
 char *streaming_exec_url(StreamingServer *s, const char *container_id,

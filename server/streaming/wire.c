@@ -92,8 +92,8 @@ gboolean wire_flush(Wire *w, GError **error)
 	wire_commit_spdy(w);
 	gsize done = 0;
 	while (done < w->out->len) {
-		ssize_t n = send(w->fd, w->out->data + done,
-				 w->out->len - done, MSG_NOSIGNAL);
+		ssize_t n = send(w->fd, w->out->data + done, w->out->len - done,
+				 MSG_NOSIGNAL);
 		if (n > 0) {
 			done += n;
 			continue;
@@ -149,9 +149,8 @@ static gboolean next_ws_any(Wire *w, WsMessage *m, gboolean *have,
 {
 	*have = FALSE;
 	while (!*have && w->in_off < w->in->len) {
-		gssize used =
-			ws_parse(w->ws, w->in->data + w->in_off,
-				 w->in->len - w->in_off, m, have, error);
+		gssize used = ws_parse(w->ws, w->in->data + w->in_off,
+				       w->in->len - w->in_off, m, have, error);
 		if (used < 0)
 			return FALSE;
 		w->in_off += used;
@@ -195,9 +194,9 @@ gboolean wire_next_spdy(Wire *w, SpdyFrame *f, gboolean *have, GError **error)
 		/* Unwrap whole messages until a frame is complete. */
 		for (;;) {
 			compact(w->tin, &w->tin_off);
-			gssize used = spdy_parse(
-				w->spdy, w->tin->data + w->tin_off,
-				w->tin->len - w->tin_off, f, error);
+			gssize used =
+				spdy_parse(w->spdy, w->tin->data + w->tin_off,
+					   w->tin->len - w->tin_off, f, error);
 			if (used < 0)
 				return FALSE;
 			if (used > 0) {
@@ -219,8 +218,8 @@ gboolean wire_next_spdy(Wire *w, SpdyFrame *f, gboolean *have, GError **error)
 		}
 	}
 	compact(src, off);
-	gssize used =
-		spdy_parse(w->spdy, src->data + *off, src->len - *off, f, error);
+	gssize used = spdy_parse(w->spdy, src->data + *off, src->len - *off, f,
+				 error);
 	if (used < 0)
 		return FALSE;
 	/* DATA frames point into src: advance the offset but keep the
