@@ -188,6 +188,16 @@ const OciRuntime *ctr_manager_runtime(CtrManager *m, Container *c,
 	return runtime_of(m, c, error);
 }
 
+const char *ctr_manager_conmon_path(CtrManager *m)
+{
+	return m->conmon_path;
+}
+
+PodManager *ctr_manager_pods(CtrManager *m)
+{
+	return m->pods;
+}
+
 static gboolean runtime_delete(CtrManager *m, Container *c, GError **error)
 {
 	const OciRuntime *rt = runtime_of(m, c, error);

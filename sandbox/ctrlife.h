@@ -69,6 +69,8 @@ gboolean ctr_manager_remove_pod(CtrManager *m, const char *pod_id,
 gboolean ctr_manager_save(CtrManager *m, Container *c, GError **error);
 const OciRuntime *ctr_manager_runtime(CtrManager *m, Container *c,
 				      GError **error);
+const char *ctr_manager_conmon_path(CtrManager *m);
+PodManager *ctr_manager_pods(CtrManager *m);
 
 /* `<runtime> update --resources` for a created or running container
  * (FAILED_PRECONDITION when it has exited); on success r replaces the

@@ -110,6 +110,12 @@ BerthServer *berth_server_new(BerthConfig *config, const char *pause_path,
 		berth_server_free(s);
 		return NULL;
 	}
+	s->streaming =
+		streaming_server_new(config, s->containers, s->pods, error);
+	if (s->streaming == NULL) {
+		berth_server_free(s);
+		return NULL;
+	}
 	return s;
 }
 
@@ -122,6 +128,7 @@ void berth_server_free(BerthServer *s)
 {
 	if (s == NULL)
 		return;
+	streaming_server_free(s->streaming);
 	ctr_manager_free(s->containers);
 	pod_manager_free(s->pods);
 	event_bus_free(s->events);

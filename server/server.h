@@ -16,6 +16,7 @@
 #include "sandbox/events.h"
 #include "sandbox/podlife.h"
 #include "sandbox/runtime.h"
+#include "server/streaming/streaming.h"
 
 typedef struct BerthServer {
 	BerthConfig *config;
@@ -27,8 +28,9 @@ typedef struct BerthServer {
 	ImageStore *images;	/* <root>/storage */
 	Registries *registries; /* registries.conf + insecure_registries */
 	ImagePuller *puller;
-	GMutex lock;	/* guards what follows */
-	char *pod_cidr; /* from UpdateRuntimeConfig */
+	StreamingServer *streaming; /* exec, attach, port-forward URLs */
+	GMutex lock;		    /* guards what follows */
+	char *pod_cidr;		    /* from UpdateRuntimeConfig */
 } BerthServer;
 
 /* Everything berthd serves from: probes runtimes, loads CNI and
@@ -46,6 +48,9 @@ void berth_server_free(BerthServer *s);
 			     CriCall *call, GError **error)
 BERTH_UNARY(server_version);
 BERTH_UNARY(server_status);
+BERTH_UNARY(server_exec);
+BERTH_UNARY(server_attach);
+BERTH_UNARY(server_port_forward);
 BERTH_UNARY(server_runtime_config);
 BERTH_UNARY(server_update_runtime_config);
 BERTH_UNARY(server_image_fs_info);

@@ -177,7 +177,8 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind,
 	StreamConn *s = cls;
 	const char *v = value ? value : "";
 	g_hash_table_replace(s->query, g_strdup(key), g_strdup(v));
-	if (strcmp(key, "ports") == 0)
+	/* kubelet names it "port"; "ports" is accepted too. */
+	if (strcmp(key, "port") == 0 || strcmp(key, "ports") == 0)
 		g_ptr_array_add(s->query_ports, g_strdup(v));
 	return MHD_YES;
 }

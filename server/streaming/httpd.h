@@ -54,7 +54,7 @@ typedef struct StreamConn {
 	gpointer request;
 	GDestroyNotify request_free;
 	/* Decoded query parameters, name -> value (last wins; a bare "x"
-	 * gives ""); every "ports" value in order in query_ports. */
+	 * gives ""); every "port" or "ports" value in order in query_ports. */
 	GHashTable *query;
 	GPtrArray *query_ports; /* char* */
 	/* The upgraded connection. Non-blocking, as MHD hands it over;

@@ -22,7 +22,7 @@ IMPLEMENTED = {
                        "StreamContainers", "ExecSync", "ReopenContainerLog",
                        "GetContainerEvents", "ContainerStats", "ListContainerStats",
                        "StreamContainerStats", "UpdateContainerResources",
-                       "UpdatePodSandboxResources"},
+                       "UpdatePodSandboxResources", "Exec", "Attach", "PortForward"},
     "ImageService": {"ImageFsInfo", "ListImages", "StreamImages", "ImageStatus",
                      "PullImage", "RemoveImage"},
 }
