@@ -135,11 +135,17 @@ void wire_commit_spdy(Wire *w)
 {
 	if (w->sout->len == 0)
 		return;
-	if (w->tunnel)
+	if (w->tunnel) {
 		ws_put_frame(w->out, WS_OP_BINARY, TRUE, w->sout->data,
 			     w->sout->len);
-	else
+	} else if (w->out->len == 0) {
+		/* The common case of a client that keeps up: no copy. */
+		GByteArray *t = w->out;
+		w->out = w->sout;
+		w->sout = t;
+	} else {
 		g_byte_array_append(w->out, w->sout->data, w->sout->len);
+	}
 	g_byte_array_set_size(w->sout, 0);
 }
 
@@ -240,13 +246,26 @@ void wire_put_channel(Wire *w, guint8 channel, const void *data, gsize len)
 		ws_put_frame(w->out, WS_OP_TEXT, TRUE, msg, blen + 1);
 		return;
 	}
-	/* Header and payload in one frame without an extra copy of the
-	 * payload into a temporary message. */
-	g_autofree guint8 *msg = g_malloc(len + 1);
-	msg[0] = channel;
+	/* A server frame's header (RFC 6455 5.2: FIN + binary, unmasked
+	 * length), the channel byte and the payload, copied once. */
+	guint8 head[11];
+	gsize n = len + 1, h = 0;
+	head[h++] = 0x80 | WS_OP_BINARY;
+	if (n < 126) {
+		head[h++] = (guint8)n;
+	} else if (n <= 0xffff) {
+		head[h++] = 126;
+		head[h++] = (guint8)(n >> 8);
+		head[h++] = (guint8)n;
+	} else {
+		head[h++] = 127;
+		for (int i = 7; i >= 0; i--)
+			head[h++] = (guint8)((guint64)n >> (8 * i));
+	}
+	head[h++] = channel;
+	g_byte_array_append(w->out, head, h);
 	if (len > 0)
-		memcpy(msg + 1, data, len);
-	ws_put_frame(w->out, WS_OP_BINARY, TRUE, msg, len + 1);
+		g_byte_array_append(w->out, data, len);
 }
 
 void wire_put_ws_close(Wire *w, guint16 code, const char *reason)
