@@ -870,8 +870,66 @@ void exec_result_clear(ExecResult *r)
 
 #define EXEC_MAX_OUTPUT (16 * 1024 * 1024)
 
+/* Kills an exec'd process at its deadline while the runtime's client is
+ * still alive. The client (runc or crun exec) is the process's parent and
+ * subreaper: it reaps it and exits. Killing the client first would orphan
+ * the process to the container's init, which seldom reaps (critest's
+ * `top`), and leave a zombie named like the command in the container. */
+typedef struct {
+	GMutex lock;
+	GCond cond;
+	gboolean done;	 /* the client exited; stop watching */
+	gboolean killed; /* the deadline passed and the process was killed */
+	gint64 deadline; /* monotonic, us */
+	const char *pidfile;
+} ExecWatch;
+
+static pid_t exec_pid(const char *pidfile)
+{
+	g_autofree char *text = NULL;
+	if (!g_file_get_contents(pidfile, &text, NULL, NULL))
+		return 0;
+	return (pid_t)MAX(atoi(text), 0);
+}
+
+static gpointer exec_watch_run(gpointer data)
+{
+	ExecWatch *w = data;
+	g_mutex_lock(&w->lock);
+	gint64 until = w->deadline;
+	while (!w->done) {
+		if (g_cond_wait_until(&w->cond, &w->lock, until) || w->done)
+			continue;
+		/* The pid file appears once the process started: retry
+		 * briefly until it does or the client is gone. */
+		pid_t pid = exec_pid(w->pidfile);
+		if (pid > 0 && kill(pid, SIGKILL) == 0) {
+			w->killed = TRUE;
+			break;
+		}
+		until = g_get_monotonic_time() + 50 * G_TIME_SPAN_MILLISECOND;
+	}
+	g_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+static void exec_watch_stop(ExecWatch *w, GThread *t)
+{
+	g_mutex_lock(&w->lock);
+	w->done = TRUE;
+	g_cond_signal(&w->cond);
+	g_mutex_unlock(&w->lock);
+	g_thread_join(t);
+	g_mutex_clear(&w->lock);
+	g_cond_clear(&w->cond);
+}
+
+/* The client gets this long after the deadline to reap the killed process
+ * and exit before it is killed itself. */
+#define EXEC_REAP_GRACE_MS 10000
+
 /* `runtime exec` with a pid file, so that on a timeout the process in the
- * container is killed too, not just the runtime's client. */
+ * container is killed, not just the runtime's client. */
 gboolean ctr_manager_exec_sync(CtrManager *m, const char *id, char *const *cmd,
 			       gint64 timeout_s, ExecResult *out,
 			       GError **error)
@@ -897,16 +955,35 @@ gboolean ctr_manager_exec_sync(CtrManager *m, const char *id, char *const *cmd,
 		g_ptr_array_add(argv, *a);
 	g_ptr_array_add(argv, NULL);
 	SpawnOptions o = {.argv = (const char *const *)argv->pdata,
-			  .timeout_ms = timeout_s > 0 ? timeout_s * 1000 : 0,
+			  .timeout_ms = timeout_s > 0
+						? timeout_s * 1000 +
+							  EXEC_REAP_GRACE_MS
+						: 0,
 			  .max_output = EXEC_MAX_OUTPUT};
+	ExecWatch w = {.pidfile = pidfile,
+		       .deadline = g_get_monotonic_time() +
+				   timeout_s * G_TIME_SPAN_SECOND};
+	g_mutex_init(&w.lock);
+	g_cond_init(&w.cond);
+	GThread *watcher =
+		timeout_s > 0 ? g_thread_new("exec-timeout", exec_watch_run, &w)
+			      : NULL;
 	SpawnResult r;
-	if (!spawn_sync(&o, &r, error))
+	gboolean ran = spawn_sync(&o, &r, error);
+	if (watcher != NULL) {
+		exec_watch_stop(&w, watcher);
+	} else {
+		g_mutex_clear(&w.lock);
+		g_cond_clear(&w.cond);
+	}
+	if (!ran) {
+		unlink(pidfile);
 		return FALSE;
-	if (r.timed_out) {
-		g_autofree char *text = NULL;
-		if (g_file_get_contents(pidfile, &text, NULL, NULL) &&
-		    atoi(text) > 0)
-			kill(atoi(text), SIGKILL);
+	}
+	if (w.killed || r.timed_out) {
+		pid_t pid = exec_pid(pidfile);
+		if (r.timed_out && pid > 0)
+			kill(pid, SIGKILL);
 		unlink(pidfile);
 		spawn_result_clear(&r);
 		return berth_throw(error, DEADLINE_EXCEEDED,

@@ -184,8 +184,7 @@ static char **sysctl_strv(const PodConfig *c)
  * it: the pod name may be longer than a hostname can be (critest's are). */
 static const char *pod_hostname(const Pod *p)
 {
-	return p->config->hostname[0] ? p->config->hostname
-				      : g_get_host_name();
+	return p->config->hostname[0] ? p->config->hostname : g_get_host_name();
 }
 
 static gboolean step_namespaces(PodManager *m, Pod *p, GError **error)

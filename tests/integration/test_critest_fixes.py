@@ -2,8 +2,29 @@
 tests/critest/README.md). Each test names the critest spec it stands for."""
 import socket
 
+import grpc
+import pytest
+
 from conftest import api_pb2
+from test_container_lifecycle import create, ctr_config, image_ref  # noqa: F401
 from test_pod_lifecycle import in_netns, pod_config, run_pod, status
+
+
+@pytest.fixture(params=["runc", "crun"])
+def pod(request, make_berthd, image_ref, tmp_path):  # noqa: F811
+    """A pod on a berthd whose default runtime is runc, then crun, with
+    the fixture busybox image pulled."""
+    b = make_berthd(extra_args=["--insecure-registry", image_ref.split("/")[0],
+                                "--default-runtime", request.param]).start()
+    b.image.PullImage(api_pb2.PullImageRequest(image=api_pb2.ImageSpec(image=image_ref)))
+    cfg = pod_config(name="fixpod")
+    cfg.log_directory = str(tmp_path / "logs")
+    return b, run_pod(b, cfg), cfg
+
+
+def image_ref_of(b):
+    """The image the `pod` fixture pulled."""
+    return b.image.ListImages(api_pb2.ListImagesRequest()).images[0].repo_tags[0]
 
 
 def test_pod_without_hostname_gets_the_node_hostname(berthd):
@@ -15,3 +36,18 @@ def test_pod_without_hostname_gets_the_node_hostname(berthd):
     pod_id = run_pod(berthd, cfg)
     st = status(berthd, pod_id, verbose=True)
     assert in_netns(st, "hostname").stdout.strip() == socket.gethostname()
+
+
+def test_exec_sync_timeout_kills_the_process(pod):
+    """critest "runtime should support execSync with timeout": after a
+    timed-out ExecSync, the command must be gone from the container."""
+    b, pod_id, pcfg = pod
+    cid = create(b, pod_id, pcfg, ctr_config(image_ref_of(b), cmd=("top",)))
+    b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+    with pytest.raises(grpc.RpcError) as e:
+        b.runtime.ExecSync(api_pb2.ExecSyncRequest(container_id=cid, cmd=["sleep", "4321"],
+                                                   timeout=1))
+    assert e.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    r = b.runtime.ExecSync(api_pb2.ExecSyncRequest(
+        container_id=cid, cmd=["sh", "-c", "pidof sleep || true"], timeout=10))
+    assert r.stdout == b"" and r.exit_code == 0
