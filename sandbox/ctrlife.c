@@ -601,7 +601,7 @@ static Container *claim_retry(Container *c, Container *holder, gboolean *again,
 
 Container *ctr_manager_create(CtrManager *m, const char *pod_id,
 			      CtrConfig *config, const char *image,
-			      GError **error)
+			      const char *image_id, GError **error)
 {
 	g_autoptr(CtrConfig) cfg = config;
 	g_autoptr(Pod) p =
@@ -613,7 +613,8 @@ Container *ctr_manager_create(CtrManager *m, const char *pod_id,
 			    "pod sandbox %s is not ready", p->id);
 		return NULL;
 	}
-	g_autoptr(ImageRecord) img = image_store_lookup(m->images, image, NULL);
+	g_autoptr(ImageRecord) img = image_store_lookup(
+		m->images, image_id ? image_id : image, NULL);
 	if (img == NULL) {
 		g_set_error(error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND,
 			    "image %s is not present: pull it first", image);

@@ -51,3 +51,20 @@ def test_exec_sync_timeout_kills_the_process(pod):
     r = b.runtime.ExecSync(api_pb2.ExecSyncRequest(
         container_id=cid, cmd=["sh", "-c", "pidof sleep || true"], timeout=10))
     assert r.stdout == b"" and r.exit_code == 0
+
+
+def test_create_container_with_untagged_image_name(pod):
+    """critest "runtime should add SupplementalGroups to them" creates its
+    container with "gcr.io/.../test-image-predefined-group" (no tag) after
+    pulling ":latest": CreateContainer must find the image as ImageStatus
+    does, and echo the name as given."""
+    b, pod_id, pcfg = pod
+    tagged = image_ref_of(b)
+    assert tagged.endswith(":latest")
+    untagged = tagged[:-len(":latest")]
+    cid = create(b, pod_id, pcfg, ctr_config(untagged, cmd=("true",)))
+    st = b.runtime.ContainerStatus(api_pb2.ContainerStatusRequest(container_id=cid)).status
+    assert st.image.image == untagged
+    img = b.image.ImageStatus(api_pb2.ImageStatusRequest(
+        image=api_pb2.ImageSpec(image=tagged))).image
+    assert st.image_ref == img.id
