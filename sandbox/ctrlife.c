@@ -13,6 +13,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/ids.h"
+#include "util/jsonutil.h"
 #include "util/log.h"
 #include "util/spawn.h"
 
@@ -925,6 +926,38 @@ static void exec_watch_stop(ExecWatch *w, GThread *t)
 	g_cond_clear(&w->cond);
 }
 
+/* The process of an exec: the container's own (user, supplementary
+ * groups, capabilities, env, cwd, no_new_privs) with cmd as its args and
+ * no terminal. runc fills an exec's process from the container's, but
+ * crun runs it as 0:0 unless told, so both are given the whole of it. */
+static gboolean exec_process_file(const Container *c, char *const *cmd,
+				  const char *path, GError **error)
+{
+	g_autofree char *config = g_build_filename(c->dir, "config.json", NULL);
+	json_error_t jerr;
+	json_t *spec = json_load_file(config, 0, &jerr);
+	if (spec == NULL)
+		return berth_throw(error, INTERNAL, "container %s: read %s: %s",
+				   c->id, config, jerr.text);
+	json_t *proc = json_object_get(spec, "process");
+	if (!json_is_object(proc)) {
+		json_decref(spec);
+		return berth_throw(error, INTERNAL,
+				   "container %s: %s has no process", c->id,
+				   config);
+	}
+	json_object_set_new(proc, "args", berth_json_from_strv(cmd));
+	json_object_set_new(proc, "terminal", json_false());
+	json_object_del(proc, "consoleSize");
+	int rc = json_dump_file(proc, path, JSON_COMPACT);
+	json_decref(spec);
+	if (rc < 0)
+		return berth_throw(error, INTERNAL,
+				   "container %s: write exec process %s", c->id,
+				   path);
+	return TRUE;
+}
+
 /* The client gets this long after the deadline to reap the killed process
  * and exit before it is killed itself. */
 #define EXEC_REAP_GRACE_MS 10000
@@ -945,17 +978,17 @@ gboolean ctr_manager_exec_sync(CtrManager *m, const char *id, char *const *cmd,
 	const OciRuntime *rt = runtime_of(m, c, error);
 	if (rt == NULL)
 		return FALSE;
-	g_autofree char *pidfile = g_strdup_printf(
-		"%s/exec-%08x.pid", c->socket_dir, g_random_int());
-	g_autoptr(GPtrArray) argv = g_ptr_array_new();
-	const char *head[] = {rt->path,	    "--root", rt->root, "exec",
-			      "--pid-file", pidfile,  c->id};
-	for (gsize i = 0; i < G_N_ELEMENTS(head); i++)
-		g_ptr_array_add(argv, (char *)head[i]);
-	for (char *const *a = cmd; *a; a++)
-		g_ptr_array_add(argv, *a);
-	g_ptr_array_add(argv, NULL);
-	SpawnOptions o = {.argv = (const char *const *)argv->pdata,
+	guint32 tag = g_random_int();
+	g_autofree char *pidfile =
+		g_strdup_printf("%s/exec-%08x.pid", c->socket_dir, tag);
+	g_autofree char *procfile =
+		g_strdup_printf("%s/exec-%08x.json", c->socket_dir, tag);
+	if (!exec_process_file(c, cmd, procfile, error))
+		return FALSE;
+	const char *argv[] = {rt->path,	   "--root", rt->root,	   "exec",
+			      "--process", procfile, "--pid-file", pidfile,
+			      c->id,	   NULL};
+	SpawnOptions o = {.argv = argv,
 			  .timeout_ms = timeout_s > 0
 						? timeout_s * 1000 +
 							  EXEC_REAP_GRACE_MS
@@ -971,6 +1004,7 @@ gboolean ctr_manager_exec_sync(CtrManager *m, const char *id, char *const *cmd,
 			      : NULL;
 	SpawnResult r;
 	gboolean ran = spawn_sync(&o, &r, error);
+	unlink(procfile);
 	if (watcher != NULL) {
 		exec_watch_stop(&w, watcher);
 	} else {

@@ -68,3 +68,34 @@ def test_create_container_with_untagged_image_name(pod):
     img = b.image.ImageStatus(api_pb2.ImageStatusRequest(
         image=api_pb2.ImageSpec(image=tagged))).image
     assert st.image_ref == img.id
+
+
+def test_masked_path_hides_a_file(pod):
+    """What critest "runtime should support MaskedPaths" checks, without
+    its `sh -c ls` (busybox-static's sh runs applets in-process, so a
+    masked /bin/ls is never executed): a masked file reads as /dev/null."""
+    b, pod_id, pcfg = pod
+    cfg = ctr_config(image_ref_of(b), cmd=("top",))
+    cfg.linux.security_context.masked_paths.append("/etc/group")
+    cid = create(b, pod_id, pcfg, cfg)
+    b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+    r = b.runtime.ExecSync(api_pb2.ExecSyncRequest(
+        container_id=cid, cmd=["stat", "-c", "%t,%T", "/etc/group"], timeout=10))
+    assert r.exit_code == 0 and r.stdout == b"1,3\n"  # the char device 1:3
+
+
+def test_exec_sync_runs_as_the_container_user(pod):
+    """critest RunAsUser, RunAsUserName and SupplementalGroups with crun:
+    `crun exec` without a process file ran the command as 0:0; the exec
+    must get the container's user and supplementary groups."""
+    b, pod_id, pcfg = pod
+    cfg = ctr_config(image_ref_of(b), cmd=("top",))
+    sc = cfg.linux.security_context
+    sc.run_as_user.value = 1001
+    sc.supplemental_groups.extend([1234, 5678])
+    cid = create(b, pod_id, pcfg, cfg)
+    b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+    r = b.runtime.ExecSync(api_pb2.ExecSyncRequest(container_id=cid, cmd=["id", "-u"], timeout=10))
+    assert r.stdout == b"1001\n"
+    r = b.runtime.ExecSync(api_pb2.ExecSyncRequest(container_id=cid, cmd=["id", "-G"], timeout=10))
+    assert {"1234", "5678"} <= set(r.stdout.decode().split())
