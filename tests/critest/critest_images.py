@@ -5,7 +5,9 @@ internet. Each image here is built from Debian's busybox-static with the
 deterministic layer writer of tests/fixtures/images.py and carries only
 what the specs check (pkg/validate/*.go of cri-tools v1.26.1):
 
-  e2e-test-images/busybox:1.29-2   every busybox applet, busybox-like
+  e2e-test-images/busybox:1.29-2   every busybox applet (hard links, as
+                                   upstream: a mask on /bin/ls must not
+                                   hide busybox itself), busybox-like
                                    /etc/passwd (www-data is uid 33), an
                                    `ipcs -m` and a `pgrep` (busybox has none)
   e2e-test-images/nginx:1.14-2     busybox httpd on :80; its process is named
@@ -138,7 +140,9 @@ def busybox_layer():
           fx.f("bin/busybox", busybox, 0o755),
           fx.f("bin/ipcs", IPCS, 0o755), fx.f("bin/pgrep", PGREP, 0o755),
           fx.f("etc/passwd", PASSWD), fx.f("etc/group", GROUP)]
-    e += [fx.sym(f"bin/{a}", "busybox") for a in applets()]
+    # Hard links, as in the busybox image: critest masks /bin/ls, and a
+    # mask over a symlink would hide busybox itself.
+    e += [fx.hard(f"bin/{a}", "bin/busybox") for a in applets()]
     return fx.make_layer("critest-busybox", e)
 
 
