@@ -13,6 +13,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/ids.h"
+#include "util/jsonutil.h"
 #include "util/log.h"
 #include "util/spawn.h"
 
@@ -611,7 +612,7 @@ static Container *claim_retry(Container *c, Container *holder, gboolean *again,
 
 Container *ctr_manager_create(CtrManager *m, const char *pod_id,
 			      CtrConfig *config, const char *image,
-			      GError **error)
+			      const char *image_id, GError **error)
 {
 	g_autoptr(CtrConfig) cfg = config;
 	g_autoptr(Pod) p =
@@ -623,7 +624,8 @@ Container *ctr_manager_create(CtrManager *m, const char *pod_id,
 			    "pod sandbox %s is not ready", p->id);
 		return NULL;
 	}
-	g_autoptr(ImageRecord) img = image_store_lookup(m->images, image, NULL);
+	g_autoptr(ImageRecord) img = image_store_lookup(
+		m->images, image_id ? image_id : image, NULL);
 	if (img == NULL) {
 		g_set_error(error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND,
 			    "image %s is not present: pull it first", image);
@@ -952,8 +954,98 @@ void exec_result_clear(ExecResult *r)
 
 #define EXEC_MAX_OUTPUT (16 * 1024 * 1024)
 
+/* Kills an exec'd process at its deadline while the runtime's client is
+ * still alive. The client (runc or crun exec) is the process's parent and
+ * subreaper: it reaps it and exits. Killing the client first would orphan
+ * the process to the container's init, which seldom reaps (critest's
+ * `top`), and leave a zombie named like the command in the container. */
+typedef struct {
+	GMutex lock;
+	GCond cond;
+	gboolean done;	 /* the client exited; stop watching */
+	gboolean killed; /* the deadline passed and the process was killed */
+	gint64 deadline; /* monotonic, us */
+	const char *pidfile;
+} ExecWatch;
+
+static pid_t exec_pid(const char *pidfile)
+{
+	g_autofree char *text = NULL;
+	if (!g_file_get_contents(pidfile, &text, NULL, NULL))
+		return 0;
+	return (pid_t)MAX(atoi(text), 0);
+}
+
+static gpointer exec_watch_run(gpointer data)
+{
+	ExecWatch *w = data;
+	g_mutex_lock(&w->lock);
+	gint64 until = w->deadline;
+	while (!w->done) {
+		if (g_cond_wait_until(&w->cond, &w->lock, until) || w->done)
+			continue;
+		/* The pid file appears once the process started: retry
+		 * briefly until it does or the client is gone. */
+		pid_t pid = exec_pid(w->pidfile);
+		if (pid > 0 && kill(pid, SIGKILL) == 0) {
+			w->killed = TRUE;
+			break;
+		}
+		until = g_get_monotonic_time() + 50 * G_TIME_SPAN_MILLISECOND;
+	}
+	g_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+static void exec_watch_stop(ExecWatch *w, GThread *t)
+{
+	g_mutex_lock(&w->lock);
+	w->done = TRUE;
+	g_cond_signal(&w->cond);
+	g_mutex_unlock(&w->lock);
+	g_thread_join(t);
+	g_mutex_clear(&w->lock);
+	g_cond_clear(&w->cond);
+}
+
+/* The process of an exec: the container's own (user, supplementary
+ * groups, capabilities, env, cwd, no_new_privs) with cmd as its args and
+ * no terminal. runc fills an exec's process from the container's, but
+ * crun runs it as 0:0 unless told, so both are given the whole of it. */
+static gboolean exec_process_file(const Container *c, char *const *cmd,
+				  const char *path, GError **error)
+{
+	g_autofree char *config = g_build_filename(c->dir, "config.json", NULL);
+	json_error_t jerr;
+	json_t *spec = json_load_file(config, 0, &jerr);
+	if (spec == NULL)
+		return berth_throw(error, INTERNAL, "container %s: read %s: %s",
+				   c->id, config, jerr.text);
+	json_t *proc = json_object_get(spec, "process");
+	if (!json_is_object(proc)) {
+		json_decref(spec);
+		return berth_throw(error, INTERNAL,
+				   "container %s: %s has no process", c->id,
+				   config);
+	}
+	json_object_set_new(proc, "args", berth_json_from_strv(cmd));
+	json_object_set_new(proc, "terminal", json_false());
+	json_object_del(proc, "consoleSize");
+	int rc = json_dump_file(proc, path, JSON_COMPACT);
+	json_decref(spec);
+	if (rc < 0)
+		return berth_throw(error, INTERNAL,
+				   "container %s: write exec process %s", c->id,
+				   path);
+	return TRUE;
+}
+
+/* The client gets this long after the deadline to reap the killed process
+ * and exit before it is killed itself. */
+#define EXEC_REAP_GRACE_MS 10000
+
 /* `runtime exec` with a pid file, so that on a timeout the process in the
- * container is killed too, not just the runtime's client. */
+ * container is killed, not just the runtime's client. */
 gboolean ctr_manager_exec_sync(CtrManager *m, const char *id, char *const *cmd,
 			       gint64 timeout_s, ExecResult *out,
 			       GError **error)
@@ -968,27 +1060,47 @@ gboolean ctr_manager_exec_sync(CtrManager *m, const char *id, char *const *cmd,
 	const OciRuntime *rt = runtime_of(m, c, error);
 	if (rt == NULL)
 		return FALSE;
-	g_autofree char *pidfile = g_strdup_printf(
-		"%s/exec-%08x.pid", c->socket_dir, g_random_int());
-	g_autoptr(GPtrArray) argv = g_ptr_array_new();
-	const char *head[] = {rt->path,	    "--root", rt->root, "exec",
-			      "--pid-file", pidfile,  c->id};
-	for (gsize i = 0; i < G_N_ELEMENTS(head); i++)
-		g_ptr_array_add(argv, (char *)head[i]);
-	for (char *const *a = cmd; *a; a++)
-		g_ptr_array_add(argv, *a);
-	g_ptr_array_add(argv, NULL);
-	SpawnOptions o = {.argv = (const char *const *)argv->pdata,
-			  .timeout_ms = timeout_s > 0 ? timeout_s * 1000 : 0,
-			  .max_output = EXEC_MAX_OUTPUT};
-	SpawnResult r;
-	if (!spawn_sync(&o, &r, error))
+	guint32 tag = g_random_int();
+	g_autofree char *pidfile =
+		g_strdup_printf("%s/exec-%08x.pid", c->socket_dir, tag);
+	g_autofree char *procfile =
+		g_strdup_printf("%s/exec-%08x.json", c->socket_dir, tag);
+	if (!exec_process_file(c, cmd, procfile, error))
 		return FALSE;
-	if (r.timed_out) {
-		g_autofree char *text = NULL;
-		if (g_file_get_contents(pidfile, &text, NULL, NULL) &&
-		    atoi(text) > 0)
-			kill(atoi(text), SIGKILL);
+	const char *argv[] = {rt->path,	   "--root", rt->root,	   "exec",
+			      "--process", procfile, "--pid-file", pidfile,
+			      c->id,	   NULL};
+	SpawnOptions o = {.argv = argv,
+			  .timeout_ms = timeout_s > 0
+						? timeout_s * 1000 +
+							  EXEC_REAP_GRACE_MS
+						: 0,
+			  .max_output = EXEC_MAX_OUTPUT};
+	ExecWatch w = {.pidfile = pidfile,
+		       .deadline = g_get_monotonic_time() +
+				   timeout_s * G_TIME_SPAN_SECOND};
+	g_mutex_init(&w.lock);
+	g_cond_init(&w.cond);
+	GThread *watcher =
+		timeout_s > 0 ? g_thread_new("exec-timeout", exec_watch_run, &w)
+			      : NULL;
+	SpawnResult r;
+	gboolean ran = spawn_sync(&o, &r, error);
+	unlink(procfile);
+	if (watcher != NULL) {
+		exec_watch_stop(&w, watcher);
+	} else {
+		g_mutex_clear(&w.lock);
+		g_cond_clear(&w.cond);
+	}
+	if (!ran) {
+		unlink(pidfile);
+		return FALSE;
+	}
+	if (w.killed || r.timed_out) {
+		pid_t pid = exec_pid(pidfile);
+		if (r.timed_out && pid > 0)
+			kill(pid, SIGKILL);
 		unlink(pidfile);
 		spawn_result_clear(&r);
 		return berth_throw(error, DEADLINE_EXCEEDED,

@@ -180,9 +180,11 @@ static char **sysctl_strv(const PodConfig *c)
 	return g_strv_builder_end(b);
 }
 
+/* A pod without a hostname gets the node's, as CRI-O and containerd give
+ * it: the pod name may be longer than a hostname can be (critest's are). */
 static const char *pod_hostname(const Pod *p)
 {
-	return p->config->hostname[0] ? p->config->hostname : p->config->name;
+	return p->config->hostname[0] ? p->config->hostname : g_get_host_name();
 }
 
 static gboolean step_namespaces(PodManager *m, Pod *p, GError **error)

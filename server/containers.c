@@ -473,9 +473,14 @@ BERTH_UNARY(server_create_container)
 	CtrConfig *cfg = ctr_config_from_request(in->config, error);
 	if (cfg == NULL)
 		return NULL;
+	/* The image as ImageStatus finds it: "busybox" is busybox:latest on
+	 * the first search registry that has it. */
+	const char *image = in->config->image->image;
+	g_autoptr(ImageRecord) img =
+		image_puller_lookup(s->puller, image, NULL);
 	g_autoptr(Container) c =
 		ctr_manager_create(s->containers, in->pod_sandbox_id, cfg,
-				   in->config->image->image, error);
+				   image, img ? img->id : NULL, error);
 	if (c == NULL)
 		return NULL;
 	ctr_manager_mark_answered(s->containers, c, !cri_call_cancelled(call));
