@@ -212,7 +212,7 @@ static int fail(char *why, size_t len, const char *what, int err)
 static int prepare(Conmon *c, char *why, size_t len)
 {
 	const ConmonConfig *cfg = c->cfg;
-	int r;
+	int r = 0;
 	if (mkdir(cfg->socket_dir, 0700) < 0 && errno != EEXIST)
 		return fail(why, len, cfg->socket_dir, -errno);
 	if (chdir(cfg->socket_dir) < 0)
