@@ -35,9 +35,6 @@ CRITEST = os.environ.get("CRITEST", "/opt/cri-tools/bin/critest")
 
 # Specs not run, with the reason (README.md lists them too).
 SKIPS = {
-    # Streaming (exec -it, attach, port-forward) lands in server/streaming/
-    # separately; ExecSync is covered by the Container specs.
-    r"\[k8s\.io\] Streaming": "streaming server not merged yet",
     # The image is pinned by the digest of the real upstream image, which
     # no local build can reproduce.
     r"public image with digest": "needs the upstream image's exact digest",
