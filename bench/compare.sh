@@ -61,10 +61,10 @@ done
 # Counts per scenario: (full, quick). churn is the 8-client throughput run;
 # FLAT_A/FLAT_B the churn cycles after which berthd's memory is compared.
 if [ "$QUICK" = 1 ]; then
-	N_VERSION=200 N_POD=10 N_CONTAINER=10 N_S2R=10 N_EXEC=20 N_CHURN=40 N_PULL=2
-	FLAT_A=20 FLAT_B=100 LAYER_MIB=1
-	[ "$DENSITY_SET" = 1 ] || DENSITY=30
-	[ "$RUNNING_SET" = 1 ] || RUNNING=20
+	N_VERSION=200 N_POD=5 N_CONTAINER=5 N_S2R=5 N_EXEC=10 N_CHURN=24 N_PULL=2
+	FLAT_A=10 FLAT_B=50 LAYER_MIB=1
+	[ "$DENSITY_SET" = 1 ] || DENSITY=20
+	[ "$RUNNING_SET" = 1 ] || RUNNING=10
 	[ "$ROUNDS_SET" = 1 ] || ROUNDS=2
 else
 	N_VERSION=1000 N_POD=50 N_CONTAINER=50 N_S2R=50 N_EXEC=200 N_CHURN=200 N_PULL=3
@@ -473,7 +473,7 @@ main() {
 	run_scenarios
 	local report_args=(--results "$RESULTS" --command "$COMMAND"
 		--targets "$TARGETS_ARG" --density "$DENSITY" --running "$RUNNING"
-		--flat "$FLAT_A,$FLAT_B" --rounds "$ROUNDS")
+		--flat "$FLAT_A,$FLAT_B" --rounds "$ROUNDS" --client "${BERTHCTL#"$REPO"/}")
 	[ "$DOCS" = 1 ] && report_args+=(--docs "$REPO/docs/performance.md")
 	"$PY" "$LIB/report.py" "${report_args[@]}"
 	if [ ${#FAILED[@]} -gt 0 ]; then

@@ -21,6 +21,7 @@ import re
 import statistics
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -139,7 +140,8 @@ def table(figs, targets, args):
                 cells.append("n/a" if r is None else f"{r:.2f}×")
         lines.append("| " + " | ".join(cells) + " |")
 
-    for scen, var in ORDER:
+    extra = sorted({(s, v) for _, s, v in figs if s != "memory"} - set(ORDER))
+    for scen, var in ORDER + extra:
         present = {t: figs.get((t, scen, var)) for t in targets}
         if not any(present.values()):
             continue
@@ -184,7 +186,7 @@ def verdict(value, limit, at_most):
         return None, "n/a (figure missing)"
     met = value <= limit if at_most else value >= limit
     margin = abs(limit - value) / limit * 100 if limit else 0
-    return met, f"{'met' if met else 'missed'} by {margin:.0f}%"
+    return met, f"headroom {margin:.0f}%" if met else f"over by {margin:.0f}%"
 
 
 def targets_table(figs, targets, args):
@@ -271,10 +273,7 @@ def section(args, servers, fig_lines, tgt_lines):
         for t in args.targets if t in servers)
     runtimes = f"{first_line(['runc', '--version'])}; {first_line(['crun', '--version'])}"
     flat_a, flat_b = args.flat
-    return [
-        BEGIN,
-        "## berth and containerd side by side (bench/compare.sh)",
-        "",
+    intro = (
         "Written by `bench/compare.sh` (`make bench` for the full run, "
         "`bash bench/compare.sh --quick` for a smoke run with small counts); "
         "everything between the compare markers is replaced by the next run. "
@@ -289,12 +288,21 @@ def section(args, servers, fig_lines, tgt_lines):
         "berth-conmon for berth and containerd-shim-runc-v2 for containerd. "
         f"\"after N churn cycles\" counts the create/start/stop/remove cycles of "
         f"the flatness phase ({flat_a}, then {flat_b - flat_a} more), run before "
-        "the density scenario.",
+        "the density scenario.")
+    if "--quick" in args.command.split():
+        intro += (" This was a --quick run: small counts, figures are indicative "
+                  "only and the targets are checked at the sizes shown.")
+    return [
+        BEGIN,
+        "## berth and containerd side by side (bench/compare.sh)",
+        "",
+    ] + textwrap.wrap(intro, 76, break_on_hyphens=False) + [
         "",
         f"- date: {time.strftime('%Y-%m-%d %H:%M %Z')}",
         f"- machine: {machine()}",
         f"- servers: {versions}",
         f"- OCI runtimes: {runtimes}",
+        f"- client: `{args.client}`",
         f"- command: `{args.command}`",
         f"- raw JSON: `{args.results}` (one file per scenario, target and round)",
         "",
@@ -325,6 +333,7 @@ def main():
     ap.add_argument("--running", type=int, default=100)
     ap.add_argument("--flat", default="100,1000")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--client", default="bin/berthctl")
     args = ap.parse_args()
     args.targets = args.targets.split(",")
     args.flat = [int(x) for x in args.flat.split(",")]
