@@ -99,6 +99,7 @@ declare -A ENDPOINT=() PID=() HELPER_EXE=() HELPER_MATCH=()
 
 BENCH=""
 FIXTURES_PID=""
+CLIENT_PID=""
 RUN_CONTAINERD_EXISTED=1
 [ -e /run/containerd ] || RUN_CONTAINERD_EXISTED=0
 
@@ -116,6 +117,20 @@ stop_pid() {
 	done
 	log "pid $pid did not stop in ${grace}s: SIGKILL"
 	kill -KILL "$pid" 2>/dev/null || true
+}
+
+# A client interrupted mid-scenario: SIGINT first (berthctl removes what it
+# made), then SIGTERM; cri.py cleanup removes whatever is left either way.
+stop_client() {
+	local i
+	alive "$CLIENT_PID" || return 0
+	log "stopping the client (pid $CLIENT_PID)"
+	kill -INT "$CLIENT_PID" 2>/dev/null || true
+	for ((i = 0; i < 100; i++)); do
+		alive "$CLIENT_PID" || return 0
+		sleep 0.1
+	done
+	stop_pid "$CLIENT_PID" 5
 }
 
 # Pids whose /proc/PID/exe is $1 and whose command line contains $2.
@@ -154,6 +169,7 @@ cleanup() {
 	set +e
 	[ -n "$BENCH" ] || exit "$rc"
 	log "cleaning up"
+	stop_client
 	for t in "${TARGETS[@]}"; do
 		if alive "${PID[$t]:-}"; then
 			timeout 1800 "$PY" "$LIB/cri.py" "${ENDPOINT[$t]}" cleanup
@@ -383,17 +399,23 @@ FAILED=()
 # $RESULTS/SCENARIO.TARGET.TAG.json. A failure is recorded and the run goes
 # on with the next target; the report shows the figure as missing.
 bench_one() {
-	local t=$1 scen=$2 tag=$3 json out
+	local t=$1 scen=$2 tag=$3 json out rc=0
 	shift 3
 	json=$RESULTS/$scen.$t.$tag.json
 	out=$RESULTS/logs/$scen.$t.$tag.out
 	log "$t: $scen $tag $*"
-	if ! "$BERTHCTL" -r "unix://${ENDPOINT[$t]}" bench "$scen" \
+	# In the background and waited for, so that a signal runs the trap at
+	# once; clean-up then stops the client (stop_client).
+	"$BERTHCTL" -r "unix://${ENDPOINT[$t]}" bench "$scen" \
 		--image "$IMAGE" --pull-image "$PULL_IMAGE" --cgroup-parent "${CGPARENT[$t]}" \
 		--server-pid "${PID[$t]}" --helper-exe "${HELPER_EXE[$t]}" \
 		--helper-match "${HELPER_MATCH[$t]}" --clients "$CLIENTS" \
-		--json "$json" "$@" >"$out" 2>&1; then
-		log "$t: $scen $tag FAILED: $(tail -3 "$out")"
+		--json "$json" "$@" >"$out" 2>&1 </dev/null &
+	CLIENT_PID=$!
+	wait "$CLIENT_PID" || rc=$?
+	CLIENT_PID=""
+	if [ "$rc" != 0 ]; then
+		log "$t: $scen $tag FAILED (exit $rc): $(tail -3 "$out")"
 		FAILED+=("$t:$scen:$tag")
 		rm -f "$json"
 		alive "${PID[$t]}" || die "$t died: see its log"
