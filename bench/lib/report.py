@@ -57,7 +57,7 @@ def load(results):
             if len(parts) == 2 and parts[1] == "version":
                 servers[parts[0]] = json.loads(path.read_text())
             continue
-        scenario, target, tag = parts[0], parts[1], ".".join(parts[2:])
+        target, tag = parts[1], ".".join(parts[2:])
         # The flatness phase's churn runs are not throughput samples.
         if tag.startswith("flat-"):
             continue
