@@ -61,13 +61,13 @@ done
 # Counts per scenario: (full, quick). churn is the 8-client throughput run;
 # FLAT_A/FLAT_B the churn cycles after which berthd's memory is compared.
 if [ "$QUICK" = 1 ]; then
-	N_VERSION=200 N_POD=5 N_CONTAINER=5 N_S2R=5 N_EXEC=10 N_CHURN=24 N_PULL=2
+	N_VERSION=200 N_POD=5 N_CONTAINER=5 N_S2R=5 N_EXEC=10 N_CHURN=24 N_PULL=2 N_SAMPLES=200
 	FLAT_A=10 FLAT_B=50 LAYER_MIB=1
 	[ "$DENSITY_SET" = 1 ] || DENSITY=20
 	[ "$RUNNING_SET" = 1 ] || RUNNING=10
 	[ "$ROUNDS_SET" = 1 ] || ROUNDS=2
 else
-	N_VERSION=1000 N_POD=50 N_CONTAINER=50 N_S2R=50 N_EXEC=200 N_CHURN=200 N_PULL=3
+	N_VERSION=1000 N_POD=50 N_CONTAINER=50 N_S2R=50 N_EXEC=200 N_CHURN=200 N_PULL=3 N_SAMPLES=1000
 	FLAT_A=100 FLAT_B=1000 LAYER_MIB=4
 fi
 CLIENTS=8
@@ -466,7 +466,7 @@ run_scenarios() {
 	interleaved start-to-running -n "$N_S2R"
 	interleaved exec -n "$N_EXEC"
 	interleaved churn -n "$N_CHURN"
-	interleaved pull -n "$N_PULL"
+	interleaved pull --pull-runs "$N_PULL"
 	# Flatness: memory after FLAT_A and after FLAT_B churn cycles of this
 	# phase (before density, whose peak would hide any growth).
 	for t in "${TARGETS[@]}"; do
@@ -478,7 +478,7 @@ run_scenarios() {
 		memsample "$t" "after-churn-$FLAT_B"
 	done
 	for t in "${TARGETS[@]}"; do
-		bench_one "$t" density r1 -n "$DENSITY"
+		bench_one "$t" density r1 -n "$DENSITY" --samples "$N_SAMPLES"
 	done
 }
 
