@@ -71,6 +71,7 @@ else
 	FLAT_A=100 FLAT_B=1000 LAYER_MIB=4
 fi
 CLIENTS=8
+CALL_TIMEOUT=300
 
 IFS=, read -r -a TARGETS <<<"$TARGETS_ARG"
 for t in "${TARGETS[@]}"; do
@@ -231,7 +232,10 @@ prepare() {
 	log "building berth (make all)"
 	make -C "$REPO" -j"$(nproc)" all >"$RESULTS/make.log" 2>&1 ||
 		die "make all failed: see $RESULTS/make.log"
-	BERTHCTL=${BERTHCTL:-$REPO/bin/berthctl}
+	if [ -z "${BERTHCTL:-}" ]; then
+		BERTHCTL=$REPO/bin/berthctl
+		[ -x "$BERTHCTL" ] || make -C "$REPO" -j"$(nproc)" bin/berthctl >>"$RESULTS/make.log" 2>&1 || true
+	fi
 	[ -x "$BERTHCTL" ] || die "no berthctl at $BERTHCTL (build it, or set BERTHCTL)"
 	prepare_hugetlb
 }
@@ -406,11 +410,13 @@ bench_one() {
 	log "$t: $scen $tag $*"
 	# In the background and waited for, so that a signal runs the trap at
 	# once; clean-up then stops the client (stop_client).
-	"$BERTHCTL" -r "unix://${ENDPOINT[$t]}" bench "$scen" \
+	# Options first, the scenario last; a generous per-call timeout, as 8
+	# concurrent clients queue for seconds on a small machine.
+	"$BERTHCTL" -r "unix://${ENDPOINT[$t]}" --timeout "$CALL_TIMEOUT" bench \
 		--image "$IMAGE" --pull-image "$PULL_IMAGE" --cgroup-parent "${CGPARENT[$t]}" \
 		--server-pid "${PID[$t]}" --helper-exe "${HELPER_EXE[$t]}" \
 		--helper-match "${HELPER_MATCH[$t]}" --clients "$CLIENTS" \
-		--json "$json" "$@" >"$out" 2>&1 </dev/null &
+		--json "$json" "$@" "$scen" >"$out" 2>&1 </dev/null &
 	CLIENT_PID=$!
 	wait "$CLIENT_PID" || rc=$?
 	CLIENT_PID=""

@@ -183,7 +183,7 @@ def table(figs, targets, args):
 def verdict(value, limit, at_most):
     """(met, text) for value against limit; the margin in percent of it."""
     if value is None or limit is None:
-        return None, "n/a (figure missing)"
+        return None, "figure missing"
     met = value <= limit if at_most else value >= limit
     margin = abs(limit - value) / limit * 100 if limit else 0
     return met, f"headroom {margin:.0f}%" if met else f"over by {margin:.0f}%"
@@ -236,7 +236,7 @@ def targets_table(figs, targets, args):
 def targets_lines(rows):
     lines = ["| target | berth | figure | verdict |", "|---|---|---|---|"]
     for r in rows:
-        mark = {True: "**met**", False: "**missed**", None: "n/a"}[r["met"]]
+        mark = {True: "**met**", False: "**missed**", None: "not measured"}[r["met"]]
         lines.append(f"| {r['target']} | {r['berth']} | {r['shown']} | "
                      f"{mark} ({r['verdict']}) |")
     return lines
