@@ -69,7 +69,7 @@ TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRCS))
 GLIB_BINS := $(BIN)/berthd $(BIN)/berthctl
 PYSTUBS   := $(PYGEN)/api_pb2.py $(PYGEN)/api_pb2_grpc.py
 
-.PHONY: all deps run test check unit unit-bins tool-bins integration asan fmt lint clean
+.PHONY: all deps run test check unit unit-bins tool-bins integration asan fmt lint clean bench
 .DEFAULT_GOAL := all
 
 all: $(GLIB_BINS) $(BIN)/berth-pause $(BIN)/berth-conmon $(PYSTUBS)
@@ -87,6 +87,11 @@ run: deps
 		echo "make run: /etc/cni/net.d was empty: installed contrib/cni/10-berth.conflist"; \
 	fi
 	./bin/berthd
+
+# berth and containerd side by side (root; about an hour): docs/performance.md.
+# `bash bench/compare.sh --quick` is the few-minute smoke run.
+bench:
+	bash bench/compare.sh
 
 test: deps
 	@$(MAKE) --no-print-directory all unit-bins tool-bins

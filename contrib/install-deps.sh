@@ -2,7 +2,18 @@
 # The one list of Debian 12 packages berth needs to build, run and test.
 # Idempotent: installs only what is missing, and runs `apt-get update` only
 # when a package is missing and apt has no index for it yet.
+#   contrib/install-deps.sh           what build, run and test need
+#   contrib/install-deps.sh --bench   also what bench/compare.sh compares
+#                                     berth with (containerd 1.6)
 set -euo pipefail
+
+bench=0
+for arg in "$@"; do
+	case $arg in
+	--bench) bench=1 ;;
+	*) echo "install-deps: unknown option $arg" >&2 && exit 2 ;;
+	esac
+done
 
 packages=(
 	# build
@@ -19,6 +30,12 @@ packages=(
 	# format and lint
 	clang-format clang-tidy cppcheck
 )
+# bench/compare.sh: containerd's CRI plugin is built in; the package's
+# service is never started by the bench (it starts its own containerd).
+bench_packages=(containerd)
+if [ "$bench" = 1 ]; then
+	packages+=("${bench_packages[@]}")
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,513 @@
+#!/usr/bin/env bash
+# bench/compare.sh: berth and containerd side by side, in one run.
+#
+#   make bench                       the full run (density at 1,000; ~1 hour)
+#   bash bench/compare.sh --quick    a smoke run with small counts (minutes)
+#
+# As root, on this machine: builds berth (make all), installs the bench
+# packages (contrib/install-deps.sh --bench: containerd 1.6, whose CRI plugin
+# is built in), starts a local registry with the fixture images, then three
+# CRI servers, each on its own root, state dir, socket, CNI bridge and subnet,
+# and cgroup parent:
+#   berth-runc       berthd --default-runtime runc
+#   containerd-runc  containerd 1.6, CRI plugin, io.containerd.runc.v2, cgroupfs
+#   berth-crun       berthd --default-runtime crun
+# and drives each with the same client, `berthctl bench` (bin/berthctl, or
+# $BERTHCTL). Scenarios run interleaved, one target after the other, the
+# order reversed every other round. bench/lib/report.py prints the figures
+# side by side with the berth/containerd ratios and the targets, and writes
+# them into docs/performance.md between <!-- compare:begin --> and
+# <!-- compare:end -->. Raw JSON: /var/tmp/berth-bench/<date>/ (--results).
+# Everything it started is removed on success, failure and Ctrl-C.
+#
+# Options:
+#   --quick           small counts, 2 rounds (a smoke run)
+#   --density N       containers for the density scenario (default 1000)
+#   --running N       running containers for the memory figure (default 100)
+#   --rounds R        rounds of the light scenarios (default 3)
+#   --targets LIST    comma-separated subset of berth-runc,containerd-runc,berth-crun
+#   --results DIR     where the raw JSON and logs go
+#   --no-docs         do not touch docs/performance.md
+#   --keep            keep the bench dir (servers are still stopped)
+#   --no-deps         do not run contrib/install-deps.sh --bench
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LIB=$REPO/bench/lib
+PY=/usr/bin/python3
+COMMAND="bash bench/compare.sh $*"
+
+QUICK=0 DENSITY=1000 RUNNING=100 ROUNDS=3 DOCS=1 KEEP=0 DEPS=1
+TARGETS_ARG=berth-runc,containerd-runc,berth-crun
+RESULTS=/var/tmp/berth-bench/$(date +%Y%m%d-%H%M%S)
+DENSITY_SET=0 RUNNING_SET=0 ROUNDS_SET=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) QUICK=1 ;;
+	--density) DENSITY=$2 DENSITY_SET=1 && shift ;;
+	--running) RUNNING=$2 RUNNING_SET=1 && shift ;;
+	--rounds) ROUNDS=$2 ROUNDS_SET=1 && shift ;;
+	--targets) TARGETS_ARG=$2 && shift ;;
+	--results) RESULTS=$2 && shift ;;
+	--no-docs) DOCS=0 ;;
+	--keep) KEEP=1 ;;
+	--no-deps) DEPS=0 ;;
+	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' && exit 0 ;;
+	*) echo "compare.sh: unknown option $1 (see --help)" >&2 && exit 2 ;;
+	esac
+	shift
+done
+
+# Counts per scenario: (full, quick). churn is the 8-client throughput run;
+# FLAT_A/FLAT_B the churn cycles after which berthd's memory is compared.
+if [ "$QUICK" = 1 ]; then
+	N_VERSION=200 N_POD=5 N_CONTAINER=5 N_S2R=5 N_EXEC=10 N_CHURN=24 N_PULL=2 N_SAMPLES=200
+	FLAT_A=10 FLAT_B=50 LAYER_MIB=1
+	[ "$DENSITY_SET" = 1 ] || DENSITY=20
+	[ "$RUNNING_SET" = 1 ] || RUNNING=10
+	[ "$ROUNDS_SET" = 1 ] || ROUNDS=2
+else
+	N_VERSION=1000 N_POD=50 N_CONTAINER=50 N_S2R=50 N_EXEC=200 N_CHURN=200 N_PULL=3 N_SAMPLES=1000
+	FLAT_A=100 FLAT_B=1000 LAYER_MIB=4
+fi
+CLIENTS=8
+CALL_TIMEOUT=300
+
+IFS=, read -r -a TARGETS <<<"$TARGETS_ARG"
+for t in "${TARGETS[@]}"; do
+	case $t in berth-runc | containerd-runc | berth-crun) ;;
+	*) echo "compare.sh: unknown target $t" >&2 && exit 2 ;;
+	esac
+done
+
+log() { printf '%s compare: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() {
+	log "error: $*"
+	exit 1
+}
+
+[ "$(id -u)" = 0 ] || die "run as root (it starts CRI servers, bridges and cgroups)"
+
+# --- per-target settings ------------------------------------------------
+# Bridge names are at most 15 characters; the /20 subnets hold the density
+# run's pods and overlap neither the contrib network (10.247.0.0/16) nor
+# the test suite's bridges.
+declare -A BRIDGE=([berth-runc]=bbench-runc [containerd-runc]=bbench-ctrd [berth-crun]=bbench-crun)
+declare -A SUBNET=([berth-runc]=10.249.0 [containerd-runc]=10.249.16 [berth-crun]=10.249.32)
+declare -A CGPARENT=([berth-runc]=/berth-bench-runc [containerd-runc]=/berth-bench-ctrd
+	[berth-crun]=/berth-bench-crun)
+declare -A ENDPOINT=() PID=() HELPER_EXE=() HELPER_MATCH=()
+
+BENCH=""
+FIXTURES_PID=""
+CLIENT_PID=""
+RUN_CONTAINERD_EXISTED=1
+[ -e /run/containerd ] || RUN_CONTAINERD_EXISTED=0
+
+# --- clean-up: everything this run started, nothing else ------------------
+alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+
+# Stop a process we started: SIGTERM, then SIGKILL after $2 seconds.
+stop_pid() {
+	local pid=$1 grace=${2:-30} i
+	alive "$pid" || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < grace * 10; i++)); do
+		alive "$pid" || return 0
+		sleep 0.1
+	done
+	log "pid $pid did not stop in ${grace}s: SIGKILL"
+	kill -KILL "$pid" 2>/dev/null || true
+}
+
+# A client interrupted mid-scenario: SIGINT first (berthctl removes what it
+# made), then SIGTERM; cri.py cleanup removes whatever is left either way.
+stop_client() {
+	local i
+	alive "$CLIENT_PID" || return 0
+	log "stopping the client (pid $CLIENT_PID)"
+	kill -INT "$CLIENT_PID" 2>/dev/null || true
+	for ((i = 0; i < 100; i++)); do
+		alive "$CLIENT_PID" || return 0
+		sleep 0.1
+	done
+	stop_pid "$CLIENT_PID" 5
+}
+
+# Pids whose /proc/PID/exe is $1 and whose command line contains $2.
+helper_pids() {
+	local exe match=$2 p
+	exe=$(readlink -f "$1")
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/exe" 2>/dev/null)" = "$exe" ] || continue
+		tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "$match" && echo "${p#/proc/}"
+	done
+	return 0
+}
+
+# iptables chains the bridge plugin's ipMasq left for our networks (CNI DEL
+# removes them; this catches a DEL that never ran).
+clean_iptables() {
+	local t=$1 rule chain
+	command -v iptables >/dev/null || return 0
+	iptables -t nat -S POSTROUTING 2>/dev/null | grep -F "name: \\\"${BRIDGE[$t]}\\\"" |
+		while read -r rule; do
+			chain=${rule##* -j }
+			eval "iptables -t nat ${rule/#-A /-D }" 2>/dev/null || true
+			case $chain in CNI-*)
+				iptables -t nat -F "$chain" 2>/dev/null || true
+				iptables -t nat -X "$chain" 2>/dev/null || true
+				;;
+			esac
+			log "$t: removed leftover iptables rule for chain $chain"
+		done
+	return 0
+}
+
+cleanup() {
+	local rc=$? t p m d
+	trap - EXIT INT TERM
+	set +e
+	[ -n "$BENCH" ] || exit "$rc"
+	log "cleaning up"
+	stop_client
+	for t in "${TARGETS[@]}"; do
+		if alive "${PID[$t]:-}"; then
+			timeout 1800 "$PY" "$LIB/cri.py" "${ENDPOINT[$t]}" cleanup
+		fi
+	done
+	for t in "${TARGETS[@]}"; do
+		stop_pid "${PID[$t]:-}" 30
+		if [ -n "${HELPER_EXE[$t]:-}" ]; then
+			for p in $(helper_pids "${HELPER_EXE[$t]}" "${HELPER_MATCH[$t]}"); do
+				log "$t: stopping leftover helper $p"
+				stop_pid "$p" 5
+			done
+		fi
+	done
+	stop_pid "$FIXTURES_PID" 15
+	# Mounts under the bench dir, deepest first: namespace pins, rootfs
+	# overlays, containerd's snapshots and /dev/shm mounts.
+	while read -r m; do
+		umount -l "$m" 2>/dev/null
+	done < <(awk -v b="$BENCH/" 'index($5, b) == 1 { print $5 }' /proc/self/mountinfo |
+		awk '{ print length, $0 }' | sort -rn | cut -d' ' -f2-)
+	for t in "${TARGETS[@]}"; do
+		if [ -e "/sys/class/net/${BRIDGE[$t]}" ]; then
+			ip link del "${BRIDGE[$t]}" && log "$t: deleted bridge ${BRIDGE[$t]}"
+		fi
+		clean_iptables "$t"
+		for d in /sys/fs/cgroup/*"${CGPARENT[$t]}"; do
+			[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+		done
+	done
+	# containerd's shims put their sockets under /run/containerd/s whatever
+	# the config says: remove what is empty, if this run created the dir.
+	if [ "$RUN_CONTAINERD_EXISTED" = 0 ] && [ -d /run/containerd ]; then
+		find /run/containerd -depth -type d -empty -delete 2>/dev/null
+	fi
+	if [ -d "$RESULTS" ]; then
+		mkdir -p "$RESULTS/logs"
+		for t in "${TARGETS[@]}"; do
+			for f in "$BENCH/$t"/*.log; do
+				[ -f "$f" ] && cp "$f" "$RESULTS/logs/$t.$(basename "$f")"
+			done
+		done
+	fi
+	if [ "$KEEP" = 1 ]; then
+		log "kept $BENCH"
+	else
+		rm -rf "$BENCH"
+	fi
+	[ "$rc" = 0 ] || log "failed (exit $rc); logs in $RESULTS/logs"
+	exit "$rc"
+}
+
+# --- set-up ---------------------------------------------------------------
+prepare() {
+	if [ "$DEPS" = 1 ]; then
+		bash "$REPO/contrib/install-deps.sh" --bench
+	fi
+	command -v containerd >/dev/null || die "containerd not installed (contrib/install-deps.sh --bench)"
+	log "building berth (make all)"
+	make -C "$REPO" -j"$(nproc)" all >"$RESULTS/make.log" 2>&1 ||
+		die "make all failed: see $RESULTS/make.log"
+	if [ -z "${BERTHCTL:-}" ]; then
+		BERTHCTL=$REPO/bin/berthctl
+		[ -x "$BERTHCTL" ] || make -C "$REPO" -j"$(nproc)" bin/berthctl >>"$RESULTS/make.log" 2>&1 || true
+	fi
+	[ -x "$BERTHCTL" ] || die "no berthctl at $BERTHCTL (build it, or set BERTHCTL)"
+	prepare_hugetlb
+}
+
+# crun refuses a cgroup-v1 hybrid host whose v2 hierarchy holds a controller
+# (hugetlb here); a v1 hugetlb mount frees it, as the test suite does
+# (tests/integration/conftest.py). Host preparation: left in place.
+prepare_hugetlb() {
+	local unified=/sys/fs/cgroup/unified/cgroup.controllers
+	[ -r "$unified" ] && grep -qw hugetlb "$unified" || return 0
+	mkdir -p /sys/fs/cgroup/hugetlb
+	if mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb; then
+		log "host: mounted a cgroup v1 hugetlb hierarchy at /sys/fs/cgroup/hugetlb so that crun can run (left mounted)"
+	else
+		log "host: could not mount a v1 hugetlb hierarchy: crun may fail"
+	fi
+}
+
+start_fixtures() {
+	local state=$BENCH/fixtures.json i
+	log "building the fixture images and starting a local registry"
+	setsid "$PY" "$LIB/fixtures.py" --state "$state" --pause-bin "$REPO/bin/berth-pause" \
+		--layer-mib "$LAYER_MIB" >"$BENCH/fixtures.log" 2>&1 </dev/null &
+	FIXTURES_PID=$!
+	for ((i = 0; i < 1200; i++)); do
+		[ -f "$state" ] && break
+		alive "$FIXTURES_PID" || die "fixtures failed: $(tail -5 "$BENCH/fixtures.log")"
+		sleep 0.1
+	done
+	[ -f "$state" ] || die "fixtures not ready after 120 s"
+	REGISTRY=$(jq_get "$state" host)
+	IMAGE=$(jq_get "$state" images.busybox)
+	PULL_IMAGE=$(jq_get "$state" images.pull)
+	PAUSE_IMAGE=$(jq_get "$state" images.pause)
+	log "registry $REGISTRY: $IMAGE, $PULL_IMAGE, $PAUSE_IMAGE"
+}
+
+# jq_get FILE a.b: one string from a JSON file (no jq needed).
+jq_get() {
+	"$PY" -c 'import json, sys
+v = json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."):
+    v = v[k]
+print(v)' "$1" "$2"
+}
+
+# The contrib network's shape (bridge + host-local + portmap), on a bridge,
+# subnet and IPAM dir of the target's own.
+write_conflist() {
+	local t=$1 dir=$2
+	mkdir -p "$dir"
+	cat >"$dir/10-bench.conflist" <<-EOF
+		{
+		  "cniVersion": "1.0.0",
+		  "name": "${BRIDGE[$t]}",
+		  "plugins": [
+		    {
+		      "type": "bridge",
+		      "bridge": "${BRIDGE[$t]}",
+		      "isGateway": true,
+		      "ipMasq": true,
+		      "hairpinMode": true,
+		      "ipam": {
+		        "type": "host-local",
+		        "ranges": [[{ "subnet": "${SUBNET[$t]}.0/20", "gateway": "${SUBNET[$t]}.1" }]],
+		        "routes": [{ "dst": "0.0.0.0/0" }],
+		        "dataDir": "$BENCH/$t/ipam"
+		      }
+		    },
+		    { "type": "portmap", "capabilities": { "portMappings": true } }
+		  ]
+		}
+	EOF
+}
+
+# Wait for a server's socket to answer; fail with its log if it died.
+wait_server() {
+	local t=$1 log=$2 i
+	for ((i = 0; i < 600; i++)); do
+		alive "${PID[$t]}" || die "$t exited at start: $(tail -20 "$log")"
+		if [ -S "${ENDPOINT[$t]}" ] && "$PY" "$LIB/cri.py" "${ENDPOINT[$t]}" wait 5 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	die "$t not answering after 60 s: $(tail -20 "$log")"
+}
+
+start_berthd() {
+	local t=$1 runtime=$2 dir=$BENCH/$1
+	mkdir -p "$dir/none"
+	: >"$dir/registries.conf"
+	write_conflist "$t" "$dir/cni"
+	ENDPOINT[$t]=$dir/run/berth.sock
+	# setsid: a Ctrl-C in the terminal reaches the script, not the servers,
+	# which must still answer while clean-up removes their pods.
+	setsid "$REPO/bin/berthd" --config /dev/null --config-dir "$dir/none" \
+		--root "$dir/root" --runroot "$dir/run" --listen "${ENDPOINT[$t]}" \
+		--log-level warn --default-runtime "$runtime" \
+		--default-cgroup-parent "${CGPARENT[$t]}" \
+		--registries-conf "$dir/registries.conf" \
+		--cni-config-dir "$dir/cni" --cni-plugin-dir /usr/lib/cni \
+		>"$dir/berthd.log" 2>&1 </dev/null &
+	PID[$t]=$!
+	HELPER_EXE[$t]=$REPO/bin/berth-conmon
+	HELPER_MATCH[$t]=$dir/
+	wait_server "$t" "$dir/berthd.log"
+}
+
+start_containerd() {
+	local t=$1 dir=$BENCH/$1 hosts
+	mkdir -p "$dir/root" "$dir/state"
+	write_conflist "$t" "$dir/cni"
+	ENDPOINT[$t]=$dir/containerd.sock
+	# The local registry over plain HTTP, through hosts.toml.
+	hosts=$dir/certs.d/$REGISTRY
+	mkdir -p "$hosts"
+	cat >"$hosts/hosts.toml" <<-EOF
+		server = "http://$REGISTRY"
+
+		[host."http://$REGISTRY"]
+		  capabilities = ["pull", "resolve"]
+	EOF
+	sed -e "s|@ROOT@|$dir/root|g" -e "s|@STATE@|$dir/state|g" \
+		-e "s|@SOCKET@|${ENDPOINT[$t]}|g" -e "s|@SANDBOX_IMAGE@|$PAUSE_IMAGE|g" \
+		-e "s|@RUNC@|$(command -v runc)|g" -e "s|@CNI_BIN_DIR@|/usr/lib/cni|g" \
+		-e "s|@CNI_CONF_DIR@|$dir/cni|g" -e "s|@CERTS_D@|$dir/certs.d|g" \
+		"$LIB/containerd.toml.in" >"$dir/containerd.toml"
+	setsid containerd --config "$dir/containerd.toml" >"$dir/containerd.log" 2>&1 </dev/null &
+	PID[$t]=$!
+	HELPER_EXE[$t]=$(command -v containerd-shim-runc-v2)
+	HELPER_MATCH[$t]=${ENDPOINT[$t]}
+	wait_server "$t" "$dir/containerd.log"
+}
+
+start_servers() {
+	local t
+	for t in "${TARGETS[@]}"; do
+		if ip -4 route show | grep -q "^${SUBNET[$t]}\.0/20"; then
+			die "$t: a route to ${SUBNET[$t]}.0/20 exists already (another run?)"
+		fi
+		[ -e "/sys/class/net/${BRIDGE[$t]}" ] && die "$t: bridge ${BRIDGE[$t]} exists already"
+		case $t in
+		berth-runc) start_berthd "$t" runc ;;
+		berth-crun) start_berthd "$t" crun ;;
+		containerd-runc) start_containerd "$t" ;;
+		esac
+		"$PY" "$LIB/cri.py" "${ENDPOINT[$t]}" version >"$RESULTS/$t.version.json"
+		log "$t: pid ${PID[$t]}, $(cat "$RESULTS/$t.version.json")"
+		# Images in place before anything is measured (containerd's pause
+		# image too, which it would otherwise pull at the first pod).
+		"$PY" "$LIB/cri.py" "${ENDPOINT[$t]}" pull "$IMAGE" ||
+			die "$t: cannot pull $IMAGE"
+		if [ "$t" = containerd-runc ]; then
+			"$PY" "$LIB/cri.py" "${ENDPOINT[$t]}" pull "$PAUSE_IMAGE" ||
+				die "$t: cannot pull $PAUSE_IMAGE"
+		fi
+	done
+}
+
+# --- scenarios --------------------------------------------------------------
+FAILED=()
+
+# bench_one TARGET SCENARIO TAG ARGS...: one berthctl bench run, JSON to
+# $RESULTS/SCENARIO.TARGET.TAG.json. A failure is recorded and the run goes
+# on with the next target; the report shows the figure as missing.
+bench_one() {
+	local t=$1 scen=$2 tag=$3 json out rc=0
+	shift 3
+	json=$RESULTS/$scen.$t.$tag.json
+	out=$RESULTS/logs/$scen.$t.$tag.out
+	log "$t: $scen $tag $*"
+	# In the background and waited for, so that a signal runs the trap at
+	# once; clean-up then stops the client (stop_client).
+	# Options first, the scenario last; a generous per-call timeout, as 8
+	# concurrent clients queue for seconds on a small machine.
+	"$BERTHCTL" -r "unix://${ENDPOINT[$t]}" --timeout "$CALL_TIMEOUT" bench \
+		--image "$IMAGE" --pull-image "$PULL_IMAGE" --cgroup-parent "${CGPARENT[$t]}" \
+		--server-pid "${PID[$t]}" --helper-exe "${HELPER_EXE[$t]}" \
+		--helper-match "${HELPER_MATCH[$t]}" --clients "$CLIENTS" \
+		--json "$json" "$@" "$scen" >"$out" 2>&1 </dev/null &
+	CLIENT_PID=$!
+	wait "$CLIENT_PID" || rc=$?
+	CLIENT_PID=""
+	if [ "$rc" != 0 ]; then
+		log "$t: $scen $tag FAILED (exit $rc): $(tail -3 "$out")"
+		FAILED+=("$t:$scen:$tag")
+		rm -f "$json"
+		alive "${PID[$t]}" || die "$t died: see its log"
+		"$PY" "$LIB/cri.py" "${ENDPOINT[$t]}" cleanup || true
+	fi
+}
+
+# Targets in round order: as given on odd rounds, reversed on even ones.
+round_order() {
+	local r=$1 i
+	if ((r % 2 == 1)); then
+		printf '%s\n' "${TARGETS[@]}"
+	else
+		for ((i = ${#TARGETS[@]} - 1; i >= 0; i--)); do echo "${TARGETS[$i]}"; done
+	fi
+}
+
+# interleaved SCENARIO ARGS...: ROUNDS rounds over every target.
+interleaved() {
+	local scen=$1 r t
+	shift
+	for ((r = 1; r <= ROUNDS; r++)); do
+		for t in $(round_order "$r"); do
+			bench_one "$t" "$scen" "r$r" "$@"
+		done
+	done
+}
+
+memsample() {
+	local t=$1 variant=$2
+	"$PY" "$LIB/memstat.py" --variant "$variant" --server-pid "${PID[$t]}" \
+		--helper-exe "${HELPER_EXE[$t]}" --helper-match "${HELPER_MATCH[$t]}" \
+		--endpoint "${ENDPOINT[$t]}" --json "$RESULTS/memstat.$t.$variant.json" >/dev/null ||
+		FAILED+=("$t:memstat:$variant")
+}
+
+run_scenarios() {
+	local t
+	# Memory first, on servers that have done nothing but pull: idle,
+	# RUNNING running containers, after churn.
+	for t in "${TARGETS[@]}"; do
+		memsample "$t" idle-at-start
+		bench_one "$t" memory r1 -n "$RUNNING"
+	done
+	interleaved version -n "$N_VERSION"
+	interleaved pod -n "$N_POD"
+	interleaved container -n "$N_CONTAINER"
+	interleaved start-to-running -n "$N_S2R"
+	interleaved exec -n "$N_EXEC"
+	interleaved churn -n "$N_CHURN"
+	interleaved pull --pull-runs "$N_PULL"
+	# Flatness: memory after FLAT_A and after FLAT_B churn cycles of this
+	# phase (before density, whose peak would hide any growth).
+	for t in "${TARGETS[@]}"; do
+		bench_one "$t" churn "flat-$FLAT_A" -n "$FLAT_A"
+		memsample "$t" "after-churn-$FLAT_A"
+	done
+	for t in $(round_order 2); do
+		bench_one "$t" churn "flat-$FLAT_B" -n "$((FLAT_B - FLAT_A))"
+		memsample "$t" "after-churn-$FLAT_B"
+	done
+	for t in "${TARGETS[@]}"; do
+		bench_one "$t" density r1 -n "$DENSITY" --samples "$N_SAMPLES"
+	done
+}
+
+main() {
+	mkdir -p "$RESULTS/logs"
+	RESULTS=$(cd "$RESULTS" && pwd)
+	log "results in $RESULTS"
+	prepare
+	BENCH=$(mktemp -d /var/tmp/berth-bench-run.XXXXXX)
+	trap cleanup EXIT
+	trap 'log "interrupted"; exit 130' INT TERM
+	start_fixtures
+	start_servers
+	run_scenarios
+	local report_args=(--results "$RESULTS" --command "$COMMAND"
+		--targets "$TARGETS_ARG" --density "$DENSITY" --running "$RUNNING"
+		--flat "$FLAT_A,$FLAT_B" --rounds "$ROUNDS" --client "${BERTHCTL#"$REPO"/}")
+	[ "$DOCS" = 1 ] && report_args+=(--docs "$REPO/docs/performance.md")
+	"$PY" "$LIB/report.py" "${report_args[@]}"
+	if [ ${#FAILED[@]} -gt 0 ]; then
+		log "failed runs (figures missing): ${FAILED[*]}"
+		return 1
+	fi
+}
+
+main
