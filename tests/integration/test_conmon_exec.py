@@ -18,7 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN_DIR, Berthd, api_pb2, wait_for
+from conftest import BIN_DIR, SAN, Berthd, api_pb2, wait_for
+
+# Sanitized monitors are larger, and slower to exit (leak checks).
+GONE_S = 60 if SAN else 10
 from test_container_lifecycle import create, ctr_config
 from test_pod_lifecycle import pod_config
 
@@ -224,7 +227,8 @@ def test_slow_client_back_pressure_and_rss(target):
     p = subprocess.Popen(target.args("--slow-ms", "20",
                                      cmd=["sh", "-c", f"head -c {size} /dev/zero"]),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    mons = wait_for(lambda: exec_monitors(target.id), 20, what="exec monitor")
+    mons = wait_for(lambda: len(exec_monitors(target.id)) == 1 and exec_monitors(target.id),
+                    GONE_S, what="one exec monitor")
     time.sleep(1.5)
     rss, anon = monitor_rss_kib(mons[0])
     data = p.stdout.read()
@@ -232,7 +236,8 @@ def test_slow_client_back_pressure_and_rss(target):
     assert data == b"\0" * size
     print(f"\n{target.handler}: exec monitor VmRSS {rss} KiB, RssAnon {anon} KiB "
           "under a slow client")
-    assert rss < 1024 and anon < 256
+    if not SAN:
+        assert rss < 1024 and anon < 256
 
 
 def test_killed_client_leaves_nothing(target, tmp_path):
@@ -241,11 +246,13 @@ def test_killed_client_leaves_nothing(target, tmp_path):
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     p.stdout.read(1 << 20)  # it streams
     pid = read_report(report)[0]["pid"]
-    mons = exec_monitors(target.id)
+    # (The double fork's middle process may still be on its way out.)
+    mons = wait_for(lambda: len(exec_monitors(target.id)) == 1 and exec_monitors(target.id),
+                    GONE_S, what="one exec monitor")
     assert len(mons) == 1 and alive(pid)
     p.kill()
     p.wait()
-    wait_for(lambda: not alive(pid) and not exec_monitors(target.id), 10,
+    wait_for(lambda: not alive(pid) and not exec_monitors(target.id), GONE_S,
              what="exec process and monitor gone")
     assert not any(n.startswith("exec-") for n in os.listdir(target.sock))
 
@@ -261,7 +268,7 @@ def test_killed_client_with_tty_leaves_nothing(target, tmp_path):
     p.kill()
     p.wait()
     # The whole foreground job goes: sh, sleep and cat.
-    wait_for(lambda: not alive(pid) and not exec_monitors(target.id), 10,
+    wait_for(lambda: not alive(pid) and not exec_monitors(target.id), GONE_S,
              what="exec process and monitor gone")
     ps = subprocess.run(target_ps(target), capture_output=True, text=True)
     assert "sleep 1000" not in ps.stdout, ps.stdout
@@ -276,7 +283,7 @@ def test_missing_command_is_the_runtimes_message(target):
     assert r.returncode == 125
     err = json.loads(r.stdout)["error"]
     assert "no-such-command" in err["message"], err
-    assert not exec_monitors(target.id)
+    wait_for(lambda: not exec_monitors(target.id), GONE_S, what="no exec monitor")
 
 
 def test_unknown_container_is_failed_precondition(target):

@@ -14,6 +14,7 @@ import grpc
 import pytest
 
 from conftest import api_pb2, wait_for
+from conmon_env import TOOLS_DIR
 from test_container_lifecycle import create, cstatus, ctr_config, image_ref  # noqa: F401
 from test_pod_lifecycle import pod_config, run_pod
 from wsclient import HandshakeError, WebSocket, http_get
@@ -439,3 +440,26 @@ def test_crictl_port_forward_spdy(web):
     finally:
         p.kill()
         p.wait()
+
+
+# --- SPDY with berth's own codec, plain and tunnelled in WebSocket ---------
+
+@pytest.mark.parametrize("tunnel", [False, True], ids=["spdy", "spdy-in-websocket"])
+def test_portforward_spdy_client(web, tunnel):
+    b, pod_id = web
+    tool = os.path.join(TOOLS_DIR, "spdy-pf")
+    flags = ["--tunnel"] if tunnel else []
+    url = b.runtime.PortForward(api_pb2.PortForwardRequest(pod_sandbox_id=pod_id)).url
+    r = subprocess.run([tool, *flags, url, "8080"], input=b"GET / HTTP/1.0\r\n\r\n",
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert b"200 OK" in r.stdout and b"hello-from-pod" in r.stdout
+    # A closed port: the refusal on the error stream, both streams ended.
+    url = b.runtime.PortForward(api_pb2.PortForwardRequest(pod_sandbox_id=pod_id)).url
+    r = subprocess.run([tool, *flags, url, "9"], input=b"", capture_output=True, timeout=60)
+    assert r.returncode == 1 and b"refused" in r.stderr.lower(), r
+    # A port outside the request's list is refused the same way.
+    url = b.runtime.PortForward(api_pb2.PortForwardRequest(pod_sandbox_id=pod_id,
+                                                           port=[8080])).url
+    r = subprocess.run([tool, *flags, url, "8081"], input=b"", capture_output=True, timeout=60)
+    assert r.returncode == 1 and b"not in the PortForward request" in r.stderr, r
