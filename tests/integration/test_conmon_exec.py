@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 
 from conftest import BIN_DIR, SAN, Berthd, api_pb2, wait_for
+from test_container_lifecycle import create, ctr_config
+from test_pod_lifecycle import pod_config
 
 # Sanitized monitors are larger, and slower to exit (leak checks).
 GONE_S = 60 if SAN else 10
-from test_container_lifecycle import create, ctr_config
-from test_pod_lifecycle import pod_config
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures"))
 import images  # noqa: E402
