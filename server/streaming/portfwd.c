@@ -26,7 +26,7 @@
 #include "util/error.h"
 #include "util/log.h"
 
-#define FWD_CHUNK (64 * 1024)
+#define FWD_CHUNK (256 * 1024)
 #define MAX_FORWARDS 1024
 
 typedef struct {
@@ -50,6 +50,7 @@ typedef struct {
 	gboolean spdy;
 	gboolean ws_port_prefix; /* v4 WebSocket */
 	GPtrArray *fwds;	 /* Fwd* */
+	guint8 *buf;		 /* FWD_CHUNK bytes from a pod's socket */
 } Pf;
 
 static void fwd_free(gpointer p)
@@ -439,10 +440,9 @@ static void to_sock(Fwd *f)
 
 static void from_sock(Pf *pf, guint idx, Fwd *f)
 {
-	static __thread guint8 buf[FWD_CHUNK];
 	while (!f->sock_eof && f->sock >= 0 &&
 	       wire_pending(&pf->w) < WIRE_HIGH_WATER) {
-		ssize_t n = recv(f->sock, buf, sizeof buf, MSG_DONTWAIT);
+		ssize_t n = recv(f->sock, pf->buf, FWD_CHUNK, MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
 		if (n <= 0) {
@@ -451,7 +451,7 @@ static void from_sock(Pf *pf, guint idx, Fwd *f)
 			return;
 		}
 		pf->w.last_activity = g_get_monotonic_time();
-		put_data(pf, idx, f, buf, n);
+		put_data(pf, idx, f, pf->buf, n);
 	}
 }
 
@@ -539,6 +539,7 @@ void portfwd_serve(const SessionEnv *env, StreamConn *conn,
 			strstr(conn->protocol, "SPDY/3.1") != NULL,
 		.ws_port_prefix = g_str_has_prefix(conn->protocol, "v4."),
 		.fwds = g_ptr_array_new_with_free_func(fwd_free),
+		.buf = g_malloc(FWD_CHUNK),
 	};
 	wire_init(&pf.w, conn, pf.spdy);
 	g_autoptr(GError) error = NULL;
@@ -555,6 +556,7 @@ void portfwd_serve(const SessionEnv *env, StreamConn *conn,
 	}
 	wire_drain(&pf.w, 2000);
 	g_ptr_array_unref(pf.fwds);
+	g_free(pf.buf);
 	g_free(pf.pod_id);
 	g_free(pf.netns);
 	wire_clear(&pf.w);
