@@ -232,6 +232,7 @@ def test_client_vanishing_leaves_nothing(env, image_ref):  # noqa: F811
     assert ws.recv()[1] == b"\x01started\n"
     assert exec_monitors(cid)
     fds_before = len(os.listdir(f"/proc/{b.proc.pid}/fd"))
+    threads_before = len(os.listdir(f"/proc/{b.proc.pid}/task"))
     ws.sock.close()
     wait_for(lambda: not exec_monitors(cid), what="exec monitor gone")
 
@@ -239,8 +240,11 @@ def test_client_vanishing_leaves_nothing(env, image_ref):  # noqa: F811
         r = b.runtime.ExecSync(api_pb2.ExecSyncRequest(container_id=cid, cmd=["ps"], timeout=10))
         return b"7777" in r.stdout
     wait_for(lambda: not sleepers(), what="exec process gone")
-    wait_for(lambda: len(os.listdir(f"/proc/{b.proc.pid}/fd")) <= fds_before,
+    wait_for(lambda: len(os.listdir(f"/proc/{b.proc.pid}/fd")) < fds_before,
              what="session fds closed")
+    # The session's thread ended too.
+    wait_for(lambda: len(os.listdir(f"/proc/{b.proc.pid}/task")) < threads_before,
+             what="session thread gone")
     # A slow reader: the session must not buffer the whole output.
     ws = WebSocket(exec_url(b, cid, ["sh", "-c", "cat /dev/zero"], stderr=False), [V5])
     ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
