@@ -394,27 +394,23 @@ static void ws_message(Pf *pf, const WsMessage *m)
 
 /* --- the loop ------------------------------------------------------------- */
 
+static void on_spdy(gpointer ctx, const SpdyFrame *f)
+{
+	spdy_frame(ctx, f);
+}
+
+static gboolean on_ws(gpointer ctx, const WsMessage *m, GError **error)
+{
+	(void)error;
+	ws_message(ctx, m);
+	return TRUE;
+}
+
+static const WireHandlers handlers = {on_spdy, on_ws};
+
 static gboolean from_client(Pf *pf, GError **error)
 {
-	for (;;) {
-		gboolean have = FALSE;
-		if (pf->spdy) {
-			SpdyFrame fr;
-			if (!wire_next_spdy(&pf->w, &fr, &have, error))
-				return FALSE;
-			if (!have)
-				return TRUE;
-			spdy_frame(pf, &fr);
-			spdy_frame_clear(&fr);
-		} else {
-			WsMessage m;
-			if (!wire_next_ws(&pf->w, &m, &have, error))
-				return FALSE;
-			if (!have)
-				return TRUE;
-			ws_message(pf, &m);
-		}
-	}
+	return wire_dispatch(&pf->w, &handlers, pf, error);
 }
 
 static void to_sock(Fwd *f)

@@ -289,29 +289,22 @@ static gboolean ws_message(Rc *rc, const WsMessage *m, GError **error)
 	return TRUE;
 }
 
+static void on_spdy(gpointer ctx, const SpdyFrame *f)
+{
+	spdy_frame(ctx, f);
+}
+
+static gboolean on_ws(gpointer ctx, const WsMessage *m, GError **error)
+{
+	return ws_message(ctx, m, error);
+}
+
+static const WireHandlers handlers = {on_spdy, on_ws};
+
 /* Parse and handle everything the client sent. */
 static gboolean from_client(Rc *rc, GError **error)
 {
-	for (;;) {
-		gboolean have = FALSE;
-		if (rc->spdy) {
-			SpdyFrame f;
-			if (!wire_next_spdy(&rc->w, &f, &have, error))
-				return FALSE;
-			if (!have)
-				return TRUE;
-			spdy_frame(rc, &f);
-			spdy_frame_clear(&f);
-		} else {
-			WsMessage m;
-			if (!wire_next_ws(&rc->w, &m, &have, error))
-				return FALSE;
-			if (!have)
-				return TRUE;
-			if (!ws_message(rc, &m, error))
-				return FALSE;
-		}
-	}
+	return wire_dispatch(&rc->w, &handlers, rc, error);
 }
 
 /* --- the monitor ---------------------------------------------------------- */

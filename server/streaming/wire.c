@@ -235,6 +235,31 @@ gboolean wire_next_spdy(Wire *w, SpdyFrame *f, gboolean *have, GError **error)
 	return TRUE;
 }
 
+gboolean wire_dispatch(Wire *w, const WireHandlers *h, gpointer ctx,
+		       GError **error)
+{
+	for (;;) {
+		gboolean have = FALSE;
+		if (w->spdy) {
+			SpdyFrame f;
+			if (!wire_next_spdy(w, &f, &have, error))
+				return FALSE;
+			if (!have)
+				return TRUE;
+			h->spdy(ctx, &f);
+			spdy_frame_clear(&f);
+		} else {
+			WsMessage m;
+			if (!wire_next_ws(w, &m, &have, error))
+				return FALSE;
+			if (!have)
+				return TRUE;
+			if (!h->ws(ctx, &m, error))
+				return FALSE;
+		}
+	}
+}
+
 void wire_put_channel(Wire *w, guint8 channel, const void *data, gsize len)
 {
 	if (w->base64) {

@@ -61,5 +61,16 @@ gboolean wire_next_ws(Wire *w, WsMessage *m, gboolean *have, GError **error);
 void wire_put_channel(Wire *w, guint8 channel, const void *data, gsize len);
 void wire_put_ws_close(Wire *w, guint16 code, const char *reason);
 
+/* What a session does with each complete SPDY frame or WebSocket data
+ * message of its client. */
+typedef struct {
+	void (*spdy)(gpointer ctx, const SpdyFrame *f);
+	gboolean (*ws)(gpointer ctx, const WsMessage *m, GError **error);
+} WireHandlers;
+/* Hand everything the client sent so far, frame by frame (SPDY, also
+ * tunnelled) or message by message (WebSocket), to h. */
+gboolean wire_dispatch(Wire *w, const WireHandlers *h, gpointer ctx,
+		       GError **error);
+
 /* Blocks (poll) until everything queued went out or timeout_ms passed. */
 void wire_drain(Wire *w, int timeout_ms);
