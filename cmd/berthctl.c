@@ -2,6 +2,7 @@
  * benchmark mode. main() parses the global flags, connects, and hands the
  * rest of argv to the command (all logic lives in client/). */
 #include "client/ctl.h"
+#include "util/malloc.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -50,6 +51,7 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
+	berth_malloc_tune();
 	const char *endpoint = g_getenv("BERTH_ENDPOINT");
 	CtlCtx ctx = {.timeout_ms = CTL_DEFAULT_TIMEOUT_MS};
 	int c;

@@ -5,6 +5,7 @@
 #include "cri/methods.h"
 #include "server/server.h"
 #include "util/log.h"
+#include "util/malloc.h"
 
 #include <grpc/grpc.h>
 #include <limits.h>
@@ -85,6 +86,7 @@ static int serve(BerthConfig *config)
 
 int main(int argc, char **argv)
 {
+	berth_malloc_tune();
 	gboolean exit_now = FALSE;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(BerthConfig) config =
