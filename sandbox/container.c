@@ -56,6 +56,8 @@ void container_unref(Container *c)
 	g_free(c->reason);
 	g_free(c->message);
 	g_free(c->failure);
+	if (c->list_entry != NULL)
+		g_bytes_unref(c->list_entry);
 	g_array_unref(c->groups);
 	g_mutex_clear(&c->op_lock);
 	g_mutex_clear(&c->lock);

@@ -53,6 +53,10 @@ typedef struct Container {
 	/* StartContainer is between `runtime start` and its STARTED event:
 	 * an exit seen meanwhile waits, so STOPPED never precedes STARTED. */
 	gboolean starting;
+	/* The server's ListContainers entry, packed, as it was for
+	 * list_state: nothing else in a summary ever changes. */
+	GBytes *list_entry;
+	CtrState list_state;
 } Container;
 
 Container *container_new(const char *id, const char *pod_id,

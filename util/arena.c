@@ -13,8 +13,15 @@ typedef struct Chunk {
 	/* data follows, aligned */
 } Chunk;
 
+typedef struct Owned {
+	struct Owned *next;
+	gpointer p;
+	GDestroyNotify free_fn;
+} Owned;
+
 struct Arena {
 	Chunk *head;
+	Owned *owned; /* its records live in the chunks */
 };
 
 static gsize header_size(void)
@@ -29,6 +36,9 @@ Arena *arena_new(void)
 
 void arena_reset(Arena *a)
 {
+	for (Owned *o = a->owned; o != NULL; o = o->next)
+		o->free_fn(o->p);
+	a->owned = NULL;
 	Chunk *c = a->head;
 	while (c != NULL) {
 		Chunk *next = c->next;
@@ -91,4 +101,13 @@ char *arena_printf(Arena *a, const char *fmt, ...)
 	g_autofree char *s = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
 	return arena_strdup(a, s);
+}
+
+void arena_own(Arena *a, gpointer p, GDestroyNotify free_fn)
+{
+	Owned *o = arena_new0(a, Owned);
+	o->p = p;
+	o->free_fn = free_fn;
+	o->next = a->owned;
+	a->owned = o;
 }

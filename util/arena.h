@@ -17,6 +17,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Arena, arena_free)
 void *arena_alloc(Arena *a, gsize size);
 char *arena_strdup(Arena *a, const char *s);
 char *arena_printf(Arena *a, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* Hand p to the arena: free_fn(p) runs when the arena is reset or freed
+ * (latest first), so a reply can point into data it does not copy. */
+void arena_own(Arena *a, gpointer p, GDestroyNotify free_fn);
 
 #define arena_new0(a, T) ((T *)arena_alloc((a), sizeof(T)))
 #define arena_newv(a, T, n) ((T *)arena_alloc((a), sizeof(T) * (n)))

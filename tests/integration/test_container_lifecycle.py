@@ -215,6 +215,41 @@ def test_create_errors(pod, image_ref):
     assert {x.id for x in b.runtime.ListContainers(api_pb2.ListContainersRequest()).containers} == set()
 
 
+def test_list_entry_follows_state(pod, image_ref):
+    """ListContainers packs each entry once per state: every list after a
+    change shows the new state, and an entry agrees with ContainerStatus."""
+    b, pod_id, pcfg = pod
+    cid = create(b, pod_id, pcfg, ctr_config(image_ref, name="s", cmd=("sleep", "1000"),
+                                             labels={"k": "v", "n": "2"},
+                                             annotations={"x": "y" * 300}))
+
+    def entry():
+        got = [x for x in b.runtime.ListContainers(api_pb2.ListContainersRequest()).containers
+               if x.id == cid]
+        assert len(got) == 1
+        return got[0]
+
+    for want in (api_pb2.CONTAINER_CREATED, api_pb2.CONTAINER_RUNNING,
+                 api_pb2.CONTAINER_EXITED):
+        if want == api_pb2.CONTAINER_RUNNING:
+            b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+        elif want == api_pb2.CONTAINER_EXITED:
+            b.runtime.StopContainer(api_pb2.StopContainerRequest(container_id=cid, timeout=0))
+        for _ in range(2):  # the second list is served from the packed entry
+            e = entry()
+            st = cstatus(b, cid).status
+            assert e.state == want == st.state
+            assert (e.pod_sandbox_id, e.metadata, e.image, e.image_ref, e.created_at) == (
+                pod_id, st.metadata, st.image, st.image_ref, st.created_at)
+            assert dict(e.labels) == {"k": "v", "n": "2"} == dict(st.labels)
+            assert dict(e.annotations) == {"x": "y" * 300} == dict(st.annotations)
+        state = api_pb2.ContainerStateValue(state=want)
+        assert [x.id for x in b.runtime.ListContainers(api_pb2.ListContainersRequest(
+            filter=api_pb2.ContainerFilter(state=state))).containers] == [cid]
+    b.runtime.RemoveContainer(api_pb2.RemoveContainerRequest(container_id=cid))
+    assert len(b.runtime.ListContainers(api_pb2.ListContainersRequest()).containers) == 0
+
+
 def test_events_in_order(pod, image_ref):
     b, pod_id, pcfg = pod
     events = []
