@@ -556,6 +556,11 @@ static gboolean create_steps(CtrManager *m, Container *c, GError **error)
 		{"log directory", step_log_dir},
 		{"runtime create", step_monitor},
 	};
+	/* One record, CREATING, before any step: it names everything the
+	 * steps make (the rootfs under c->dir, the runtime's container and
+	 * monitor by c->id, the sockets under c->socket_dir), and undoing
+	 * is idempotent, so recovery needs no record of how far they got.
+	 * The caller writes the next one, CREATED, after the last step. */
 	if (!save(m, c, error))
 		return FALSE;
 	for (gsize i = 0; i < G_N_ELEMENTS(steps); i++) {
@@ -564,8 +569,6 @@ static gboolean create_steps(CtrManager *m, Container *c, GError **error)
 				       c->full_name, steps[i].what);
 			return FALSE;
 		}
-		if (!save(m, c, error))
-			return FALSE;
 	}
 	return TRUE;
 }

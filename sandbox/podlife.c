@@ -492,14 +492,23 @@ static gboolean run_steps(PodManager *m, Pod *p, GError **error)
 	if (!pod_store_save(m->store, p, error))
 		return FALSE;
 	typedef gboolean (*Step)(PodManager *, Pod *, GError **);
+	/* record: the step made something its undo finds only through
+	 * the record (the cgroup's path). The others' undo needs only the
+	 * pod's id (namespace pins, /dev/shm, files in the pod's dir), and
+	 * the network and infra steps save the record themselves before
+	 * their side effect; the caller saves READY at the end. */
 	static const struct {
 		const char *what;
 		Step fn;
+		gboolean record;
 	} steps[] = {
-		{"namespaces", step_namespaces}, {"/dev/shm", step_shm},
-		{"DNS files", step_dns_files},	 {"cgroup", step_cgroup},
-		{"network", step_network},	 {"hosts file", step_hosts},
-		{"infra process", step_infra},
+		{"namespaces", step_namespaces, FALSE},
+		{"/dev/shm", step_shm, FALSE},
+		{"DNS files", step_dns_files, FALSE},
+		{"cgroup", step_cgroup, TRUE},
+		{"network", step_network, FALSE},
+		{"hosts file", step_hosts, FALSE},
+		{"infra process", step_infra, FALSE},
 	};
 	for (gsize i = 0; i < G_N_ELEMENTS(steps); i++) {
 		gint64 t0 = g_get_monotonic_time();
@@ -509,8 +518,7 @@ static gboolean run_steps(PodManager *m, Pod *p, GError **error)
 			return FALSE;
 		}
 		gint64 t1 = g_get_monotonic_time();
-		/* The record follows each step, so recovery can undo it. */
-		if (!pod_store_save(m->store, p, error))
+		if (steps[i].record && !pod_store_save(m->store, p, error))
 			return FALSE;
 		log_debug("pod %.12s: %s %.1f ms, record %.1f ms", p->id,
 			  steps[i].what, (t1 - t0) / 1000.0,
