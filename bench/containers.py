@@ -15,19 +15,13 @@ import concurrent.futures
 import os
 import platform
 import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(REPO, "bench"))
-sys.path.insert(0, os.path.join(REPO, "tests", "fixtures"))
 import pods as podbench  # noqa: E402
-from pods import api_pb2, api_pb2_grpc, summary  # noqa: E402
-import images  # noqa: E402
-import registry  # noqa: E402
+from pods import api_pb2, api_pb2_grpc, markdown_rows, summary  # noqa: E402
 
 
 def rss_kib(pid):
@@ -164,43 +158,17 @@ def main():
     ap.add_argument("--bin-dir", default=os.path.join(REPO, "bin"))
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
-    base = tempfile.mkdtemp(prefix="berth-bench-")
-    built = images.build_all(os.path.join(base, "images"))
-    reg = registry.Registry()
-    reg.start()
-    proc = None
     try:
-        registry.push(built["busybox"].layout, "latest", reg, "berth/busybox")
-        image = f"{reg.host}/berth/busybox:latest"
-        proc, ch = podbench.start_berthd(base, args.bin_dir, extra=["--insecure-registry",
-                                                                     reg.host])
-        rt = api_pb2_grpc.RuntimeServiceStub(ch)
-        api_pb2_grpc.ImageServiceStub(ch).PullImage(
-            api_pb2.PullImageRequest(image=api_pb2.ImageSpec(image=image)))
-        rows, mem = run(args, base, rt, image, proc)
-        ch.close()
+        with podbench.busybox_berthd(args.bin_dir) as (base, proc, ch, image):
+            rows, mem = run(args, base, api_pb2_grpc.RuntimeServiceStub(ch), image, proc)
     finally:
-        if proc is not None:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(60)
-        reg.stop()
-        subprocess.run(["ip", "link", "del", "berth-bench0"], capture_output=True)
-        with open("/proc/self/mountinfo") as f:
-            mounts = [ln.split()[4] for ln in f if ln.split()[4].startswith(base + "/")]
-        for m in sorted(mounts, key=len, reverse=True):
-            subprocess.run(["umount", "-l", m], capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
         shutil.rmtree("/tmp/berth-bench-logs", ignore_errors=True)
     head = (f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, Linux {platform.release()}; "
             f"`bench/containers.py --containers {args.containers} --clients {args.clients} "
             f"--running {args.running} --cycles {args.cycles}`")
     if args.markdown:
         print(head + "\n")
-        print("| scenario | count | p50 ms | p90 ms | p99 ms | max ms | per s |")
-        print("|---|---|---|---|---|---|---|")
-        for r in rows:
-            print(f"| {r['scenario']} | {r['count']} | {r['p50_ms']:.1f} | {r['p90_ms']:.1f} | "
-                  f"{r['p99_ms']:.1f} | {r['max_ms']:.1f} | {r['per_s']:.1f} |")
+        markdown_rows(rows)
         print("\n| memory | berthd VmRSS KiB | monitors VmRSS KiB (count) |")
         print("|---|---|---|")
         for name, b, m, n in mem:

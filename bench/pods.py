@@ -8,12 +8,12 @@ starts itself on a temporary root with the contrib bridge network.
 A benchmark, not a test: it prints figures and asserts nothing."""
 import argparse
 import concurrent.futures
+import contextlib
 import json
 import os
 import platform
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -66,6 +66,57 @@ def start_berthd(base, bin_dir, ipmasq=True, log_level="warn", extra=()):
     ch = grpc.insecure_channel("unix://" + sock)
     grpc.channel_ready_future(ch).result(timeout=30)
     return proc, ch
+
+
+def remove_base(base, keep=False):
+    """Undo what start_berthd and the pods left behind under base; keep
+    leaves the directory (and berthd.log in it) on disk."""
+    subprocess.run(["ip", "link", "del", "berth-bench0"], capture_output=True)
+    with open("/proc/self/mountinfo") as f:
+        mounts = [ln.split()[4] for ln in f if ln.split()[4].startswith(base + "/")]
+    for m in sorted(mounts, key=len, reverse=True):
+        subprocess.run(["umount", "-l", m], capture_output=True)
+    if not keep:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def busybox_berthd(bin_dir):
+    """A berthd on a temporary root, a local registry holding the fixture
+    busybox image, and that image pulled: yields (base, proc, channel,
+    image) and tears all of it down on the way out."""
+    sys.path.insert(0, os.path.join(REPO, "tests", "fixtures"))
+    import images
+    import registry
+    base = tempfile.mkdtemp(prefix="berth-bench-")
+    reg = registry.Registry()
+    proc = ch = None
+    try:
+        built = images.build_all(os.path.join(base, "images"))
+        reg.start()
+        registry.push(built["busybox"].layout, "latest", reg, "berth/busybox")
+        image = f"{reg.host}/berth/busybox:latest"
+        proc, ch = start_berthd(base, bin_dir, extra=["--insecure-registry", reg.host])
+        api_pb2_grpc.ImageServiceStub(ch).PullImage(
+            api_pb2.PullImageRequest(image=api_pb2.ImageSpec(image=image)))
+        yield base, proc, ch, image
+    finally:
+        if ch is not None:
+            ch.close()
+        if proc is not None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(60)
+        reg.stop()
+        remove_base(base)
+
+
+def markdown_rows(rows):
+    """The latency table every bench script prints with --markdown."""
+    print("| scenario | count | p50 ms | p90 ms | p99 ms | max ms | per s |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['scenario']} | {r['count']} | {r['p50_ms']:.1f} | {r['p90_ms']:.1f} | "
+              f"{r['p99_ms']:.1f} | {r['max_ms']:.1f} | {r['per_s']:.1f} |")
 
 
 def config(i, tag):
@@ -128,26 +179,16 @@ def main():
         ch.close()
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
-        subprocess.run(["ip", "link", "del", "berth-bench0"], capture_output=True)
-        with open("/proc/self/mountinfo") as f:
-            mounts = [ln.split()[4] for ln in f if ln.split()[4].startswith(base + "/")]
-        for m in sorted(mounts, key=len, reverse=True):
-            subprocess.run(["umount", "-l", m], capture_output=True)
+        remove_base(base, args.keep)
         if args.keep:
             print("kept", base, file=sys.stderr)
-        else:
-            shutil.rmtree(base, ignore_errors=True)
     if args.markdown:
         masq = "without" if args.no_ipmasq else "with"
         flags = " --no-ipmasq" if args.no_ipmasq else ""
         print(f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, Linux "
               f"{platform.release()}; bridge ({masq} ipMasq) + host-local + portmap + "
               f"bandwidth; `bench/pods.py --pods {args.pods} --clients {args.clients}{flags}`\n")
-        print("| scenario | count | p50 ms | p90 ms | p99 ms | max ms | per s |")
-        print("|---|---|---|---|---|---|---|")
-        for r in rows:
-            print(f"| {r['scenario']} | {r['count']} | {r['p50_ms']:.1f} | {r['p90_ms']:.1f} | "
-                  f"{r['p99_ms']:.1f} | {r['max_ms']:.1f} | {r['per_s']:.1f} |")
+        markdown_rows(rows)
     else:
         print(json.dumps(rows, indent=1))
 

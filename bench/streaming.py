@@ -16,22 +16,16 @@ import argparse
 import json
 import os
 import platform
-import shutil
-import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(REPO, "bench"))
-sys.path.insert(0, os.path.join(REPO, "tests", "fixtures"))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 import pods as podbench  # noqa: E402
-from pods import api_pb2, api_pb2_grpc, summary  # noqa: E402
-import images  # noqa: E402
-import registry  # noqa: E402
+from pods import api_pb2, api_pb2_grpc, markdown_rows, summary  # noqa: E402
 from wsclient import WebSocket  # noqa: E402
 
 CRICTL = "/opt/cri-tools/bin/crictl"
@@ -115,21 +109,10 @@ def main():
     ap.add_argument("--bin-dir", default=os.path.join(REPO, "bin"))
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
-    base = tempfile.mkdtemp(prefix="berth-bench-")
-    built = images.build_all(os.path.join(base, "images"))
-    reg = registry.Registry()
-    reg.start()
-    proc = None
     rows, pf = [], []
     want = args.mib << 20
-    try:
-        registry.push(built["busybox"].layout, "latest", reg, "berth/busybox")
-        image = f"{reg.host}/berth/busybox:latest"
-        proc, ch = podbench.start_berthd(base, args.bin_dir, extra=["--insecure-registry",
-                                                                     reg.host])
+    with podbench.busybox_berthd(args.bin_dir) as (base, proc, ch, image):
         rt = api_pb2_grpc.RuntimeServiceStub(ch)
-        api_pb2_grpc.ImageServiceStub(ch).PullImage(
-            api_pb2.PullImageRequest(image=api_pb2.ImageSpec(image=image)))
         pcfg = podbench.config(0, "stream")
         pcfg.linux.security_context.namespace_options.pid = api_pb2.CONTAINER
         pod_id = rt.RunPodSandbox(api_pb2.RunPodSandboxRequest(config=pcfg)).pod_sandbox_id
@@ -154,27 +137,11 @@ def main():
         pf.append(("WebSocket v4, read by this script", got, took))
         rt.StopPodSandbox(api_pb2.StopPodSandboxRequest(pod_sandbox_id=pod_id))
         rt.RemovePodSandbox(api_pb2.RemovePodSandboxRequest(pod_sandbox_id=pod_id))
-        ch.close()
-    finally:
-        if proc is not None:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(60)
-        reg.stop()
-        subprocess.run(["ip", "link", "del", "berth-bench0"], capture_output=True)
-        with open("/proc/self/mountinfo") as f:
-            mounts = [ln.split()[4] for ln in f if ln.split()[4].startswith(base + "/")]
-        for m in sorted(mounts, key=len, reverse=True):
-            subprocess.run(["umount", "-l", m], capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
     head = (f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, Linux {platform.release()}; "
             f"`bench/streaming.py --execs {args.execs} --mib {args.mib}`")
     if args.markdown:
         print(head + "\n")
-        print("| scenario | count | p50 ms | p90 ms | p99 ms | max ms | per s |")
-        print("|---|---|---|---|---|---|---|")
-        for r in rows:
-            print(f"| {r['scenario']} | {r['count']} | {r['p50_ms']:.1f} | {r['p90_ms']:.1f} | "
-                  f"{r['p99_ms']:.1f} | {r['max_ms']:.1f} | {r['per_s']:.1f} |")
+        markdown_rows(rows)
         print("\n| port-forward, pod to client | MiB | seconds | MiB/s |")
         print("|---|---|---|---|")
         for name, got, took in pf:

@@ -3,6 +3,7 @@ berthd at several points and a simulated reboot leave nothing half-made;
 kubelet's retry after a deadline gets the first attempt's pod."""
 import json
 import os
+import shlex
 import signal
 import stat
 import subprocess
@@ -57,6 +58,31 @@ def berthd_with_plugin(make_berthd, plugdir, name="b", extra=()):
     return b
 
 
+def nat_postrouting():
+    out = subprocess.run(["iptables-save", "-t", "nat"], check=True, capture_output=True,
+                         text=True).stdout
+    return [line for line in out.splitlines() if line.startswith("-A POSTROUTING ")]
+
+
+def nat_rules(b):
+    """The bridge plugin's ipMasq rules for this berthd's pod addresses."""
+    return [line for line in nat_postrouting() if f" -s {b.subnet}." in line]
+
+
+def forget_nat_rules(pod_id):
+    """What a reboot does to the kernel's NAT table: the pod's ipMasq rule
+    and its chain are gone (the plugin finds them only through the netns,
+    which the reboot took too)."""
+    for line in nat_postrouting():
+        args = shlex.split(line)
+        if f'id: "{pod_id}"' not in " ".join(args):
+            continue
+        subprocess.run(["iptables", "-t", "nat", "-D", *args[1:]], check=True)
+        chain = args[args.index("-j") + 1]
+        subprocess.run(["iptables", "-t", "nat", "-F", chain], check=True)
+        subprocess.run(["iptables", "-t", "nat", "-X", chain], check=True)
+
+
 def nothing_left(b):
     assert list_ids(b) == set()
     assert os.listdir(os.path.join(b.root, "pods")) == []
@@ -66,6 +92,7 @@ def nothing_left(b):
     with open("/proc/self/mountinfo") as f:
         assert b.runroot + "/ns/" not in f.read()
     assert pod_cgroups(b) == set()
+    assert nat_rules(b) == []
 
 
 def test_failing_cni_plugin_undoes_everything(make_berthd, plugdir):
@@ -168,6 +195,7 @@ def test_reboot_brings_pods_back_notready(make_berthd):
     for m in sorted(mounts, key=len, reverse=True):
         subprocess.run(["umount", "-l", m], check=True)
     subprocess.run(["rm", "-rf", b.runroot], check=True)
+    forget_nat_rules(a)
     b.start()
     st = status(b, a).status
     assert st.state == api_pb2.SANDBOX_NOTREADY
