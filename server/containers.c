@@ -262,12 +262,6 @@ static Runtime__V1__ContainerState cri_state(CtrState s)
 	}
 }
 
-static gboolean listed(Container *c)
-{
-	CtrState s = container_get_state(c);
-	return s != CTR_CREATING && s != CTR_REMOVING;
-}
-
 static Runtime__V1__ContainerMetadata *ctr_metadata(CriCall *call,
 						    const Container *c)
 {
@@ -440,10 +434,12 @@ static char *ctr_info(Container *c)
 	return text;
 }
 
-static gboolean filter_match(Container *c,
+/* st is c's state, read once by the caller: the one its summary shows.
+ * A container still being created or removed is never listed. */
+static gboolean filter_match(Container *c, CtrState st,
 			     const Runtime__V1__ContainerFilter *f)
 {
-	if (!listed(c))
+	if (st == CTR_CREATING || st == CTR_REMOVING)
 		return FALSE;
 	if (f == NULL)
 		return TRUE;
@@ -452,8 +448,7 @@ static gboolean filter_match(Container *c,
 	if (f->pod_sandbox_id[0] != '\0' &&
 	    !g_str_has_prefix(c->pod_id, f->pod_sandbox_id))
 		return FALSE;
-	if (f->state != NULL &&
-	    cri_state(container_get_state(c)) != f->state->state)
+	if (f->state != NULL && cri_state(st) != f->state->state)
 		return FALSE;
 	return labels_match(c->config->labels, (void *const *)f->label_selector,
 			    f->n_label_selector);
@@ -563,28 +558,31 @@ BERTH_UNARY(server_container_status_rpc)
 	return &r->base;
 }
 
-static GPtrArray *matching(BerthServer *s, CriCall *call,
-			   const Runtime__V1__ContainerFilter *f)
+/* The containers f selects, in creation order (each held by a ref), and
+ * in states the state each was matched in. */
+static GPtrArray *
+matching(BerthServer *s, const Runtime__V1__ContainerFilter *f, GArray *states)
 {
 	g_autoptr(GPtrArray) all = ctr_manager_list(s->containers);
-	GPtrArray *items = g_ptr_array_new();
+	GPtrArray *out =
+		g_ptr_array_new_full(all->len, (GDestroyNotify)container_unref);
 	for (guint i = 0; i < all->len; i++) {
 		Container *c = g_ptr_array_index(all, i);
-		if (filter_match(c, f))
-			g_ptr_array_add(
-				items,
-				ctr_summary(call, c, container_get_state(c)));
+		CtrState st = container_get_state(c);
+		if (!filter_match(c, st, f))
+			continue;
+		g_ptr_array_add(out, container_ref(c));
+		g_array_append_val(states, st);
 	}
-	return items;
+	return out;
 }
 
 /* c's summary packed as one element of a repeated message field: its
  * length as a varint, then the message. Kept on the container for the
  * state it shows, so a list at 1,000 containers packs only what changed
  * since the last one. */
-static GBytes *summary_entry(CriCall *call, Container *c)
+static GBytes *summary_entry(CriCall *call, Container *c, CtrState st)
 {
-	CtrState st = container_get_state(c);
 	GBytes *b = NULL;
 	g_mutex_lock(&c->lock);
 	if (c->list_entry != NULL && c->list_state == st)
@@ -624,27 +622,24 @@ BERTH_UNARY(server_list_containers)
 			&runtime__v1__list_containers_response__descriptor,
 			"containers");
 	Arena *a = cri_call_arena(call);
-	g_autoptr(GPtrArray) all = ctr_manager_list(s->containers);
+	g_autoptr(GArray) states = g_array_new(FALSE, FALSE, sizeof(CtrState));
+	g_autoptr(GPtrArray) items = matching(s, in->filter, states);
 	ProtobufCMessageUnknownField *fields =
-		arena_newv(a, ProtobufCMessageUnknownField, all->len + 1);
-	size_t n = 0;
-	for (guint i = 0; i < all->len; i++) {
-		Container *c = g_ptr_array_index(all, i);
-		if (!filter_match(c, in->filter))
-			continue;
-		GBytes *b = summary_entry(call, c);
+		arena_newv(a, ProtobufCMessageUnknownField, items->len + 1);
+	for (guint i = 0; i < items->len; i++) {
+		GBytes *b = summary_entry(call, g_ptr_array_index(items, i),
+					  g_array_index(states, CtrState, i));
 		arena_own(a, b, (GDestroyNotify)g_bytes_unref);
 		gsize size = 0;
-		fields[n].tag = fd->id;
-		fields[n].wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED;
-		fields[n].data = (uint8_t *)g_bytes_get_data(b, &size);
-		fields[n].len = size;
-		n++;
+		fields[i].tag = fd->id;
+		fields[i].wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED;
+		fields[i].data = (uint8_t *)g_bytes_get_data(b, &size);
+		fields[i].len = size;
 	}
 	Runtime__V1__ListContainersResponse *r =
 		reply_new(call, Runtime__V1__ListContainersResponse,
 			  runtime__v1__list_containers_response__init);
-	r->base.n_unknown_fields = n;
+	r->base.n_unknown_fields = items->len;
 	r->base.unknown_fields = fields;
 	return &r->base;
 }
@@ -654,7 +649,13 @@ BERTH_STREAM(server_stream_containers)
 	BerthServer *s = ctx;
 	const Runtime__V1__StreamContainersRequest *in =
 		(const Runtime__V1__StreamContainersRequest *)req;
-	g_autoptr(GPtrArray) items = matching(s, call, in->filter);
+	g_autoptr(GArray) states = g_array_new(FALSE, FALSE, sizeof(CtrState));
+	g_autoptr(GPtrArray) ctrs = matching(s, in->filter, states);
+	g_autoptr(GPtrArray) items = g_ptr_array_sized_new(ctrs->len);
+	for (guint i = 0; i < ctrs->len; i++)
+		g_ptr_array_add(
+			items, ctr_summary(call, g_ptr_array_index(ctrs, i),
+					   g_array_index(states, CtrState, i)));
 	Runtime__V1__StreamContainersResponse page =
 		RUNTIME__V1__STREAM_CONTAINERS_RESPONSE__INIT;
 	return reply_stream_pages(call, &page.base, (void ***)&page.containers,
