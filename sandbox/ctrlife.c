@@ -564,11 +564,14 @@ static gboolean create_steps(CtrManager *m, Container *c, GError **error)
 	if (!save(m, c, error))
 		return FALSE;
 	for (gsize i = 0; i < G_N_ELEMENTS(steps); i++) {
+		gint64 t0 = g_get_monotonic_time();
 		if (!steps[i].fn(m, c, error)) {
 			g_prefix_error(error, "create container %s: %s: ",
 				       c->full_name, steps[i].what);
 			return FALSE;
 		}
+		log_debug("container %.12s: %s %.1f ms", c->id, steps[i].what,
+			  (g_get_monotonic_time() - t0) / 1000.0);
 	}
 	return TRUE;
 }
@@ -787,6 +790,7 @@ gboolean ctr_manager_start(CtrManager *m, const char *id, GError **error)
 	const char *args[] = {"start", c->id, NULL};
 	/* Taken before the process runs, so it never follows its exit. */
 	gint64 started = g_get_real_time() * 1000;
+	gint64 t0 = g_get_monotonic_time();
 	g_mutex_lock(&c->lock);
 	c->starting = TRUE;
 	g_mutex_unlock(&c->lock);
@@ -806,6 +810,8 @@ gboolean ctr_manager_start(CtrManager *m, const char *id, GError **error)
 		g_prefix_error(error, "start container %s: ", c->id);
 		goto out;
 	}
+	log_debug("container %.12s: runtime start %.1f ms", c->id,
+		  (g_get_monotonic_time() - t0) / 1000.0);
 	g_mutex_lock(&c->lock);
 	c->state = CTR_RUNNING;
 	c->started_at = started;
