@@ -80,6 +80,12 @@ gboolean conmon_reopen_log(const char *socket_dir, GError **error)
 	return ctl_command(socket_dir, "reopen", error);
 }
 
+gboolean conmon_kill(const char *socket_dir, int signo, GError **error)
+{
+	g_autofree char *cmd = g_strdup_printf("kill %d", signo);
+	return ctl_command(socket_dir, cmd, error);
+}
+
 gboolean conmon_resize(const char *socket_dir, guint rows, guint cols,
 		       GError **error)
 {

@@ -45,6 +45,8 @@ gboolean conmon_start(const ConmonOptions *o, int *container_pid,
 gboolean conmon_reopen_log(const char *socket_dir, GError **error);
 gboolean conmon_resize(const char *socket_dir, guint rows, guint cols,
 		       GError **error);
+/* Signal the container init through its monitor: no runtime process. */
+gboolean conmon_kill(const char *socket_dir, int signo, GError **error);
 
 /* Parse <exit_dir>/<id>; NOT_FOUND while the container runs (or when
  * its monitor died before it). */

@@ -1,11 +1,12 @@
-/* The control socket: "resize <rows> <cols>" and "reopen", one reply
- * ("ok" or "error: <why>") per command. */
+/* The control socket: "resize <rows> <cols>", "reopen" and "kill <sig>",
+ * one reply ("ok" or "error: <why>") per command. */
 #include "conmon/ctl.h"
 #include "conmon/io.h"
 #include "conmon/protocol.h"
 #include "conmon/util.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,18 @@ static bool parse_dim(const char *s, unsigned short *out)
 	if (*end != '\0' || v > 65535)
 		return false;
 	*out = (unsigned short)v;
+	return true;
+}
+
+static bool parse_signal(const char *s, int *out)
+{
+	char *end = NULL;
+	if (*s < '1' || *s > '9')
+		return false;
+	unsigned long v = strtoul(s, &end, 10);
+	if (*end != '\0' || v > (unsigned long)SIGRTMAX)
+		return false;
+	*out = (int)v;
 	return true;
 }
 
@@ -44,6 +57,11 @@ int conmon_ctl_parse(const char *msg, size_t len, ConmonCtlCommand *cmd,
 	const char *extra = b ? strtok_r(NULL, " ", &save) : NULL;
 	if (verb != NULL && strcmp(verb, "reopen") == 0 && a == NULL) {
 		cmd->kind = CONMON_CTL_REOPEN;
+		return 0;
+	}
+	if (verb != NULL && strcmp(verb, "kill") == 0 && a != NULL &&
+	    b == NULL && parse_signal(a, &cmd->signo)) {
+		cmd->kind = CONMON_CTL_KILL;
 		return 0;
 	}
 	if (verb != NULL && strcmp(verb, "resize") == 0 && b != NULL &&
@@ -86,11 +104,31 @@ static int resize(Conmon *c, const ConmonCtlCommand *cmd, char *why,
 	return r < 0 ? -1 : 0;
 }
 
+/* The container init is this monitor's child (it is the subreaper) until
+ * reaped here, so its pid cannot have been reused: signalling it needs
+ * no runtime process. One already reaped has nothing left to signal. */
+static int signal_container(Conmon *c, int signo, char *why, size_t why_len)
+{
+	if (c->exited)
+		return 0;
+	if (c->container_pid <= 0) {
+		snprintf(why, why_len, "the container has not been created");
+		return -1;
+	}
+	if (kill(c->container_pid, signo) < 0 && errno != ESRCH) {
+		snprintf(why, why_len, "kill %d: %s", signo, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int execute(Conmon *c, const ConmonCtlCommand *cmd, char *why,
 		   size_t why_len)
 {
 	if (cmd->kind == CONMON_CTL_RESIZE)
 		return resize(c, cmd, why, why_len);
+	if (cmd->kind == CONMON_CTL_KILL)
+		return signal_container(c, cmd->signo, why, why_len);
 	int r = conmon_log_reopen(&c->log);
 	if (r < 0) {
 		snprintf(why, why_len, "reopen %s: %s", c->log.path,

@@ -1,5 +1,6 @@
-/* The control socket: resize the terminal, reopen the log. One message
- * per command, one reply per command (see conmon/protocol.h). */
+/* The control socket: resize the terminal, reopen the log, signal the
+ * container. One message per command, one reply per command (see
+ * conmon/protocol.h). */
 #pragma once
 
 #include "conmon/monitor.h"
@@ -7,11 +8,13 @@
 typedef enum {
 	CONMON_CTL_RESIZE,
 	CONMON_CTL_REOPEN,
+	CONMON_CTL_KILL,
 } ConmonCtlKind;
 
 typedef struct {
 	ConmonCtlKind kind;
 	unsigned short rows, cols;
+	int signo;
 } ConmonCtlCommand;
 
 /* Parse one command (a trailing newline is allowed); 0, or -1 with a

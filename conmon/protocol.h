@@ -34,6 +34,8 @@
  * command, each answered by one message, "ok" or "error: <why>":
  *   resize <rows> <cols>   set the terminal's window size
  *   reopen                 reopen the log file (after kubelet rotated it)
+ *   kill <signal>          send the container init signal number <signal>
+ *                          (1 to SIGRTMAX); "ok" too once it was reaped
  *
  * Exit file (<exit-dir>/<id>, written atomically once the container init
  * is reaped):

@@ -213,9 +213,18 @@ static gboolean runtime_delete(CtrManager *m, Container *c, GError **error)
 	return FALSE;
 }
 
+/* Signal the container init: through its monitor, which holds it as an
+ * unreaped child and so signals exactly it, at the cost of a message; or,
+ * when no monitor answers (it died, or predates the kill command),
+ * through `runtime kill`, a runtime process. */
 static gboolean runtime_kill(CtrManager *m, Container *c, int sig,
 			     GError **error)
 {
+	g_autoptr(GError) via = NULL;
+	if (conmon_kill(c->socket_dir, sig, &via))
+		return TRUE;
+	log_debug("container %.12s: signal %d through the runtime: %s", c->id,
+		  sig, via->message);
 	const OciRuntime *rt = runtime_of(m, c, error);
 	if (rt == NULL)
 		return FALSE;

@@ -20,11 +20,13 @@ from test_pod_lifecycle import pod_config, run_pod
 
 WRAPPER = r'''#!/bin/sh
 # runc, slowed down: sleeps before the subcommand named by a file
-# slow-<subcommand> beside this script (its content: seconds).
+# slow-<subcommand> beside this script (its content: seconds). Each
+# subcommand is appended to the file verbs beside it.
 d=$(dirname "$0")
 for a in "$@"; do
     case "$a" in
     create|start|kill|delete)
+        echo "$a" >> "$d/verbs"
         [ -e "$d/slow-$a" ] && sleep "$(cat "$d/slow-$a")"
         break;;
     esac
@@ -165,16 +167,14 @@ def test_kill9_during_stop(slow, image_ref):  # noqa: F811
 def test_kill9_during_stop_while_it_exits(slow, image_ref):  # noqa: F811
     """The container ends while berthd is down: its exit is picked up."""
     b, pod_id, pcfg, d = slow
+    # TERM reaches it at once (through its monitor); it takes 1.5 s to go.
     cid = create(b, pod_id, pcfg, ctr_config(image_ref, cmd=(
-        "sh", "-c", "trap 'exit 143' TERM; while true; do sleep 0.2; done")))
+        "sh", "-c", "trap 'sleep 1.5; exit 143' TERM; while true; do sleep 0.2; done")))
     b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
-    (d / "slow-kill").write_text("2")
     in_background(lambda: b.runtime.StopContainer(
         api_pb2.StopContainerRequest(container_id=cid, timeout=30)))
     time.sleep(0.5)
     kill9_and_restart(b)
-    time.sleep(2)
-    (d / "slow-kill").unlink()
     st = wait_for(lambda: cstatus(b, cid).status.state == api_pb2.CONTAINER_EXITED and
                   cstatus(b, cid).status, timeout=15, what="the exit picked up")
     assert st.exit_code == 143 and st.finished_at >= st.started_at
@@ -200,3 +200,50 @@ def test_kill9_during_remove(slow, image_ref):  # noqa: F811
     with pytest.raises(grpc.RpcError) as e:
         cstatus(b, cid)
     assert e.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def verbs(d):
+    p = d / "verbs"
+    return p.read_text().split() if p.exists() else []
+
+
+def test_stop_signals_through_the_monitor(slow, image_ref):  # noqa: F811
+    """StopContainer runs no `runtime kill`: the monitor, which holds the
+    container init as its unreaped child, sends the signal."""
+    b, pod_id, pcfg, d = slow
+    (d / "slow-kill").write_text("60")
+    cid = create(b, pod_id, pcfg, ctr_config(image_ref, cmd=(
+        "sh", "-c", "trap 'exit 143' TERM; while true; do sleep 0.2; done")))
+    b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+    t0 = time.monotonic()
+    b.runtime.StopContainer(api_pb2.StopContainerRequest(container_id=cid, timeout=30))
+    assert time.monotonic() - t0 < 10
+    st = cstatus(b, cid).status
+    assert st.state == api_pb2.CONTAINER_EXITED and st.exit_code == 143
+    assert "kill" not in verbs(d)
+    # Ignoring TERM: SIGKILL after the timeout, through the monitor too.
+    cid2 = create(b, pod_id, pcfg, ctr_config(image_ref, name="deaf", cmd=(
+        "sh", "-c", "trap '' TERM; while true; do sleep 0.2; done")))
+    b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid2))
+    b.runtime.StopContainer(api_pb2.StopContainerRequest(container_id=cid2, timeout=1))
+    assert cstatus(b, cid2).status.exit_code == 137
+    assert "kill" not in verbs(d)
+    for c in (cid, cid2):
+        b.runtime.RemoveContainer(api_pb2.RemoveContainerRequest(container_id=c))
+        assert gone(b, c)
+
+
+def test_stop_without_monitor_socket_uses_the_runtime(slow, image_ref):  # noqa: F811
+    """When no monitor answers on the control socket, `runtime kill` still
+    stops the container."""
+    b, pod_id, pcfg, d = slow
+    cid = create(b, pod_id, pcfg, ctr_config(image_ref, cmd=(
+        "sh", "-c", "trap 'exit 143' TERM; while true; do sleep 0.2; done")))
+    b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+    os.unlink(os.path.join(b.runroot, "containers", cid, "ctl"))
+    b.runtime.StopContainer(api_pb2.StopContainerRequest(container_id=cid, timeout=30))
+    st = cstatus(b, cid).status
+    assert st.state == api_pb2.CONTAINER_EXITED and st.exit_code == 143
+    assert "kill" in verbs(d)
+    b.runtime.RemoveContainer(api_pb2.RemoveContainerRequest(container_id=cid))
+    assert gone(b, cid)

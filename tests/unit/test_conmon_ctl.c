@@ -1,10 +1,12 @@
-/* Tests of conmon/ctl.c's command parser: the two commands, newlines,
+/* Tests of conmon/ctl.c's command parser: the three commands, newlines,
  * bounds, and everything else refused with a reason. */
 #include "conmon/ctl.h"
 
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -42,6 +44,26 @@ static void test_reopen(void **state)
 	assert_int_equal(cmd.kind, CONMON_CTL_REOPEN);
 }
 
+static void test_kill(void **state)
+{
+	(void)state;
+	ConmonCtlCommand cmd;
+	char why[128];
+	assert_int_equal(parse("kill 15", &cmd, why), 0);
+	assert_int_equal(cmd.kind, CONMON_CTL_KILL);
+	assert_int_equal(cmd.signo, 15);
+	assert_int_equal(parse("kill 9\n", &cmd, why), 0);
+	assert_int_equal(cmd.signo, 9);
+	assert_int_equal(parse("kill 1", &cmd, why), 0);
+	assert_int_equal(cmd.signo, 1);
+	char top[32];
+	snprintf(top, sizeof top, "kill %d", SIGRTMAX);
+	assert_int_equal(parse(top, &cmd, why), 0);
+	assert_int_equal(cmd.signo, SIGRTMAX);
+	snprintf(top, sizeof top, "kill %d", SIGRTMAX + 1);
+	assert_int_equal(parse(top, &cmd, why), -1);
+}
+
 static void test_refused(void **state)
 {
 	(void)state;
@@ -55,7 +77,13 @@ static void test_refused(void **state)
 			     "resize 65536 1",
 			     "reopen now",
 			     "REOPEN",
-			     "kill 9",
+			     "kill",
+			     "kill 0",
+			     "kill 09",
+			     "kill -9",
+			     "kill 9 9",
+			     "kill TERM",
+			     "kill 99999999999999999999",
 			     "resize 24 8O"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		ConmonCtlCommand cmd;
@@ -65,8 +93,8 @@ static void test_refused(void **state)
 	}
 	ConmonCtlCommand cmd;
 	char why[128] = "";
-	assert_int_equal(parse("kill 9", &cmd, why), -1);
-	assert_string_equal(why, "unknown command \"kill 9\"");
+	assert_int_equal(parse("kill 0", &cmd, why), -1);
+	assert_string_equal(why, "unknown command \"kill 0\"");
 }
 
 static void test_malformed(void **state)
@@ -87,6 +115,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_resize),
 		cmocka_unit_test(test_reopen),
+		cmocka_unit_test(test_kill),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_malformed),
 	};
