@@ -506,21 +506,7 @@ static gboolean pump(Pf *pf, GError **error)
 			if (f->to_sock->len > 0)
 				p[i + 2].events |= POLLOUT;
 		}
-		int timeout =
-			session_poll_timeout(pf->env, pf->w.last_activity);
-		int r = poll(p, n + 2, timeout);
-		if (r < 0 && errno != EINTR)
-			return berth_throw(error, INTERNAL, "poll: %s",
-					   g_strerror(errno));
-		if (r == 0)
-			return berth_throw(error, DEADLINE_EXCEEDED,
-					   "idle for %u s",
-					   pf->env->idle_timeout_s);
-		if (pf->env->stop_fd >= 0 && (p[1].revents & POLLIN))
-			return berth_throw(error, UNAVAILABLE,
-					   "berthd is shutting down");
-		if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) &&
-		    !wire_read(&pf->w, error))
+		if (!session_wait(pf->env, &pf->w, p, n + 2, 1, 0, error))
 			return FALSE;
 	}
 }

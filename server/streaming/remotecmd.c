@@ -393,11 +393,6 @@ static gboolean start_backend(Rc *rc, GError **error)
 	return rc->be >= 0;
 }
 
-static gboolean stopping(const SessionEnv *env, const struct pollfd *p)
-{
-	return env->stop_fd >= 0 && (p->revents & POLLIN);
-}
-
 /* Until every stream the request needs is open. */
 static gboolean setup(Rc *rc, GError **error)
 {
@@ -412,8 +407,7 @@ static gboolean setup(Rc *rc, GError **error)
 			return berth_throw(error, CANCELLED,
 					   "the client left before opening "
 					   "its streams");
-		gint64 left = (deadline - g_get_monotonic_time()) / 1000;
-		if (left <= 0)
+		if (g_get_monotonic_time() >= deadline)
 			return berth_throw(error, DEADLINE_EXCEEDED,
 					   "the client did not open its "
 					   "streams in time");
@@ -421,14 +415,7 @@ static gboolean setup(Rc *rc, GError **error)
 			{.fd = rc->w.fd, .events = wire_poll_events(&rc->w)},
 			{.fd = rc->env->stop_fd, .events = POLLIN},
 		};
-		if (poll(p, 2, (int)left) < 0 && errno != EINTR)
-			return berth_throw(error, INTERNAL, "poll: %s",
-					   g_strerror(errno));
-		if (stopping(rc->env, &p[1]))
-			return berth_throw(error, UNAVAILABLE,
-					   "berthd is shutting down");
-		if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) &&
-		    !wire_read(&rc->w, error))
+		if (!session_wait(rc->env, &rc->w, p, 2, 1, deadline, error))
 			return FALSE;
 	}
 }
@@ -463,21 +450,7 @@ static gboolean pump(Rc *rc, GError **error)
 		if (rc->to_be->len > 0 ||
 		    (rc->close_stdin && !rc->stdin_done && rc->req->in))
 			p[1].events |= POLLOUT;
-		int timeout =
-			session_poll_timeout(rc->env, rc->w.last_activity);
-		int n = poll(p, 3, timeout);
-		if (n < 0 && errno != EINTR)
-			return berth_throw(error, INTERNAL, "poll: %s",
-					   g_strerror(errno));
-		if (n == 0)
-			return berth_throw(error, DEADLINE_EXCEEDED,
-					   "idle for %u s",
-					   rc->env->idle_timeout_s);
-		if (stopping(rc->env, &p[2]))
-			return berth_throw(error, UNAVAILABLE,
-					   "berthd is shutting down");
-		if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) &&
-		    !wire_read(&rc->w, error))
+		if (!session_wait(rc->env, &rc->w, p, 3, 2, 0, error))
 			return FALSE;
 		if (p[1].revents & (POLLHUP | POLLERR) &&
 		    !(p[1].revents & POLLIN))

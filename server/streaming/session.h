@@ -4,6 +4,7 @@
 #pragma once
 
 #include <glib.h>
+#include <poll.h>
 
 #include "sandbox/ctrlife.h"
 #include "sandbox/podlife.h"
@@ -32,5 +33,12 @@ void remotecmd_serve(const SessionEnv *env, StreamConn *conn,
 void portfwd_serve(const SessionEnv *env, StreamConn *conn,
 		   const StreamRequest *r);
 
-/* Milliseconds a session may sleep: until the idle timeout, or -1. */
-int session_poll_timeout(const SessionEnv *env, gint64 last_activity);
+/* One wait of a session's loop: poll the n fds of p, p[0] being the
+ * client's wire and p[stop] env->stop_fd, then read what the client sent.
+ * With deadline 0 the wait lasts until the session's idle timeout, and
+ * reaching it fails (DEADLINE_EXCEEDED); otherwise until deadline
+ * (monotonic us), and reaching it returns TRUE for the caller to judge.
+ * FALSE also when poll fails, berthd is stopping (UNAVAILABLE) or the
+ * read fails. */
+gboolean session_wait(const SessionEnv *env, Wire *w, struct pollfd *p, guint n,
+		      guint stop, gint64 deadline, GError **error);

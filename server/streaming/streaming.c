@@ -2,12 +2,14 @@
  * thread per live session. */
 #include "server/streaming/streaming.h"
 
+#include <errno.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "server/streaming/httpd.h"
 #include "server/streaming/session.h"
 #include "server/streaming/tokens.h"
+#include "util/error.h"
 #include "util/log.h"
 
 struct StreamingServer {
@@ -31,7 +33,8 @@ void stream_request_free(gpointer p)
 	g_free(r);
 }
 
-int session_poll_timeout(const SessionEnv *env, gint64 last_activity)
+/* Milliseconds a session may sleep: until the idle timeout, or -1. */
+static int idle_timeout_ms(const SessionEnv *env, gint64 last_activity)
 {
 	if (env->idle_timeout_s == 0)
 		return -1;
@@ -39,6 +42,29 @@ int session_poll_timeout(const SessionEnv *env, gint64 last_activity)
 		last_activity + (gint64)env->idle_timeout_s * G_USEC_PER_SEC;
 	gint64 left = (end - g_get_monotonic_time()) / 1000;
 	return left <= 0 ? 0 : (int)MIN(left, G_MAXINT);
+}
+
+gboolean session_wait(const SessionEnv *env, Wire *w, struct pollfd *p, guint n,
+		      guint stop, gint64 deadline, GError **error)
+{
+	int timeout = idle_timeout_ms(env, w->last_activity);
+	if (deadline != 0) {
+		gint64 left = (deadline - g_get_monotonic_time()) / 1000;
+		timeout = left <= 0 ? 0 : (int)MIN(left, G_MAXINT);
+	}
+	int r = poll(p, n, timeout);
+	if (r < 0 && errno != EINTR)
+		return berth_throw(error, INTERNAL, "poll: %s",
+				   g_strerror(errno));
+	if (r == 0 && deadline == 0)
+		return berth_throw(error, DEADLINE_EXCEEDED, "idle for %u s",
+				   env->idle_timeout_s);
+	if (r > 0 && env->stop_fd >= 0 && (p[stop].revents & POLLIN))
+		return berth_throw(error, UNAVAILABLE,
+				   "berthd is shutting down");
+	if (r > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR)))
+		return wire_read(w, error);
+	return TRUE;
 }
 
 /* Runs on the session's own thread (httpd starts it). */

@@ -255,6 +255,23 @@ def test_client_vanishing_leaves_nothing(env, image_ref):  # noqa: F811
     wait_for(lambda: not exec_monitors(cid), what="exec monitor gone")
 
 
+def test_idle_sessions_end(make_berthd, image_ref, tmp_path):  # noqa: F811
+    """--stream-idle-timeout ends an exec session that carries no traffic,
+    with the reason on the error channel, and its exec process with it."""
+    b = make_berthd(extra_args=["--insecure-registry", image_ref.split("/")[0],
+                                "--stream-idle-timeout", "1"]).start()
+    b.image.PullImage(api_pb2.PullImageRequest(image=api_pb2.ImageSpec(image=image_ref)))
+    cfg = pod_config(name="idlepod")
+    cfg.log_directory = str(tmp_path / "logs")
+    pod_id = run_pod(b, cfg)
+    cid = start_ctr(b, pod_id, cfg, image_ref)
+    t0 = time.monotonic()
+    _, status = ws_session(exec_url(b, cid, ["sleep", "60"]))
+    assert time.monotonic() - t0 < 20
+    assert status["status"] == "Failure" and "idle for 1 s" in status["message"], status
+    wait_for(lambda: not exec_monitors(cid), what="exec monitor gone")
+
+
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
