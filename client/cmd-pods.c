@@ -31,7 +31,14 @@ static int pod_cmp_created_desc(gconstpointer a, gconstpointer b)
 	       (y->created_at < x->created_at);
 }
 
-int ctl_cmd_pods(CtlCtx *ctx, int argc, char **argv)
+typedef struct {
+	const char *name, *ns, *state, *id, *output;
+	gboolean quiet, no_trunc;
+	GPtrArray *labels;
+} PodsOpts;
+
+/* -1 when the flags are good, else the exit code of a usage error. */
+static int pods_parse(PodsOpts *o, int argc, char **argv)
 {
 	const CtlCommand *self = ctl_command_find("pods");
 	static const struct option opts[] = {
@@ -45,37 +52,33 @@ int ctl_cmd_pods(CtlCtx *ctx, int argc, char **argv)
 		{"no-trunc", no_argument, NULL, 'T'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *name = NULL, *ns = NULL, *state = NULL, *id = NULL;
-	const char *output = "table";
-	gboolean quiet = FALSE, no_trunc = FALSE;
-	g_autoptr(GPtrArray) labels = g_ptr_array_new();
 	int c;
 	ctl_getopt_reset();
 	while ((c = getopt_long(argc, argv, "+s:qo:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'N':
-			name = optarg;
+			o->name = optarg;
 			break;
 		case 'S':
-			ns = optarg;
+			o->ns = optarg;
 			break;
 		case 's':
-			state = optarg;
+			o->state = optarg;
 			break;
 		case 'l':
-			g_ptr_array_add(labels, optarg);
+			g_ptr_array_add(o->labels, optarg);
 			break;
 		case 'i':
-			id = optarg;
+			o->id = optarg;
 			break;
 		case 'q':
-			quiet = TRUE;
+			o->quiet = TRUE;
 			break;
 		case 'o':
-			output = optarg;
+			o->output = optarg;
 			break;
 		case 'T':
-			no_trunc = TRUE;
+			o->no_trunc = TRUE;
 			break;
 		default:
 			return ctl_usage(self, "bad flag");
@@ -83,33 +86,71 @@ int ctl_cmd_pods(CtlCtx *ctx, int argc, char **argv)
 	}
 	if (optind != argc)
 		return ctl_usage(self, "unexpected argument %s", argv[optind]);
-	if (strcmp(output, "json") != 0 && strcmp(output, "table") != 0)
+	if (strcmp(o->output, "json") != 0 && strcmp(o->output, "table") != 0)
 		return ctl_usage(self, "unsupported output format \"%s\"",
-				 output);
+				 o->output);
+	if (o->state != NULL && g_ascii_strcasecmp(o->state, "ready") != 0 &&
+	    g_ascii_strcasecmp(o->state, "notready") != 0)
+		return ctl_usage(self, "--state should be ready or notready");
+	g_ptr_array_add(o->labels, NULL);
+	return -1;
+}
 
-	g_autoptr(GError) error = NULL;
-	json_t *filter = json_object();
-	g_autoptr(json_t) req_json = json_pack("{s:o}", "filter", filter);
-	if (id != NULL)
-		json_object_set_new(filter, "id", json_string(id));
-	if (state != NULL) {
-		int st;
-		if (g_ascii_strcasecmp(state, "ready") == 0)
-			st = RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY;
-		else if (g_ascii_strcasecmp(state, "notready") == 0)
-			st = RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY;
-		else
-			return ctl_usage(self,
-					 "--state should be ready or notready");
+/* The ListPodSandbox request for the server-side filters. */
+static json_t *pods_filter(const PodsOpts *o, GError **error)
+{
+	g_autoptr(json_t) filter = json_object();
+	if (o->id != NULL)
+		json_object_set_new(filter, "id", json_string(o->id));
+	if (o->state != NULL) {
+		int st =
+			g_ascii_strcasecmp(o->state, "ready") == 0
+				? RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY
+				: RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY;
 		json_object_set_new(filter, "state",
 				    json_pack("{s:i}", "state", st));
 	}
-	g_ptr_array_add(labels, NULL);
 	json_t *sel = json_object();
 	json_object_set_new(filter, "label_selector", sel);
-	if (!ctl_parse_labels((char **)labels->pdata, sel, &error))
-		return ctl_usage(self, "%s", error->message);
+	if (!ctl_parse_labels((char **)o->labels->pdata, sel, error))
+		return NULL;
+	return json_pack("{s:O}", "filter", filter);
+}
 
+static void pods_print_table(GPtrArray *kept, gboolean no_trunc)
+{
+	g_autoptr(CtlTable) t = ctl_table_new();
+	ctl_table_row(t, "POD ID", "CREATED", "STATE", "NAME", "NAMESPACE",
+		      "ATTEMPT", "RUNTIME", NULL);
+	for (guint i = 0; i < kept->len; i++) {
+		Runtime__V1__PodSandbox *p = kept->pdata[i];
+		g_autofree char *ago = ctl_human_ago(p->created_at);
+		g_autofree char *pid =
+			g_strndup(p->id, no_trunc ? strlen(p->id) : TRUNC_ID);
+		g_autofree char *attempt = g_strdup_printf(
+			"%u", p->metadata ? p->metadata->attempt : 0);
+		const char *handler = p->runtime_handler[0] ? p->runtime_handler
+							    : "(default)";
+		ctl_table_row(t, pid, ago, pod_state_name(p->state),
+			      p->metadata ? p->metadata->name : "",
+			      p->metadata ? p->metadata->namespace_ : "",
+			      attempt, handler, NULL);
+	}
+	ctl_table_print(t, stdout);
+}
+
+int ctl_cmd_pods(CtlCtx *ctx, int argc, char **argv)
+{
+	g_autoptr(GPtrArray) labels = g_ptr_array_new();
+	PodsOpts o = {.output = "table", .labels = labels};
+	int rc = pods_parse(&o, argc, argv);
+	if (rc >= 0)
+		return rc;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(json_t) req_json = pods_filter(&o, &error);
+	if (req_json == NULL)
+		return ctl_usage(ctl_command_find("pods"), "%s",
+				 error->message);
 	ProtobufCMessage *req =
 		ctl_request_from_json("ListPodSandbox", req_json, &error);
 	if (req == NULL)
@@ -119,19 +160,17 @@ int ctl_cmd_pods(CtlCtx *ctx, int argc, char **argv)
 	protobuf_c_message_free_unpacked(req, NULL);
 	if (r == NULL)
 		return ctl_fail(error);
-
 	/* Client-side filters and order, as crictl applies them. */
 	GPtrArray *kept = g_ptr_array_new();
 	for (size_t i = 0; i < r->n_items; i++) {
 		Runtime__V1__PodSandbox *p = r->items[i];
 		const char *pname = p->metadata ? p->metadata->name : "";
 		const char *pns = p->metadata ? p->metadata->namespace_ : "";
-		if (regex_ok(name, pname) && regex_ok(ns, pns))
+		if (regex_ok(o.name, pname) && regex_ok(o.ns, pns))
 			g_ptr_array_add(kept, p);
 	}
 	g_ptr_array_sort(kept, pod_cmp_created_desc);
-
-	if (strcmp(output, "json") == 0) {
+	if (strcmp(o.output, "json") == 0) {
 		Runtime__V1__ListPodSandboxResponse out =
 			RUNTIME__V1__LIST_POD_SANDBOX_RESPONSE__INIT;
 		out.n_items = kept->len;
@@ -139,31 +178,12 @@ int ctl_cmd_pods(CtlCtx *ctx, int argc, char **argv)
 		json_t *j = ctl_pbjson_dump(&out.base);
 		ctl_print_json(j);
 		json_decref(j);
-	} else if (quiet) {
+	} else if (o.quiet) {
 		for (guint i = 0; i < kept->len; i++)
 			printf("%s\n",
 			       ((Runtime__V1__PodSandbox *)kept->pdata[i])->id);
 	} else {
-		g_autoptr(CtlTable) t = ctl_table_new();
-		ctl_table_row(t, "POD ID", "CREATED", "STATE", "NAME",
-			      "NAMESPACE", "ATTEMPT", "RUNTIME", NULL);
-		for (guint i = 0; i < kept->len; i++) {
-			Runtime__V1__PodSandbox *p = kept->pdata[i];
-			g_autofree char *ago = ctl_human_ago(p->created_at);
-			g_autofree char *pid = g_strndup(
-				p->id, no_trunc ? strlen(p->id) : TRUNC_ID);
-			g_autofree char *attempt = g_strdup_printf(
-				"%u", p->metadata ? p->metadata->attempt : 0);
-			const char *handler = p->runtime_handler[0]
-						      ? p->runtime_handler
-						      : "(default)";
-			ctl_table_row(t, pid, ago, pod_state_name(p->state),
-				      p->metadata ? p->metadata->name : "",
-				      p->metadata ? p->metadata->namespace_
-						  : "",
-				      attempt, handler, NULL);
-		}
-		ctl_table_print(t, stdout);
+		pods_print_table(kept, o.no_trunc);
 	}
 	g_ptr_array_free(kept, TRUE);
 	protobuf_c_message_free_unpacked(&r->base, NULL);
