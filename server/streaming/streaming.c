@@ -33,13 +33,9 @@ void stream_request_free(gpointer p)
 	g_free(r);
 }
 
-/* Milliseconds a session may sleep: until the idle timeout, or -1. */
-static int idle_timeout_ms(const SessionEnv *env, gint64 last_activity)
+/* Milliseconds from now until end (monotonic us), at least 0. */
+static int ms_until(gint64 end)
 {
-	if (env->idle_timeout_s == 0)
-		return -1;
-	gint64 end =
-		last_activity + (gint64)env->idle_timeout_s * G_USEC_PER_SEC;
 	gint64 left = (end - g_get_monotonic_time()) / 1000;
 	return left <= 0 ? 0 : (int)MIN(left, G_MAXINT);
 }
@@ -47,11 +43,13 @@ static int idle_timeout_ms(const SessionEnv *env, gint64 last_activity)
 gboolean session_wait(const SessionEnv *env, Wire *w, struct pollfd *p, guint n,
 		      guint stop, gint64 deadline, GError **error)
 {
-	int timeout = idle_timeout_ms(env, w->last_activity);
-	if (deadline != 0) {
-		gint64 left = (deadline - g_get_monotonic_time()) / 1000;
-		timeout = left <= 0 ? 0 : (int)MIN(left, G_MAXINT);
-	}
+	int timeout = -1; /* no idle timeout */
+	if (deadline != 0)
+		timeout = ms_until(deadline);
+	else if (env->idle_timeout_s != 0)
+		timeout =
+			ms_until(w->last_activity +
+				 (gint64)env->idle_timeout_s * G_USEC_PER_SEC);
 	int r = poll(p, n, timeout);
 	if (r < 0 && errno != EINTR)
 		return berth_throw(error, INTERNAL, "poll: %s",
