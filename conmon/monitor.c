@@ -95,7 +95,7 @@ static int write_pid_file(void)
 {
 	char text[32];
 	int n = snprintf(text, sizeof text, "%d\n", (int)getpid());
-	return conmon_write_file_atomic(CONMON_PID_FILE, text, (size_t)n, 0644);
+	return conmon_replace_file(CONMON_PID_FILE, text, (size_t)n, 0644);
 }
 
 int conmon_setup_signals(Conmon *c)

@@ -150,8 +150,8 @@ static int tmp_name_for(const char *path, char *tmp, size_t cap)
 	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }
 
-int conmon_write_file_atomic(const char *path, const char *data, size_t len,
-			     mode_t mode)
+static int write_file_replace(const char *path, const char *data, size_t len,
+			      mode_t mode, int durable)
 {
 	char tmp[4096];
 	int r = tmp_name_for(path, tmp, sizeof tmp);
@@ -162,7 +162,7 @@ int conmon_write_file_atomic(const char *path, const char *data, size_t len,
 	if (fd < 0)
 		return -errno;
 	r = conmon_write_all(fd, data, len);
-	if (r == 0 && fsync(fd) < 0)
+	if (r == 0 && durable && fsync(fd) < 0)
 		r = -errno;
 	if (r == 0 && rename(tmp, path) < 0)
 		r = -errno;
@@ -170,7 +170,19 @@ int conmon_write_file_atomic(const char *path, const char *data, size_t len,
 		unlink(tmp);
 		return r;
 	}
-	return fsync_parent(path);
+	return durable ? fsync_parent(path) : 0;
+}
+
+int conmon_write_file_atomic(const char *path, const char *data, size_t len,
+			     mode_t mode)
+{
+	return write_file_replace(path, data, len, mode, 1);
+}
+
+int conmon_replace_file(const char *path, const char *data, size_t len,
+			mode_t mode)
+{
+	return write_file_replace(path, data, len, mode, 0);
 }
 
 ssize_t conmon_read_small_file(const char *path, char *buf, size_t cap)

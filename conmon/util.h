@@ -49,6 +49,11 @@ void conmon_json_string(char *out, size_t cap, size_t *pos, const char *s);
 int conmon_write_file_atomic(const char *path, const char *data, size_t len,
 			     mode_t mode);
 
+/* The same without the fsyncs: atomic against a crash of a process, not
+ * of the machine. For files in the runroot, which a reboot empties. */
+int conmon_replace_file(const char *path, const char *data, size_t len,
+			mode_t mode);
+
 /* Read a small file into buf (NUL-terminated); bytes read or -errno. */
 ssize_t conmon_read_small_file(const char *path, char *buf, size_t cap);
 

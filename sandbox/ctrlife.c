@@ -547,8 +547,7 @@ static gboolean step_spec(CtrManager *m, Container *c, GError **error)
 	char *text = json_dumps(res.spec, JSON_INDENT(1));
 	oci_spec_result_clear(&res);
 	g_autofree char *path = g_build_filename(c->dir, "config.json", NULL);
-	gboolean ok =
-		berth_write_file_atomic(path, text, strlen(text), 0600, error);
+	gboolean ok = berth_replace_file(path, text, strlen(text), 0600, error);
 	free(text);
 	return ok;
 }

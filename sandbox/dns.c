@@ -130,8 +130,8 @@ gboolean pod_dns_copy_resolv_conf(const char *host_path, const char *path,
 		log_warn("%s does not exist; pods get an empty resolv.conf",
 			 host_path);
 	}
-	return berth_write_file_atomic(path, text ? text : "", len,
-				       DNS_FILE_MODE, error);
+	return berth_replace_file(path, text ? text : "", len, DNS_FILE_MODE,
+				  error);
 }
 
 gboolean pod_dns_write_resolv_conf(const char *path, const char *const *servers,
@@ -154,8 +154,8 @@ gboolean pod_dns_write_resolv_conf(const char *path, const char *const *servers,
 		g_string_append_printf(out, "nameserver %s\n", servers[i]);
 	append_line(out, "search", searches);
 	append_line(out, "options", options);
-	return berth_write_file_atomic(path, out->str, out->len, DNS_FILE_MODE,
-				       error);
+	return berth_replace_file(path, out->str, out->len, DNS_FILE_MODE,
+				  error);
 }
 
 gboolean pod_dns_write_hosts(const char *path, const char *hostname,
@@ -176,8 +176,8 @@ gboolean pod_dns_write_hosts(const char *path, const char *hostname,
 					      "ip6-loopback\n");
 	for (gsize i = 0; i < strv_len(ips); i++)
 		g_string_append_printf(out, "%s\t%s\n", ips[i], hostname);
-	return berth_write_file_atomic(path, out->str, out->len, DNS_FILE_MODE,
-				       error);
+	return berth_replace_file(path, out->str, out->len, DNS_FILE_MODE,
+				  error);
 }
 
 gboolean pod_dns_write_hostname(const char *path, const char *hostname,
@@ -186,6 +186,6 @@ gboolean pod_dns_write_hostname(const char *path, const char *hostname,
 	if (!pod_hostname_check(hostname, error))
 		return FALSE;
 	g_autofree char *text = g_strdup_printf("%s\n", hostname);
-	return berth_write_file_atomic(path, text, strlen(text), DNS_FILE_MODE,
-				       error);
+	return berth_replace_file(path, text, strlen(text), DNS_FILE_MODE,
+				  error);
 }

@@ -1,6 +1,8 @@
 /* A pod's name-resolution files: resolv.conf, hosts and hostname, written
  * atomically into the pod's directory and later bind-mounted into its
- * containers. Every entry is checked so that none can add a line. */
+ * containers. Not fsync'd: they serve the pod only in this boot (after a
+ * reboot it is NOTREADY and takes no new containers). Every entry is
+ * checked so that none can add a line. */
 #pragma once
 
 #include <glib.h>

@@ -86,7 +86,7 @@ gboolean infra_start(const OciRuntime *rt, const InfraSpec *s, int *pid,
 	g_autofree char *log = g_build_filename(s->bundle, "runtime.log", NULL);
 	g_autofree char *out = g_build_filename(s->bundle, "runtime.out", NULL);
 	g_autofree char *spec = infra_spec_json(s);
-	if (!berth_write_file_atomic(config, spec, strlen(spec), 0600, error))
+	if (!berth_replace_file(config, spec, strlen(spec), 0600, error))
 		return FALSE;
 	const char *create[] = {"create", "--bundle", s->bundle, "--pid-file",
 				pidfile,  s->id,      NULL};

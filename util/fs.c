@@ -1,4 +1,4 @@
-/* Atomic, durable file writes and small directory helpers. */
+/* Atomic (and durable) file writes and small directory helpers. */
 #include "util/fs.h"
 #include "util/error.h"
 
@@ -19,8 +19,9 @@ gboolean berth_fsync_dir(const char *path, GError **error)
 	return TRUE;
 }
 
-gboolean berth_write_file_atomic(const char *path, const void *data, gsize len,
-				 mode_t mode, GError **error)
+static gboolean write_file_replace(const char *path, const void *data,
+				   gsize len, mode_t mode, gboolean durable,
+				   GError **error)
 {
 	g_autofree char *dir = g_path_get_dirname(path);
 	g_autofree char *tmp = g_strdup_printf("%s.tmp-%d-%lx", path, getpid(),
@@ -48,12 +49,24 @@ gboolean berth_write_file_atomic(const char *path, const void *data, gsize len,
 		p += n;
 		left -= n;
 	}
-	if (fsync(fd) < 0 || rename(tmp, path) < 0) {
+	if ((durable && fsync(fd) < 0) || rename(tmp, path) < 0) {
 		int errsv = errno;
 		unlink(tmp);
 		return berth_throw_errno(error, errsv, "commit %s", path);
 	}
-	return berth_fsync_dir(dir, error);
+	return !durable || berth_fsync_dir(dir, error);
+}
+
+gboolean berth_write_file_atomic(const char *path, const void *data, gsize len,
+				 mode_t mode, GError **error)
+{
+	return write_file_replace(path, data, len, mode, TRUE, error);
+}
+
+gboolean berth_replace_file(const char *path, const void *data, gsize len,
+			    mode_t mode, GError **error)
+{
+	return write_file_replace(path, data, len, mode, FALSE, error);
 }
 
 gboolean berth_read_file(const char *path, char **out, gsize *len,

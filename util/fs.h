@@ -26,6 +26,13 @@ static inline int berth_steal_fd(int *fd)
 gboolean berth_write_file_atomic(const char *path, const void *data, gsize len,
 				 mode_t mode, GError **error);
 
+/* Replace path's contents atomically but not durably: no fsync, so a
+ * crash of berthd never leaves a torn file, but a crash of the machine
+ * may leave an empty one. Only for files a reboot makes useless anyway
+ * (what a pod or container reads while it runs in this boot). */
+gboolean berth_replace_file(const char *path, const void *data, gsize len,
+			    mode_t mode, GError **error);
+
 /* Read a whole file; NOT_FOUND when it does not exist. */
 gboolean berth_read_file(const char *path, char **out, gsize *len,
 			 GError **error);
