@@ -7,8 +7,8 @@
 # As root, on this machine: builds berth (make all), installs the bench
 # packages (contrib/install-deps.sh --bench: containerd 1.6, whose CRI plugin
 # is built in), starts a local registry with the fixture images, then three
-# CRI servers, each on its own root, state dir, socket, CNI bridge and subnet,
-# and cgroup parent:
+# CRI servers, each on its own root, state dir (a tmpfs, as /run is), socket,
+# CNI bridge and subnet, and cgroup parent:
 #   berth-runc       berthd --default-runtime runc
 #   containerd-runc  containerd 1.6, CRI plugin, io.containerd.runc.v2, cgroupfs
 #   berth-crun       berthd --default-runtime crun
@@ -324,9 +324,19 @@ wait_server() {
 	die "$t not answering after 60 s: $(tail -20 "$log")"
 }
 
+# The runtime state dir (berth's runroot, containerd's state dir, and the
+# runc root inside each) on a tmpfs of its own, as /run is on a Debian
+# host: a server that fsyncs there pays nothing, as in production. The
+# clean-up's unmount of everything under the bench dir removes it.
+mount_state_tmpfs() {
+	mkdir -p "$1"
+	mount -t tmpfs -o mode=0755,size=2g berth-bench "$1"
+}
+
 start_berthd() {
 	local t=$1 runtime=$2 dir=$BENCH/$1
 	mkdir -p "$dir/none"
+	mount_state_tmpfs "$dir/run"
 	: >"$dir/registries.conf"
 	write_conflist "$t" "$dir/cni"
 	ENDPOINT[$t]=$dir/run/berth.sock
@@ -347,7 +357,8 @@ start_berthd() {
 
 start_containerd() {
 	local t=$1 dir=$BENCH/$1 hosts
-	mkdir -p "$dir/root" "$dir/state"
+	mkdir -p "$dir/root"
+	mount_state_tmpfs "$dir/state"
 	write_conflist "$t" "$dir/cni"
 	ENDPOINT[$t]=$dir/containerd.sock
 	# The local registry over plain HTTP, through hosts.toml.
