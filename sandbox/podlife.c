@@ -244,19 +244,31 @@ static gboolean step_dns_files(PodManager *m, Pod *p, GError **error)
 	       pod_dns_write_hostname(hostname, pod_hostname(p), error);
 }
 
-static gboolean step_cgroup(PodManager *m, Pod *p, GError **error)
+static const char *cgroup_parent(PodManager *m, Pod *p)
 {
-	const char *parent = p->config->cgroup_parent[0]
-				     ? p->config->cgroup_parent
-				     : m->config->default_cgroup_parent;
-	CgroupPath *cg = cgroup_pod_create(parent, p->id, error);
-	if (cg == NULL)
+	return p->config->cgroup_parent[0] ? p->config->cgroup_parent
+					   : m->config->default_cgroup_parent;
+}
+
+/* The path goes into the first record, before anything is made: undoing
+ * the cgroup step needs only it, and removing a cgroup that was never
+ * made is a no-op. */
+static gboolean plan_cgroup(PodManager *m, Pod *p, GError **error)
+{
+	char *rel = cgroup_pod_relative(cgroup_parent(m, p), p->id, error);
+	if (rel == NULL)
 		return FALSE;
 	g_mutex_lock(&p->lock);
-	p->cgroup = g_strdup(cgroup_path_relative(cg));
+	p->cgroup = rel;
 	g_mutex_unlock(&p->lock);
-	cgroup_path_free(cg);
 	return TRUE;
+}
+
+static gboolean step_cgroup(PodManager *m, Pod *p, GError **error)
+{
+	g_autoptr(CgroupPath) cg =
+		cgroup_pod_create(cgroup_parent(m, p), p->id, error);
+	return cg != NULL;
 }
 
 /* kubernetes.io/{ingress,egress}-bandwidth: "10M", "1G", "500k", plain
@@ -489,26 +501,26 @@ static void set_state(Pod *p, PodState s)
 
 static gboolean run_steps(PodManager *m, Pod *p, GError **error)
 {
+	if (!plan_cgroup(m, p, error)) {
+		g_prefix_error(error, "run pod %s: cgroup: ", p->full_name);
+		return FALSE;
+	}
 	if (!pod_store_save(m->store, p, error))
 		return FALSE;
 	typedef gboolean (*Step)(PodManager *, Pod *, GError **);
-	/* record: the step made something its undo finds only through
-	 * the record (the cgroup's path). The others' undo needs only the
-	 * pod's id (namespace pins, /dev/shm, files in the pod's dir), and
-	 * the network and infra steps save the record themselves before
-	 * their side effect; the caller saves READY at the end. */
+	/* The first record names what each step's undo needs beyond the
+	 * pod's id (namespace pins, /dev/shm and files in the pod's dir
+	 * follow from the id; the cgroup's path is planned above). The
+	 * network and infra steps save the record themselves before their
+	 * side effect; the caller saves READY at the end. */
 	static const struct {
 		const char *what;
 		Step fn;
-		gboolean record;
 	} steps[] = {
-		{"namespaces", step_namespaces, FALSE},
-		{"/dev/shm", step_shm, FALSE},
-		{"DNS files", step_dns_files, FALSE},
-		{"cgroup", step_cgroup, TRUE},
-		{"network", step_network, FALSE},
-		{"hosts file", step_hosts, FALSE},
-		{"infra process", step_infra, FALSE},
+		{"namespaces", step_namespaces}, {"/dev/shm", step_shm},
+		{"DNS files", step_dns_files},	 {"cgroup", step_cgroup},
+		{"network", step_network},	 {"hosts file", step_hosts},
+		{"infra process", step_infra},
 	};
 	for (gsize i = 0; i < G_N_ELEMENTS(steps); i++) {
 		gint64 t0 = g_get_monotonic_time();
@@ -517,12 +529,8 @@ static gboolean run_steps(PodManager *m, Pod *p, GError **error)
 				       steps[i].what);
 			return FALSE;
 		}
-		gint64 t1 = g_get_monotonic_time();
-		if (steps[i].record && !pod_store_save(m->store, p, error))
-			return FALSE;
-		log_debug("pod %.12s: %s %.1f ms, record %.1f ms", p->id,
-			  steps[i].what, (t1 - t0) / 1000.0,
-			  (g_get_monotonic_time() - t1) / 1000.0);
+		log_debug("pod %.12s: %s %.1f ms", p->id, steps[i].what,
+			  (g_get_monotonic_time() - t0) / 1000.0);
 	}
 	return TRUE;
 }
