@@ -217,8 +217,8 @@ static gboolean runtime_delete(CtrManager *m, Container *c, GError **error)
  * unreaped child and so signals exactly it, at the cost of a message; or,
  * when no monitor answers (it died, or predates the kill command),
  * through `runtime kill`, a runtime process. */
-static gboolean runtime_kill(CtrManager *m, Container *c, int sig,
-			     GError **error)
+static gboolean signal_init(CtrManager *m, Container *c, int sig,
+			    GError **error)
 {
 	g_autoptr(GError) via = NULL;
 	if (conmon_kill(c->socket_dir, sig, &via))
@@ -345,7 +345,7 @@ static void on_monitor_gone(const char *id, gpointer data)
 	if (s != CTR_RUNNING && s != CTR_CREATED)
 		return;
 	g_autoptr(GError) error = NULL;
-	if (!runtime_kill(m, c, SIGKILL, &error))
+	if (!signal_init(m, c, SIGKILL, &error))
 		log_warn("container %s: %s", c->id, error->message);
 	log_warn("container %s: its monitor died without an exit status",
 		 c->id);
@@ -857,13 +857,13 @@ static gboolean stop_locked(CtrManager *m, Container *c, gint64 timeout_s,
 	if (s != CTR_RUNNING && s != CTR_CREATED)
 		return TRUE;
 	if (timeout_s > 0) {
-		if (!runtime_kill(m, c, c->stop_signal, error))
+		if (!signal_init(m, c, c->stop_signal, error))
 			return FALSE;
 		if (wait_exit(c, g_get_monotonic_time() +
 					 timeout_s * G_USEC_PER_SEC))
 			return TRUE;
 	}
-	if (!runtime_kill(m, c, SIGKILL, error))
+	if (!signal_init(m, c, SIGKILL, error))
 		return FALSE;
 	if (wait_exit(c, g_get_monotonic_time() + KILL_WAIT_S * G_USEC_PER_SEC))
 		return TRUE;
