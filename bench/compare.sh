@@ -14,7 +14,7 @@
 #   berth-crun       berthd --default-runtime crun
 # and drives each with the same client, `berthctl bench` (bin/berthctl, or
 # $BERTHCTL). Scenarios run interleaved, one target after the other, the
-# order reversed every other round. bench/lib/report.py prints the figures
+# order reversed every other round, each run once the CPUs have gone idle. bench/lib/report.py prints the figures
 # side by side with the berth/containerd ratios and the targets, and writes
 # them into docs/performance.md between <!-- compare:begin --> and
 # <!-- compare:end -->. Raw JSON: /var/tmp/berth-bench/<date>/ (--results).
@@ -26,6 +26,10 @@
 #   --running N       running containers for the memory figure (default 100)
 #   --rounds R        rounds of the light scenarios (default 3)
 #   --targets LIST    comma-separated subset of berth-runc,containerd-runc,berth-crun
+#   --scenarios LIST  comma-separated subset of memory,version,pod,container,
+#                     start-to-running,exec,churn,pull,flatness,density (a
+#                     partial run: the others' figures are missing, and
+#                     docs/performance.md is left alone)
 #   --results DIR     where the raw JSON and logs go
 #   --no-docs         do not touch docs/performance.md
 #   --keep            keep the bench dir (servers are still stopped)
@@ -39,6 +43,8 @@ COMMAND="bash bench/compare.sh $*"
 
 QUICK=0 DENSITY=1000 RUNNING=100 ROUNDS=3 DOCS=1 KEEP=0 DEPS=1
 TARGETS_ARG=berth-runc,containerd-runc,berth-crun
+ALL_SCENARIOS=memory,version,pod,container,start-to-running,exec,churn,pull,flatness,density
+SCENARIOS_ARG=$ALL_SCENARIOS
 RESULTS=/var/tmp/berth-bench/$(date +%Y%m%d-%H%M%S)
 DENSITY_SET=0 RUNNING_SET=0 ROUNDS_SET=0
 while [ $# -gt 0 ]; do
@@ -48,6 +54,7 @@ while [ $# -gt 0 ]; do
 	--running) RUNNING=$2 RUNNING_SET=1 && shift ;;
 	--rounds) ROUNDS=$2 ROUNDS_SET=1 && shift ;;
 	--targets) TARGETS_ARG=$2 && shift ;;
+	--scenarios) SCENARIOS_ARG=$2 && shift ;;
 	--results) RESULTS=$2 && shift ;;
 	--no-docs) DOCS=0 ;;
 	--keep) KEEP=1 ;;
@@ -79,6 +86,16 @@ for t in "${TARGETS[@]}"; do
 	*) echo "compare.sh: unknown target $t" >&2 && exit 2 ;;
 	esac
 done
+IFS=, read -r -a SCENARIOS <<<"$SCENARIOS_ARG"
+for s in "${SCENARIOS[@]}"; do
+	case ,$ALL_SCENARIOS, in *",$s,"*) ;;
+	*) echo "compare.sh: unknown scenario $s" >&2 && exit 2 ;;
+	esac
+done
+# A partial run never replaces the full one in docs/performance.md.
+[ "$SCENARIOS_ARG" = "$ALL_SCENARIOS" ] || DOCS=0
+# Whether this run includes scenario $1.
+want() { [[ ,$SCENARIOS_ARG, == *",$1,"* ]]; }
 
 log() { printf '%s compare: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() {
@@ -413,11 +430,36 @@ FAILED=()
 # bench_one TARGET SCENARIO TAG ARGS...: one berthctl bench run, JSON to
 # $RESULTS/SCENARIO.TARGET.TAG.json. A failure is recorded and the run goes
 # on with the next target; the report shows the figure as missing.
+# Busy and total jiffies of all CPUs so far, from /proc/stat.
+cpu_jiffies() {
+	local cpu user nice system idle iowait irq softirq steal rest
+	read -r cpu user nice system idle iowait irq softirq steal rest </proc/stat
+	echo "$((user + nice + system + irq + softirq + steal)) $((user + nice + system + idle + iowait + irq + softirq + steal))"
+}
+
+# Wait (up to 30 s) until the CPUs are at least 90% idle over half a
+# second: what one server still does after its run (a shim exiting,
+# garbage collection, a veth going away) must not fall on the next
+# target's figures. Every run of every target waits the same way.
+settle() {
+	local i b0 t0 b1 t1
+	for ((i = 0; i < 60; i++)); do
+		read -r b0 t0 < <(cpu_jiffies)
+		sleep 0.5
+		read -r b1 t1 < <(cpu_jiffies)
+		if [ "$t1" -gt "$t0" ] && [ $(((b1 - b0) * 10)) -le $((t1 - t0)) ]; then
+			return 0
+		fi
+	done
+	log "the CPUs are still busy after 30 s; measuring anyway"
+}
+
 bench_one() {
 	local t=$1 scen=$2 tag=$3 json out rc=0
 	shift 3
 	json=$RESULTS/$scen.$t.$tag.json
 	out=$RESULTS/logs/$scen.$t.$tag.out
+	settle
 	log "$t: $scen $tag $*"
 	# In the background and waited for, so that a signal runs the trap at
 	# once; clean-up then stops the client (stop_client).
@@ -473,30 +515,37 @@ run_scenarios() {
 	local t
 	# Memory first, on servers that have done nothing but pull: idle,
 	# RUNNING running containers, after churn.
-	for t in "${TARGETS[@]}"; do
-		memsample "$t" idle-at-start
-		bench_one "$t" memory r1 -n "$RUNNING"
-	done
-	interleaved version -n "$N_VERSION"
-	interleaved pod -n "$N_POD"
-	interleaved container -n "$N_CONTAINER"
-	interleaved start-to-running -n "$N_S2R"
-	interleaved exec -n "$N_EXEC"
-	interleaved churn -n "$N_CHURN"
-	interleaved pull --pull-runs "$N_PULL"
+	if want memory; then
+		for t in "${TARGETS[@]}"; do
+			memsample "$t" idle-at-start
+			bench_one "$t" memory r1 -n "$RUNNING"
+		done
+	fi
+	want version && interleaved version -n "$N_VERSION"
+	want pod && interleaved pod -n "$N_POD"
+	want container && interleaved container -n "$N_CONTAINER"
+	want start-to-running && interleaved start-to-running -n "$N_S2R"
+	want exec && interleaved exec -n "$N_EXEC"
+	want churn && interleaved churn -n "$N_CHURN"
+	want pull && interleaved pull --pull-runs "$N_PULL"
 	# Flatness: memory after FLAT_A and after FLAT_B churn cycles of this
 	# phase (before density, whose peak would hide any growth).
-	for t in "${TARGETS[@]}"; do
-		bench_one "$t" churn "flat-$FLAT_A" -n "$FLAT_A"
-		memsample "$t" "after-churn-$FLAT_A"
-	done
-	for t in $(round_order 2); do
-		bench_one "$t" churn "flat-$FLAT_B" -n "$((FLAT_B - FLAT_A))"
-		memsample "$t" "after-churn-$FLAT_B"
-	done
-	for t in "${TARGETS[@]}"; do
-		bench_one "$t" density r1 -n "$DENSITY" --samples "$N_SAMPLES"
-	done
+	if want flatness; then
+		for t in "${TARGETS[@]}"; do
+			bench_one "$t" churn "flat-$FLAT_A" -n "$FLAT_A"
+			memsample "$t" "after-churn-$FLAT_A"
+		done
+		for t in $(round_order 2); do
+			bench_one "$t" churn "flat-$FLAT_B" -n "$((FLAT_B - FLAT_A))"
+			memsample "$t" "after-churn-$FLAT_B"
+		done
+	fi
+	if want density; then
+		for t in "${TARGETS[@]}"; do
+			bench_one "$t" density r1 -n "$DENSITY" --samples "$N_SAMPLES"
+		done
+	fi
+	return 0
 }
 
 main() {

@@ -27,6 +27,51 @@ gboolean bench_smaps_parse(const char *text, guint64 *rss_kib, guint64 *pss_kib)
 	return rss && pss;
 }
 
+gboolean bench_cpu_parse(const char *stat_text, guint64 *busy, guint64 *total)
+{
+	/* "cpu  user nice system idle iowait irq softirq steal ..." */
+	if (!g_str_has_prefix(stat_text, "cpu "))
+		return FALSE;
+	const char *p = stat_text + 4;
+	guint64 v[8];
+	for (int i = 0; i < 8; i++) {
+		char *end = NULL;
+		while (*p == ' ')
+			p++;
+		if (!g_ascii_isdigit(*p))
+			return FALSE;
+		v[i] = g_ascii_strtoull(p, &end, 10);
+		p = end;
+	}
+	guint64 idle = v[3] + v[4];
+	*busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+	*total = *busy + idle;
+	return TRUE;
+}
+
+static gboolean cpu_now(guint64 *busy, guint64 *total)
+{
+	g_autofree char *text = NULL;
+	return g_file_get_contents("/proc/stat", &text, NULL, NULL) &&
+	       bench_cpu_parse(text, busy, total);
+}
+
+double bench_settle(guint max_s)
+{
+	gint64 t0 = g_get_monotonic_time();
+	for (guint i = 0; i < max_s * 2 && !bench_interrupted; i++) {
+		guint64 b0, t0j, b1, t1j;
+		if (!cpu_now(&b0, &t0j))
+			break;
+		g_usleep(500000);
+		if (!cpu_now(&b1, &t1j))
+			break;
+		if (t1j > t0j && (b1 - b0) * 10 <= t1j - t0j)
+			return (g_get_monotonic_time() - t0) / 1e6;
+	}
+	return -1;
+}
+
 static gboolean proc_mem(int pid, guint64 *rss, guint64 *pss)
 {
 	g_autofree char *path = g_strdup_printf("/proc/%d/smaps_rollup", pid);

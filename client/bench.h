@@ -112,6 +112,14 @@ gboolean bench_memory(Bench *b, GError **error);
 gboolean bench_churn_run(Bench *b, guint clients, guint cycles, CtlSamples *s,
 			 double *wall_ms, GError **error);
 
+/* Busy and total jiffies of all CPUs from the text of /proc/stat (idle
+ * and iowait count as not busy). */
+gboolean bench_cpu_parse(const char *stat_text, guint64 *busy, guint64 *total);
+
+/* Wait, up to max_s seconds, until the CPUs are at least 90% idle over
+ * half a second; the seconds waited, or -1 when they never were. */
+double bench_settle(guint max_s);
+
 /* Rss and Pss (KiB) from the text of /proc/PID/smaps_rollup. */
 gboolean bench_smaps_parse(const char *text, guint64 *rss_kib,
 			   guint64 *pss_kib);

@@ -206,6 +206,20 @@ static void test_resolve(void **state)
 	assert_false(ctl_is_full_id("0123"));
 }
 
+static void test_cpu_parse(void **state)
+{
+	(void)state;
+	guint64 busy = 0, total = 0;
+	assert_true(bench_cpu_parse("cpu  10 1 5 100 4 2 3 1 0 0\n"
+				    "cpu0 5 0 2 50 2 1 1 0 0 0\n",
+				    &busy, &total));
+	assert_int_equal(busy, 10 + 1 + 5 + 2 + 3 + 1);
+	assert_int_equal(total, busy + 100 + 4);
+	assert_false(bench_cpu_parse("cpu0 1 2 3 4 5 6 7 8\n", &busy, &total));
+	assert_false(bench_cpu_parse("cpu  1 2 3\n", &busy, &total));
+	assert_false(bench_cpu_parse("", &busy, &total));
+}
+
 static void test_smaps(void **state)
 {
 	(void)state;
@@ -243,6 +257,7 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_smaps),
+		cmocka_unit_test(test_cpu_parse),
 		cmocka_unit_test(test_human),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
