@@ -212,9 +212,15 @@ def test_stop_signals_through_the_monitor(slow, image_ref):  # noqa: F811
     container init as its unreaped child, sends the signal."""
     b, pod_id, pcfg, d = slow
     (d / "slow-kill").write_text("60")
-    cid = create(b, pod_id, pcfg, ctr_config(image_ref, cmd=(
-        "sh", "-c", "trap 'exit 143' TERM; while true; do sleep 0.2; done")))
+    cfg = ctr_config(image_ref, cmd=(
+        "sh", "-c", "trap 'exit 143' TERM; echo trapped; while true; do sleep 0.2; done"))
+    cid = create(b, pod_id, pcfg, cfg)
     b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+    # The shell is the pid namespace's init: a TERM that comes before its
+    # trap is dropped by the kernel, and the stop would wait out the timeout.
+    log = os.path.join(pcfg.log_directory, cfg.log_path)
+    wait_for(lambda: os.path.exists(log) and "trapped" in open(log).read(),
+             timeout=10, what="the shell's trap")
     t0 = time.monotonic()
     b.runtime.StopContainer(api_pb2.StopContainerRequest(container_id=cid, timeout=30))
     assert time.monotonic() - t0 < 10
