@@ -14,9 +14,10 @@
 #   berth-crun       berthd --default-runtime crun
 # and drives each with the same client, `berthctl bench` (bin/berthctl, or
 # $BERTHCTL). Scenarios run interleaved, one target after the other, the
-# order reversed every other round, each run once the CPUs have gone idle. bench/lib/report.py prints the figures
-# side by side with the berth/containerd ratios and the targets, and writes
-# them into docs/performance.md between <!-- compare:begin --> and
+# order reversed every other round, each run once the CPUs have gone idle.
+# bench/lib/report.py prints the figures side by side with the
+# berth/containerd ratios and the targets, and writes them into
+# docs/performance.md between <!-- compare:begin --> and
 # <!-- compare:end -->. Raw JSON: /var/tmp/berth-bench/<date>/ (--results).
 # Everything it started is removed on success, failure and Ctrl-C.
 #
@@ -427,9 +428,6 @@ start_servers() {
 # --- scenarios --------------------------------------------------------------
 FAILED=()
 
-# bench_one TARGET SCENARIO TAG ARGS...: one berthctl bench run, JSON to
-# $RESULTS/SCENARIO.TARGET.TAG.json. A failure is recorded and the run goes
-# on with the next target; the report shows the figure as missing.
 # Busy and total jiffies of all CPUs so far, from /proc/stat.
 cpu_jiffies() {
 	local cpu user nice system idle iowait irq softirq steal rest
@@ -454,6 +452,9 @@ settle() {
 	log "the CPUs are still busy after 30 s; measuring anyway"
 }
 
+# bench_one TARGET SCENARIO TAG ARGS...: one berthctl bench run, JSON to
+# $RESULTS/SCENARIO.TARGET.TAG.json. A failure is recorded and the run goes
+# on with the next target; the report shows the figure as missing.
 bench_one() {
 	local t=$1 scen=$2 tag=$3 json out rc=0
 	shift 3
