@@ -428,30 +428,6 @@ start_servers() {
 # --- scenarios --------------------------------------------------------------
 FAILED=()
 
-# Busy and total jiffies of all CPUs so far, from /proc/stat.
-cpu_jiffies() {
-	local cpu user nice system idle iowait irq softirq steal rest
-	read -r cpu user nice system idle iowait irq softirq steal rest </proc/stat
-	echo "$((user + nice + system + irq + softirq + steal)) $((user + nice + system + idle + iowait + irq + softirq + steal))"
-}
-
-# Wait (up to 30 s) until the CPUs are at least 90% idle over half a
-# second: what one server still does after its run (a shim exiting,
-# garbage collection, a veth going away) must not fall on the next
-# target's figures. Every run of every target waits the same way.
-settle() {
-	local i b0 t0 b1 t1
-	for ((i = 0; i < 60; i++)); do
-		read -r b0 t0 < <(cpu_jiffies)
-		sleep 0.5
-		read -r b1 t1 < <(cpu_jiffies)
-		if [ "$t1" -gt "$t0" ] && [ $(((b1 - b0) * 10)) -le $((t1 - t0)) ]; then
-			return 0
-		fi
-	done
-	log "the CPUs are still busy after 30 s; measuring anyway"
-}
-
 # bench_one TARGET SCENARIO TAG ARGS...: one berthctl bench run, JSON to
 # $RESULTS/SCENARIO.TARGET.TAG.json. A failure is recorded and the run goes
 # on with the next target; the report shows the figure as missing.
@@ -460,16 +436,19 @@ bench_one() {
 	shift 3
 	json=$RESULTS/$scen.$t.$tag.json
 	out=$RESULTS/logs/$scen.$t.$tag.out
-	settle
 	log "$t: $scen $tag $*"
 	# In the background and waited for, so that a signal runs the trap at
 	# once; clean-up then stops the client (stop_client).
 	# Options first, the scenario last; a generous per-call timeout, as 8
-	# concurrent clients queue for seconds on a small machine.
+	# concurrent clients queue for seconds on a small machine. --settle:
+	# the run waits (up to 30 s) for the CPUs to be 90% idle over half a
+	# second, so that what one server still does after its run (a shim
+	# exiting, garbage collection, a veth going away) does not fall on the
+	# next target's figures; every run of every target waits the same way.
 	"$BERTHCTL" -r "unix://${ENDPOINT[$t]}" --timeout "$CALL_TIMEOUT" bench \
 		--image "$IMAGE" --pull-image "$PULL_IMAGE" --cgroup-parent "${CGPARENT[$t]}" \
 		--server-pid "${PID[$t]}" --helper-exe "${HELPER_EXE[$t]}" \
-		--helper-match "${HELPER_MATCH[$t]}" --clients "$CLIENTS" \
+		--helper-match "${HELPER_MATCH[$t]}" --clients "$CLIENTS" --settle 30 \
 		--json "$json" "$@" "$scen" >"$out" 2>&1 </dev/null &
 	CLIENT_PID=$!
 	wait "$CLIENT_PID" || rc=$?

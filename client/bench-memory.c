@@ -56,20 +56,36 @@ static gboolean cpu_now(guint64 *busy, guint64 *total)
 	       bench_cpu_parse(text, busy, total);
 }
 
-double bench_settle(guint max_s)
+static double wait_idle(guint max_s)
 {
-	gint64 t0 = g_get_monotonic_time();
+	gint64 start = g_get_monotonic_time();
+	guint64 b0, t0;
+	if (!cpu_now(&b0, &t0))
+		return -1;
+	/* Each half-second window starts where the last one ended. */
 	for (guint i = 0; i < max_s * 2 && !bench_interrupted; i++) {
-		guint64 b0, t0j, b1, t1j;
-		if (!cpu_now(&b0, &t0j))
-			break;
+		guint64 b1, t1;
 		g_usleep(500000);
-		if (!cpu_now(&b1, &t1j))
-			break;
-		if (t1j > t0j && (b1 - b0) * 10 <= t1j - t0j)
-			return (g_get_monotonic_time() - t0) / 1e6;
+		if (!cpu_now(&b1, &t1))
+			return -1;
+		if (t1 > t0 && (b1 - b0) * 10 <= t1 - t0)
+			return (g_get_monotonic_time() - start) / 1e6;
+		b0 = b1;
+		t0 = t1;
 	}
 	return -1;
+}
+
+void bench_settle(const char *what, guint max_s)
+{
+	double s = wait_idle(max_s);
+	if (s < 0)
+		fprintf(stderr,
+			"bench: %s: the CPUs are still busy after %u s; "
+			"measuring anyway\n",
+			what, max_s);
+	else
+		fprintf(stderr, "bench: %s: CPUs idle after %.1f s\n", what, s);
 }
 
 static gboolean proc_mem(int pid, guint64 *rss, guint64 *pss)

@@ -362,12 +362,7 @@ static gboolean density_phase(Bench *b, Density *d, const char *variant,
  * monitors, runtimes and network set-up still use the CPUs for a while. */
 static gboolean density_settle(void)
 {
-	double s = bench_settle(60);
-	if (s < 0)
-		fprintf(stderr, "bench: density: the CPUs are still busy after "
-				"60 s; measuring anyway\n");
-	else
-		fprintf(stderr, "bench: density: CPUs idle after %.1f s\n", s);
+	bench_settle("density", 60);
 	return TRUE;
 }
 

@@ -29,6 +29,8 @@ static const char bench_usage[] =
 	"  --container-config FILE  container config template\n"
 	"  --cgroup-parent P      pods' cgroup parent\n"
 	"  --json FILE            also write the results as JSON\n"
+	"  --settle S             before each scenario, wait up to S s for\n"
+	"                         the CPUs to be 90% idle over 0.5 s (0)\n"
 	"  --server-pid PID       memory: the server (default: socket peer)\n"
 	"  --helper-exe PATH      memory: helpers by /proc/PID/exe\n"
 	"  --helper-match STR     memory: helpers by a cmdline substring\n";
@@ -86,7 +88,8 @@ static int parse_opts(BenchOpts *o, int argc, char **argv)
 		O_JSON,
 		O_PID,
 		O_HEXE,
-		O_HMATCH
+		O_HMATCH,
+		O_SETTLE
 	};
 	static const struct option opts[] = {
 		{"samples", required_argument, NULL, O_SAMPLES},
@@ -103,6 +106,7 @@ static int parse_opts(BenchOpts *o, int argc, char **argv)
 		{"server-pid", required_argument, NULL, O_PID},
 		{"helper-exe", required_argument, NULL, O_HEXE},
 		{"helper-match", required_argument, NULL, O_HMATCH},
+		{"settle", required_argument, NULL, O_SETTLE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -159,6 +163,9 @@ static int parse_opts(BenchOpts *o, int argc, char **argv)
 			break;
 		case O_HMATCH:
 			o->helper_match = optarg;
+			break;
+		case O_SETTLE:
+			ok = parse_uint(optarg, &o->settle_s);
 			break;
 		case 'h':
 			fputs(bench_usage, stdout);
@@ -270,6 +277,15 @@ static gboolean load_template(const char *path, json_t **out, GError **error)
 	return TRUE;
 }
 
+/* --settle: what the machine still does after the last run (a server's
+ * or a shim's exit, garbage collection, a veth going away) must not fall
+ * on this scenario's figures. */
+static void settle_before(Bench *b, const char *scenario)
+{
+	if (b->o.settle_s > 0)
+		bench_settle(scenario, b->o.settle_s);
+}
+
 static gboolean run_scenarios(Bench *b, int argc, char **argv, GError **error)
 {
 	for (int i = 0; i < argc && !bench_interrupted; i++) {
@@ -292,6 +308,7 @@ static gboolean run_scenarios(Bench *b, int argc, char **argv, GError **error)
 		if (needs_image(argv[i]) &&
 		    !bench_ensure_image(b, b->o.image, error))
 			return FALSE;
+		settle_before(b, argv[i]);
 		if (!bench_scenario_find(argv[i])(b, error)) {
 			g_prefix_error(error, "%s: ", argv[i]);
 			return FALSE;

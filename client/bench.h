@@ -26,6 +26,7 @@ typedef struct {
 	guint samples;
 	guint clients;
 	guint pull_runs;
+	guint settle_s; /* 0: start each scenario at once */
 	int server_pid;
 	const char *helper_exe;
 	const char *helper_match;
@@ -117,8 +118,9 @@ gboolean bench_churn_run(Bench *b, guint clients, guint cycles, CtlSamples *s,
 gboolean bench_cpu_parse(const char *stat_text, guint64 *busy, guint64 *total);
 
 /* Wait, up to max_s seconds, until the CPUs are at least 90% idle over
- * half a second; the seconds waited, or -1 when they never were. */
-double bench_settle(guint max_s);
+ * half a second, and say on stderr how long that took (or that they never
+ * were) for `what`. */
+void bench_settle(const char *what, guint max_s);
 
 /* Rss and Pss (KiB) from the text of /proc/PID/smaps_rollup. */
 gboolean bench_smaps_parse(const char *text, guint64 *rss_kib,

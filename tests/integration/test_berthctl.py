@@ -3,6 +3,7 @@ compared with what the gRPC stubs return, crictl's output where crictl is
 installed, and `berthctl bench` with small counts for every scenario."""
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -232,5 +233,17 @@ def test_bench_every_scenario(b, image_ref, tmp_path):
 def test_bench_usage(b):
     ctl(b, "bench", rc=2)
     ctl(b, "bench", "nosuch", rc=2)
+    ctl(b, "bench", "--settle", "soon", "version", rc=2)
     r = ctl(b, "bench", "-n", "5", "version")
-    assert "version" in r.stdout
+    assert "version" in r.stdout and "CPUs" not in r.stderr
+
+
+def test_bench_settle_waits_before_each_scenario(b):
+    # With --settle, each scenario first waits for idle CPUs and says how
+    # long that took, or that they stayed busy (a loaded CI machine).
+    r = ctl(b, "bench", "-n", "2", "--settle", "2", "version", "version")
+    lines = [x for x in r.stderr.splitlines() if x.startswith("bench: version: ")]
+    assert len(lines) == 2, r.stderr
+    for x in lines:
+        assert re.fullmatch(r"bench: version: (CPUs idle after \d+\.\d s|"
+                            r"the CPUs are still busy after 2 s; measuring anyway)", x), x
