@@ -14,11 +14,18 @@ volatile sig_atomic_t bench_interrupted;
 gpointer bench_call(Bench *b, CtlStub *stub, const char *method,
 		    gconstpointer req, double *ms, GError **error)
 {
+	return bench_call_in(b, stub, method, req, ms, NULL, error);
+}
+
+gpointer bench_call_in(Bench *b, CtlStub *stub, const char *method,
+		       gconstpointer req, double *ms, Arena *arena,
+		       GError **error)
+{
 	gint64 t = b->op_timeout;
 	if (strcmp(method, "PullImage") == 0 && !b->ctx->timeout_given)
 		t = CTL_PULL_TIMEOUT_MS;
 	double t0 = ctl_now_ms();
-	gpointer r = ctl_stub_call(stub, method, req, t, error);
+	gpointer r = ctl_stub_call_in(stub, method, req, t, arena, error);
 	if (ms != NULL)
 		*ms = ctl_now_ms() - t0;
 	if (r == NULL)

@@ -58,6 +58,11 @@ extern volatile sig_atomic_t bench_interrupted;
 /* One timed RPC; *ms gets its latency. */
 gpointer bench_call(Bench *b, CtlStub *stub, const char *method,
 		    gconstpointer req, double *ms, GError **error);
+/* As bench_call, with the reply decoded into `arena` (see ctl_stub_call_in):
+ * it lives as long as the arena. */
+gpointer bench_call_in(Bench *b, CtlStub *stub, const char *method,
+		       gconstpointer req, double *ms, Arena *arena,
+		       GError **error);
 gboolean bench_ensure_image(Bench *b, const char *image, GError **error);
 gboolean bench_pod_run(Bench *b, CtlStub *stub, BenchPod *pod, double *ms,
 		       GError **error);

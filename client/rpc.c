@@ -214,16 +214,32 @@ static grpc_byte_buffer *pack(const ProtobufCMessage *msg)
 	return bb;
 }
 
-static ProtobufCMessage *unpack(const ProtobufCMessageDescriptor *desc,
-				grpc_byte_buffer *bb)
+static void *arena_pb_alloc(void *data, size_t size)
 {
+	return arena_alloc(data, size);
+}
+
+static void arena_pb_free(void *data, void *p)
+{
+	/* Freed with the arena. */
+	(void)data;
+	(void)p;
+}
+
+static ProtobufCMessage *unpack(const ProtobufCMessageDescriptor *desc,
+				grpc_byte_buffer *bb, Arena *arena)
+{
+	ProtobufCAllocator in_arena = {.alloc = arena_pb_alloc,
+				       .free = arena_pb_free,
+				       .allocator_data = arena};
 	grpc_byte_buffer_reader reader;
 	if (!grpc_byte_buffer_reader_init(&reader, bb))
 		return NULL;
 	grpc_slice all = grpc_byte_buffer_reader_readall(&reader);
 	grpc_byte_buffer_reader_destroy(&reader);
 	ProtobufCMessage *m = protobuf_c_message_unpack(
-		desc, NULL, GRPC_SLICE_LENGTH(all), GRPC_SLICE_START_PTR(all));
+		desc, arena != NULL ? &in_arena : NULL, GRPC_SLICE_LENGTH(all),
+		GRPC_SLICE_START_PTR(all));
 	grpc_slice_unref(all);
 	return m;
 }
@@ -239,6 +255,14 @@ static gpr_timespec deadline_after(gint64 timeout_ms)
 ProtobufCMessage *ctl_stub_call(CtlStub *stub, const char *method,
 				const ProtobufCMessage *req, gint64 timeout_ms,
 				GError **error)
+{
+	return ctl_stub_call_in(stub, method, req, timeout_ms, NULL, error);
+}
+
+ProtobufCMessage *ctl_stub_call_in(CtlStub *stub, const char *method,
+				   const ProtobufCMessage *req,
+				   gint64 timeout_ms, Arena *arena,
+				   GError **error)
 {
 	CtlMethod *m = g_hash_table_lookup(stub->ch->methods, method);
 	if (m == NULL)
@@ -290,7 +314,8 @@ ProtobufCMessage *ctl_stub_call(CtlStub *stub, const char *method,
 			g_set_error(error, BERTH_ERROR, status, "%s", msg);
 			gpr_free(msg);
 		} else if (recv == NULL ||
-			   (reply = unpack(m->desc->output, recv)) == NULL) {
+			   (reply = unpack(m->desc->output, recv, arena)) ==
+				   NULL) {
 			g_set_error(error, BERTH_ERROR, BERTH_ERROR_INTERNAL,
 				    "%s: undecodable reply", method);
 		}

@@ -6,6 +6,8 @@
 #include <glib.h>
 #include <protobuf-c/protobuf-c.h>
 
+#include "util/arena.h"
+
 typedef struct CtlChannel CtlChannel;
 typedef struct CtlStub CtlStub;
 
@@ -31,6 +33,15 @@ void ctl_stub_free(CtlStub *stub);
 ProtobufCMessage *ctl_stub_call(CtlStub *stub, const char *method,
 				const ProtobufCMessage *req, gint64 timeout_ms,
 				GError **error);
+
+/* As ctl_stub_call, but the reply is unpacked into `arena` (NULL: as
+ * ctl_stub_call) and lives as long as it does; never free it with
+ * protobuf_c_message_free_unpacked. A reply of thousands of fields then
+ * costs bump allocations instead of a malloc and a free each. */
+ProtobufCMessage *ctl_stub_call_in(CtlStub *stub, const char *method,
+				   const ProtobufCMessage *req,
+				   gint64 timeout_ms, Arena *arena,
+				   GError **error);
 
 /* The input descriptor of an RPC by name (NULL when unknown). */
 const ProtobufCMessageDescriptor *ctl_method_input(const char *method);
