@@ -27,6 +27,7 @@ enum {
 	OPT_EXEC,
 	OPT_ATTACH_FD,
 	OPT_PROCESS,
+	OPT_START,
 };
 
 static const struct option options[] = {
@@ -47,6 +48,7 @@ static const struct option options[] = {
 	{"exec", no_argument, NULL, OPT_EXEC},
 	{"attach-fd", required_argument, NULL, OPT_ATTACH_FD},
 	{"process", required_argument, NULL, OPT_PROCESS},
+	{"start", no_argument, NULL, OPT_START},
 	{"help", no_argument, NULL, OPT_HELP},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
@@ -58,7 +60,7 @@ static const char usage[] =
 	"         --log-path FILE --exit-dir DIR --socket-dir DIR --sync-fd N\n"
 	"         [--terminal] [--stdin] [--log-max-line BYTES] "
 	"[--cgroup DIR]\n"
-	"         [--timeout SECONDS] [--runtime-arg ARG]...\n"
+	"         [--timeout SECONDS] [--start] [--runtime-arg ARG]...\n"
 	"       berth-conmon --exec --id ID --runtime PATH --runtime-root DIR\n"
 	"         --socket-dir DIR --attach-fd N [--terminal] [--stdin]\n"
 	"         [--timeout SECONDS] [--runtime-arg ARG]...\n"
@@ -231,6 +233,8 @@ int conmon_args_parse(int argc, char **argv, ConmonConfig *c, char *why,
 			c->stdin_open = true;
 		else if (opt == OPT_EXEC)
 			c->exec = true;
+		else if (opt == OPT_START)
+			c->start = true;
 		else if (opt == OPT_HELP || opt == OPT_VERSION)
 			return printf("%s", opt == OPT_HELP ? usage
 							    : BERTH_VERSION
@@ -244,6 +248,8 @@ int conmon_args_parse(int argc, char **argv, ConmonConfig *c, char *why,
 	}
 	if (bad != NULL)
 		return fail(why, why_len, "bad option", bad);
+	if (c->exec && c->start)
+		return fail(why, why_len, "--start is not for", "--exec");
 	if (c->exec) {
 		c->exec_argv = argv + optind;
 		c->n_exec_argv = (size_t)(argc - optind);

@@ -4,11 +4,13 @@
  *   berth-conmon --id ID --bundle DIR --runtime PATH --runtime-root DIR
  *       --log-path FILE --exit-dir DIR --socket-dir DIR --sync-fd N
  *       [--terminal] [--stdin] [--log-max-line BYTES] [--cgroup DIR]
- *       [--timeout SECONDS] [--runtime-arg ARG]...
+ *       [--timeout SECONDS] [--start] [--runtime-arg ARG]...
  *
+ * --start has the runtime create and start the container in one call
+ * (`run --detach`) instead of only creating it (`create`).
  * --cgroup is the container's memory cgroup directory, for OOM kills; by
  * default it is found from /proc/<pid>/cgroup once the container exists.
- * --timeout bounds the runtime's create. --runtime-arg adds a global
+ * --timeout bounds the runtime's create (or run). --runtime-arg adds a global
  * option of the runtime, before its command (e.g. --systemd-cgroup).
  *
  * Exec mode, one process run in a running container (conmon/exec.h):
@@ -44,6 +46,7 @@ typedef struct {
 	const char *cgroup;
 	bool terminal;
 	bool stdin_open;
+	bool start;
 	size_t log_max_line;
 	unsigned timeout_s;
 	int sync_fd;

@@ -49,8 +49,10 @@ static int connect_seqpacket(const char *dir, const char *name, GError **error)
 	return berth_steal_fd(&fd);
 }
 
-static gboolean ctl_command(const char *socket_dir, const char *cmd,
-			    GError **error)
+/* Send cmd and wait up to timeout_ms for the reply; TRUE when it is "ok"
+ * or starts with "ok ", with what follows in *rest (may be NULL). */
+static gboolean ctl_request(const char *socket_dir, const char *cmd,
+			    int timeout_ms, char **rest, GError **error)
 {
 	autofd fd = connect_seqpacket(socket_dir, CONMON_CTL_SOCKET, error);
 	if (fd < 0)
@@ -58,21 +60,50 @@ static gboolean ctl_command(const char *socket_dir, const char *cmd,
 	if (send(fd, cmd, strlen(cmd), MSG_NOSIGNAL) < 0)
 		return berth_throw_errno(error, errno, "send \"%s\"", cmd);
 	struct pollfd p = {fd, POLLIN, 0};
-	if (poll(&p, 1, CTL_TIMEOUT_MS) <= 0)
+	int n;
+	while ((n = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR)
+		;
+	if (n <= 0)
 		return berth_throw(error, DEADLINE_EXCEEDED,
 				   "\"%s\": no reply from the monitor", cmd);
 	char reply[CONMON_CTL_MAX_MESSAGE + 128];
-	ssize_t n = recv(fd, reply, sizeof reply - 1, 0);
-	if (n <= 0)
+	ssize_t got = recv(fd, reply, sizeof reply - 1, 0);
+	if (got <= 0)
 		return berth_throw(error, UNAVAILABLE,
 				   "\"%s\": the monitor closed the connection",
 				   cmd);
-	reply[n] = '\0';
-	if (strcmp(reply, "ok") == 0)
+	reply[got] = '\0';
+	if (strcmp(reply, "ok") == 0 || g_str_has_prefix(reply, "ok ")) {
+		if (rest != NULL)
+			*rest = g_strdup(reply[2] ? reply + 3 : "");
 		return TRUE;
+	}
 	const char *why =
 		g_str_has_prefix(reply, "error: ") ? reply + 7 : reply;
 	return berth_throw(error, FAILED_PRECONDITION, "%s", why);
+}
+
+static gboolean ctl_command(const char *socket_dir, const char *cmd,
+			    GError **error)
+{
+	return ctl_request(socket_dir, cmd, CTL_TIMEOUT_MS, NULL, error);
+}
+
+gboolean conmon_container_pid(const char *socket_dir, guint timeout_ms,
+			      int *pid, GError **error)
+{
+	g_autofree char *rest = NULL;
+	if (!ctl_request(socket_dir, "pid", (int)MIN(timeout_ms, G_MAXINT),
+			 &rest, error))
+		return FALSE;
+	char *end = NULL;
+	gint64 v = g_ascii_strtoll(rest, &end, 10);
+	if (end == rest || *end != '\0' || v <= 0 || v > G_MAXINT)
+		return berth_throw(error, INTERNAL,
+				   "the monitor in %s gave no pid: \"%s\"",
+				   socket_dir, rest);
+	*pid = (int)v;
+	return TRUE;
 }
 
 gboolean conmon_reopen_log(const char *socket_dir, GError **error)

@@ -25,6 +25,8 @@ typedef struct {
 	gboolean stdin_open;
 	gsize log_max_line; /* 0: 16 KiB */
 	guint timeout_ms;   /* for the runtime's create; 0: 120 s */
+	/* Create and start in one runtime call (`run --detach`). */
+	gboolean start;
 } ConmonOptions;
 
 typedef struct {
@@ -35,7 +37,7 @@ typedef struct {
 } ConmonExit;
 
 /* Spawn berth-conmon and wait for its report. TRUE with the container's
- * pid once the runtime created it (berthd then runs `runtime start`);
+ * pid once the runtime created it (with o->start: and started it);
  * else the runtime's own message (INTERNAL), DEADLINE_EXCEEDED when no
  * report came in time (the monitor is then killed). */
 gboolean conmon_start(const ConmonOptions *o, int *container_pid,
@@ -47,6 +49,12 @@ gboolean conmon_resize(const char *socket_dir, guint rows, guint cols,
 		       GError **error);
 /* Signal the container init through its monitor: no runtime process. */
 gboolean conmon_kill(const char *socket_dir, int signo, GError **error);
+/* The container init's pid, from its monitor. A monitor still running
+ * the runtime answers once it is done, so this waits (up to timeout_ms)
+ * for a start under way; UNAVAILABLE when the runtime failed (the
+ * monitor then exits without answering). */
+gboolean conmon_container_pid(const char *socket_dir, guint timeout_ms,
+			      int *pid, GError **error);
 
 /* Parse <exit_dir>/<id>; NOT_FOUND while the container runs (or when
  * its monitor died before it). */

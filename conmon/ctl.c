@@ -1,5 +1,5 @@
-/* The control socket: "resize <rows> <cols>", "reopen" and "kill <sig>",
- * one reply ("ok" or "error: <why>") per command. */
+/* The control socket: "resize <rows> <cols>", "reopen", "kill <sig>" and
+ * "pid", one reply ("ok", "ok <pid>" or "error: <why>") per command. */
 #include "conmon/ctl.h"
 #include "conmon/io.h"
 #include "conmon/protocol.h"
@@ -57,6 +57,10 @@ int conmon_ctl_parse(const char *msg, size_t len, ConmonCtlCommand *cmd,
 	const char *extra = b ? strtok_r(NULL, " ", &save) : NULL;
 	if (verb != NULL && strcmp(verb, "reopen") == 0 && a == NULL) {
 		cmd->kind = CONMON_CTL_REOPEN;
+		return 0;
+	}
+	if (verb != NULL && strcmp(verb, "pid") == 0 && a == NULL) {
+		cmd->kind = CONMON_CTL_PID;
 		return 0;
 	}
 	if (verb != NULL && strcmp(verb, "kill") == 0 && a != NULL &&
@@ -129,6 +133,8 @@ static int execute(Conmon *c, const ConmonCtlCommand *cmd, char *why,
 		return resize(c, cmd, why, why_len);
 	if (cmd->kind == CONMON_CTL_KILL)
 		return signal_container(c, cmd->signo, why, why_len);
+	if (cmd->kind == CONMON_CTL_PID)
+		return 0;
 	int r = conmon_log_reopen(&c->log);
 	if (r < 0) {
 		snprintf(why, why_len, "reopen %s: %s", c->log.path,
@@ -155,8 +161,11 @@ void conmon_ctl_client_event(Conmon *c, int fd, uint32_t events)
 	int r = conmon_ctl_parse(msg, (size_t)n, &cmd, why, sizeof why);
 	if (r == 0)
 		r = execute(c, &cmd, why, sizeof why);
-	int len = r == 0 ? snprintf(reply, sizeof reply, "ok")
-			 : snprintf(reply, sizeof reply, "error: %s", why);
+	int len = r != 0 ? snprintf(reply, sizeof reply, "error: %s", why)
+		  : cmd.kind == CONMON_CTL_PID
+			  ? snprintf(reply, sizeof reply, "ok %d",
+				     (int)c->container_pid)
+			  : snprintf(reply, sizeof reply, "ok");
 	if (send(fd, reply, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 		conmon_diag("ctl reply: %s", strerror(errno));
 }

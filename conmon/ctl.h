@@ -1,5 +1,5 @@
 /* The control socket: resize the terminal, reopen the log, signal the
- * container. One message per command, one reply per command (see
+ * container, tell its pid. One message per command, one reply per command (see
  * conmon/protocol.h). */
 #pragma once
 
@@ -9,6 +9,7 @@ typedef enum {
 	CONMON_CTL_RESIZE,
 	CONMON_CTL_REOPEN,
 	CONMON_CTL_KILL,
+	CONMON_CTL_PID,
 } ConmonCtlKind;
 
 typedef struct {

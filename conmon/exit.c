@@ -120,7 +120,11 @@ void conmon_oom_setup(Conmon *c)
 		conmon_diag("no memory cgroup found: OOM kills go unnoticed");
 		return;
 	}
-	c->oom_before = read_oom_count(c->oom_file);
+	/* A container that already runs (--start) may have been killed
+	 * before this read; its cgroup is its own and new, so its count
+	 * started at 0. */
+	int64_t now = read_oom_count(c->oom_file);
+	c->oom_before = now >= 0 && c->cfg->start ? 0 : now;
 }
 
 bool conmon_oom_killed(const Conmon *c)

@@ -1,6 +1,7 @@
 /* The monitor from start to end: get ready in the socket dir, have the
- * runtime create the container, report on the sync fd, then serve the
- * event loop until the container init is reaped, and leave an exit file. */
+ * runtime create (with --start: and start) the container, report on the sync
+ * fd, then serve the event loop until the container init is reaped, and leave
+ * an exit file. */
 #include "conmon/monitor.h"
 #include "conmon/attach.h"
 #include "conmon/ctl.h"

@@ -36,6 +36,10 @@
  *   reopen                 reopen the log file (after kubelet rotated it)
  *   kill <signal>          send the container init signal number <signal>
  *                          (1 to SIGRTMAX); "ok" too once it was reaped
+ *   pid                    "ok <pid>": the container init's pid. Commands
+ *                          are read once the runtime has run, so this
+ *                          also waits for a start under way; a monitor
+ *                          whose runtime failed closes the connection
  *
  * Exit file (<exit-dir>/<id>, written atomically once the container init
  * is reaped):
@@ -48,6 +52,8 @@
 #define CONMON_ATTACH_SOCKET "attach"
 #define CONMON_CTL_SOCKET "ctl"
 #define CONMON_PID_FILE "conmon.pid"
+/* Written by the runtime (--pid-file) once it made the container. */
+#define CONMON_CONTAINER_PID_FILE "container.pid"
 #define CONMON_DIAG_FILE "conmon.log"
 
 #define CONMON_ATTACH_MAX_PAYLOAD 32768

@@ -1,9 +1,10 @@
-/* `<runtime> create` (or, in exec mode, `<runtime> exec --detach`) under
- * the monitor: the process's stdio, the console socket for a tty, a
- * bounded wait, and the runtime's message when it fails. The container
- * init (or the exec'd process) is reparented to the monitor (a subreaper)
- * when the runtime exits. */
+/* `<runtime> create`, `<runtime> run --detach` (--start) or, in exec
+ * mode, `<runtime> exec --detach` under the monitor: the process's stdio, the
+ * console socket for a tty, a bounded wait, and the runtime's message when it
+ * fails. The container init (or the exec'd process) is reparented to the
+ * monitor (a subreaper) when the runtime exits. */
 #include "conmon/runtime.h"
+#include "conmon/protocol.h"
 #include "conmon/util.h"
 
 #include <errno.h>
@@ -19,7 +20,6 @@
 #include <sys/wait.h>
 
 #define RUNTIME_LOG "runtime.log"
-#define CONTAINER_PID_FILE "container.pid"
 #define CONSOLE_SOCKET "console.sock"
 #define FIXED_ARGS 24
 
@@ -134,10 +134,18 @@ static void add_exec_args(const ConmonConfig *cfg, const CreateIo *io,
 		argv[(*n)++] = cfg->exec_argv[i];
 }
 
+/* create, or run --detach: the same options, and the runtime writes the
+ * pid file once the container is created (run: and started). */
 static void add_create_args(const ConmonConfig *cfg, const CreateIo *io,
 			    const char **argv, size_t *n)
 {
-	const char *fixed[] = {"create", "--bundle", cfg->bundle, "--pid-file",
+	if (cfg->start) {
+		argv[(*n)++] = "run";
+		argv[(*n)++] = "--detach";
+	} else {
+		argv[(*n)++] = "create";
+	}
+	const char *fixed[] = {"--bundle", cfg->bundle, "--pid-file",
 			       io->pidfile};
 	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
 		argv[(*n)++] = fixed[i];
@@ -339,7 +347,7 @@ static int name_files(const Conmon *c, CreateIo *io)
 			 "exec-%d.sock", pid);
 	} else {
 		snprintf(log, sizeof log, RUNTIME_LOG);
-		snprintf(pidfile, sizeof pidfile, CONTAINER_PID_FILE);
+		snprintf(pidfile, sizeof pidfile, CONMON_CONTAINER_PID_FILE);
 		snprintf(io->console_name, sizeof io->console_name,
 			 CONSOLE_SOCKET);
 	}
@@ -370,7 +378,9 @@ static int prepare_io(Conmon *c, CreateIo *io)
 int conmon_runtime_create(Conmon *c, char *why, size_t why_len)
 {
 	CreateIo io = {.child = {-1, -1, -1}, .console_listen = -1};
-	const char *verb = c->cfg->exec ? "exec" : "create";
+	const char *verb = c->cfg->exec	   ? "exec"
+			   : c->cfg->start ? "run"
+					   : "create";
 	int r = prepare_io(c, &io);
 	if (r < 0) {
 		create_io_close(&io);

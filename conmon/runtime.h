@@ -1,4 +1,5 @@
-/* Creating the container: the OCI runtime's `create`, run with the
+/* Creating the container: the OCI runtime's `create` (or `run --detach`
+ * with --start), run with the
  * container's stdio (pipes, or a pty received on a console socket), and
  * its failure turned into the runtime's own message. */
 #pragma once
@@ -7,7 +8,8 @@
 
 #include <stddef.h>
 
-/* Run `<runtime> create`, or `<runtime> exec --detach` in exec mode; on
+/* Run `<runtime> create` (`run --detach` with --start), or `<runtime>
+ * exec --detach` in exec mode; on
  * success c->container_pid (the exec'd process in exec mode), c->out and
  * c->stdin_fd are set. On failure returns -1 with the runtime's message
  * in why. */

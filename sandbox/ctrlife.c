@@ -1,9 +1,12 @@
 /* Containers: create -> start -> (exit event) -> stop -> remove, and
  * recovery. Create's steps: record (creating) -> rootfs overlay -> OCI
- * spec -> monitor + runtime create -> record (created). Undo runs the
- * other way; every undo step is idempotent. */
+ * spec -> log dir -> record (created); no runtime runs. Start: the
+ * monitor has the runtime create and start the container in one call
+ * (`run --detach`) -> record (running). Undo runs the other way; every
+ * undo step is idempotent. */
 #include "sandbox/ctrlife.h"
 #include "conmon/client.h"
+#include "conmon/protocol.h"
 #include "image/manifest.h"
 #include "sandbox/ctrconfig-json.h"
 #include "sandbox/exits.h"
@@ -25,6 +28,13 @@
 #include <unistd.h>
 
 #define KILL_WAIT_S 10
+/* How long a start begun by an earlier berthd may still take: the
+ * monitor's bound on the runtime, and some. */
+#define ADOPT_WAIT_MS ((CONMON_DEFAULT_TIMEOUT_S + 5) * 1000u)
+/* A container stopped or lost before it ever ran. */
+#define NEVER_RAN_EXIT_CODE (128 + SIGKILL)
+/* A start that failed, as kubelet knows it from containerd. */
+#define START_ERROR_EXIT_CODE 128
 
 struct CtrManager {
 	const BerthConfig *config;
@@ -314,15 +324,17 @@ static void on_exit_file(const char *id, gpointer data)
 		apply_exit(m, c);
 }
 
-/* Mark a container whose monitor vanished without an exit file. */
-static void mark_lost(CtrManager *m, Container *c, const char *why)
+/* Exited without an exit file (none will come): code, reason and why. */
+static void set_exited(CtrManager *m, Container *c, int code,
+		       const char *reason, const char *why)
 {
 	g_mutex_lock(&c->lock);
 	c->state = CTR_EXITED;
-	c->exit_code = 255;
-	c->finished_at = g_get_real_time() * 1000;
+	c->exit_code = code;
+	c->finished_at = MAX(g_get_real_time() * 1000,
+			     MAX(c->created_at, c->started_at));
 	g_free(c->reason);
-	c->reason = g_strdup("ContainerMonitorLost");
+	c->reason = g_strdup(reason);
 	g_free(c->message);
 	c->message = g_strdup(why);
 	c->pid = 0;
@@ -330,6 +342,12 @@ static void mark_lost(CtrManager *m, Container *c, const char *why)
 	g_mutex_unlock(&c->lock);
 	save_or_log(m, c);
 	publish(m, c, CTR_EVENT_STOPPED);
+}
+
+/* Mark a container whose monitor vanished without an exit file. */
+static void mark_lost(CtrManager *m, Container *c, const char *why)
+{
+	set_exited(m, c, 255, "ContainerMonitorLost", why);
 }
 
 /* A monitor exited. It writes the exit file first, so with none it was
@@ -341,7 +359,18 @@ static void on_monitor_gone(const char *id, gpointer data)
 	g_autoptr(Container) c = index_lookup(m->index, id, NULL);
 	if (c == NULL || apply_exit(m, c))
 		return;
-	CtrState s = container_get_state(c);
+	g_mutex_lock(&c->lock);
+	CtrState s = c->state;
+	gboolean starting = c->starting;
+	g_mutex_unlock(&c->lock);
+	if (s == CTR_CREATED && !starting) {
+		/* The monitor of a start begun by an earlier berthd: that
+		 * start failed. The next start, stop or remove cleans up. */
+		log_info("container %s: the start begun by an earlier berthd "
+			 "did not succeed",
+			 c->id);
+		return;
+	}
 	if (s != CTR_RUNNING && s != CTR_CREATED)
 		return;
 	g_autoptr(GError) error = NULL;
@@ -403,6 +432,7 @@ static gboolean step_monitor(CtrManager *m, Container *c, GError **error)
 		.socket_dir = c->socket_dir,
 		.terminal = c->config->tty,
 		.stdin_open = c->config->stdin_,
+		.start = TRUE,
 	};
 	int pid = 0;
 	if (!conmon_start(&o, &pid, error))
@@ -562,12 +592,10 @@ static gboolean create_steps(CtrManager *m, Container *c, GError **error)
 		{"rootfs", step_rootfs},
 		{"OCI spec", step_spec},
 		{"log directory", step_log_dir},
-		{"runtime create", step_monitor},
 	};
 	/* One record, CREATING, before any step: it names everything the
-	 * steps make (the rootfs under c->dir, the runtime's container and
-	 * monitor by c->id, the sockets under c->socket_dir), and undoing
-	 * is idempotent, so recovery needs no record of how far they got.
+	 * steps make (the rootfs and spec under c->dir), and undoing is
+	 * idempotent, so recovery needs no record of how far they got.
 	 * The caller writes the next one, CREATED, after the last step. */
 	if (!save(m, c, error))
 		return FALSE;
@@ -741,44 +769,169 @@ static gint64 process_start_time(int pid)
 	       1000;
 }
 
-/* A container recorded as created whose `runtime start` went through
- * anyway (berthd was killed mid-StartContainer, its runtime call lived
- * on) runs: say so. TRUE when it does. */
-static gboolean recover_started(CtrManager *m, Container *c)
+/* The monitor of a container still runs (its pid file names a live
+ * process). A reboot empties the runroot, and so the pid file. */
+static gboolean monitor_alive(const char *socket_dir)
 {
-	const OciRuntime *rt = runtime_of(m, c, NULL);
-	if (rt == NULL)
-		return FALSE;
-	const char *argv[] = {rt->path, "--root", rt->root,
-			      "state",	c->id,	  NULL};
-	SpawnOptions o = {.argv = argv,
-			  .timeout_ms = OCI_RUNTIME_TIMEOUT_MS,
-			  .max_output = 1 << 20};
-	SpawnResult r;
-	if (!spawn_sync(&o, &r, NULL))
-		return FALSE;
-	json_t *j = NULL;
-	if (WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0)
-		j = json_loadb(r.out->str, r.out->len, 0, NULL);
-	spawn_result_clear(&r);
-	const char *status = json_string_value(json_object_get(j, "status"));
-	int pid = (int)json_integer_value(json_object_get(j, "pid"));
-	gboolean running = status && g_str_equal(status, "running");
-	if (running) {
-		gint64 at = process_start_time(pid);
-		g_mutex_lock(&c->lock);
-		c->state = CTR_RUNNING;
-		c->started_at = MAX(at, c->created_at);
-		g_mutex_unlock(&c->lock);
-		save_or_log(m, c);
-		log_info("container %s was started by an earlier berthd",
-			 c->id);
-	}
-	json_decref(j);
-	return running;
+	int pid = 0;
+	return conmon_monitor_pid(socket_dir, &pid, NULL) && pid > 0 &&
+	       (kill(pid, 0) == 0 || errno == EPERM);
 }
 
-/* --- start, stop, remove ------------------------------------------------- */
+/* The pid the runtime wrote in the socket dir once it made the
+ * container, when that process lives; else 0. */
+static int runtime_pid_file(Container *c)
+{
+	g_autofree char *path = g_build_filename(
+		c->socket_dir, CONMON_CONTAINER_PID_FILE, NULL);
+	g_autofree char *text = NULL;
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return 0;
+	gint64 pid = g_ascii_strtoll(text, NULL, 10);
+	if (pid <= 0 || pid > G_MAXINT ||
+	    (kill((pid_t)pid, 0) < 0 && errno != EPERM))
+		return 0;
+	return (int)pid;
+}
+
+static void set_starting(Container *c, gboolean starting)
+{
+	g_mutex_lock(&c->lock);
+	c->starting = starting;
+	g_mutex_unlock(&c->lock);
+}
+
+/* RUNNING, saved, STARTED published. Callers that may race with the exit
+ * event hold c->starting over this, and apply the exit after. */
+static void set_running(CtrManager *m, Container *c, int pid, gint64 at)
+{
+	g_mutex_lock(&c->lock);
+	gboolean changed = c->state == CTR_CREATED;
+	if (changed) {
+		c->state = CTR_RUNNING;
+		c->pid = pid;
+		c->started_at = MAX(at, c->created_at);
+	}
+	g_mutex_unlock(&c->lock);
+	if (changed) {
+		save_or_log(m, c);
+		publish(m, c, CTR_EVENT_STARTED);
+	}
+}
+
+/* What a start left behind (the runtime's container, the monitor's
+ * sockets and files, an exit file): gone, and c is as created. */
+static void undo_start(CtrManager *m, Container *c)
+{
+	g_autoptr(GError) error = NULL;
+	if (!runtime_delete(m, c, &error))
+		log_warn("container %s: undo its start: %s", c->id,
+			 error->message);
+	g_autofree char *exit_file = exit_path(m, c->id);
+	unlink(exit_file);
+	berth_rm_rf(c->socket_dir, NULL);
+	g_mutex_lock(&c->lock);
+	c->pid = 0;
+	g_mutex_unlock(&c->lock);
+}
+
+typedef enum {
+	ADOPT_NONE,    /* no start under way; c is as created */
+	ADOPT_RUNNING, /* c now runs */
+	ADOPT_FAILED,  /* error set */
+} AdoptResult;
+
+/* A created container with a live monitor was being started by an
+ * earlier berthd (killed mid-StartContainer; the monitor lived on):
+ * wait for that start to end and take its outcome. */
+static AdoptResult adopt_start(CtrManager *m, Container *c, GError **error)
+{
+	if (!monitor_alive(c->socket_dir)) {
+		if (g_file_test(c->socket_dir, G_FILE_TEST_EXISTS))
+			undo_start(m, c);
+		return ADOPT_NONE;
+	}
+	int pid = 0;
+	g_autoptr(GError) local = NULL;
+	set_starting(c, TRUE);
+	if (!conmon_container_pid(c->socket_dir, ADOPT_WAIT_MS, &pid, &local)) {
+		set_starting(c, FALSE);
+		if (g_error_matches(local, BERTH_ERROR,
+				    BERTH_ERROR_DEADLINE_EXCEEDED)) {
+			g_propagate_prefixed_error(
+				error, g_steal_pointer(&local),
+				"container %s is being started by its "
+				"monitor: ",
+				c->id);
+			return ADOPT_FAILED;
+		}
+		log_info("container %s: the start begun by an earlier berthd "
+			 "failed (%s): starting anew",
+			 c->id, local->message);
+		undo_start(m, c);
+		return ADOPT_NONE;
+	}
+	set_running(m, c, pid, process_start_time(pid));
+	set_starting(c, FALSE);
+	log_info("container %s was started by an earlier berthd", c->id);
+	apply_exit(m, c);
+	return ADOPT_RUNNING;
+}
+
+/* The start failed: nothing of it is left, and the container is exited
+ * with why, as kubelet expects (it makes a new one). */
+static void start_failed(CtrManager *m, Container *c, const GError *why)
+{
+	undo_start(m, c);
+	set_exited(m, c, START_ERROR_EXIT_CODE, "StartError", why->message);
+}
+
+static gboolean start_locked(CtrManager *m, Container *c, GError **error)
+{
+	CtrState s = container_get_state(c);
+	if (s != CTR_CREATED)
+		return berth_throw(error, FAILED_PRECONDITION,
+				   "container %s is %s, not created", c->id,
+				   s == CTR_RUNNING ? "already running"
+						    : "exited");
+	g_autoptr(Pod) p =
+		pod_store_lookup(pod_manager_store(m->pods), c->pod_id, NULL);
+	if (p == NULL || pod_get_state(p) != POD_READY)
+		return berth_throw(error, FAILED_PRECONDITION,
+				   "container %s cannot start: its pod "
+				   "sandbox %s is not ready",
+				   c->id, c->pod_id);
+	switch (adopt_start(m, c, error)) {
+	case ADOPT_RUNNING:
+		return TRUE;
+	case ADOPT_FAILED:
+		return FALSE;
+	case ADOPT_NONE:
+		break;
+	}
+	/* Taken before the process runs, so it never follows its exit. */
+	gint64 started = g_get_real_time() * 1000;
+	gint64 t0 = g_get_monotonic_time();
+	set_starting(c, TRUE);
+	g_autoptr(GError) local = NULL;
+	if (!step_monitor(m, c, &local)) {
+		set_starting(c, FALSE);
+		g_prefix_error(&local, "start container %s: ", c->id);
+		start_failed(m, c, local);
+		g_propagate_error(error, g_steal_pointer(&local));
+		return FALSE;
+	}
+	log_debug("container %.12s: runtime run %.1f ms", c->id,
+		  (g_get_monotonic_time() - t0) / 1000.0);
+	g_mutex_lock(&c->lock);
+	int pid = c->pid;
+	g_mutex_unlock(&c->lock);
+	set_running(m, c, pid, started);
+	set_starting(c, FALSE);
+	/* An exit that came while starting (a container that ends at once). */
+	apply_exit(m, c);
+	return TRUE;
+}
 
 gboolean ctr_manager_start(CtrManager *m, const char *id, GError **error)
 {
@@ -786,53 +939,7 @@ gboolean ctr_manager_start(CtrManager *m, const char *id, GError **error)
 	if (c == NULL)
 		return FALSE;
 	g_mutex_lock(&c->op_lock);
-	gboolean ok = FALSE;
-	CtrState s = container_get_state(c);
-	if (s != CTR_CREATED) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_FAILED_PRECONDITION,
-			    "container %s is %s, not created", c->id,
-			    s == CTR_RUNNING ? "already running" : "exited");
-		goto out;
-	}
-	const OciRuntime *rt = runtime_of(m, c, error);
-	const char *args[] = {"start", c->id, NULL};
-	/* Taken before the process runs, so it never follows its exit. */
-	gint64 started = g_get_real_time() * 1000;
-	gint64 t0 = g_get_monotonic_time();
-	g_mutex_lock(&c->lock);
-	c->starting = TRUE;
-	g_mutex_unlock(&c->lock);
-	if (rt == NULL || !oci_runtime_run(rt, NULL, args, NULL, error)) {
-		g_mutex_lock(&c->lock);
-		c->starting = FALSE;
-		g_mutex_unlock(&c->lock);
-		/* Started by a `runtime start` that outlived an earlier
-		 * berthd: kubelet's retry succeeds. */
-		if (rt != NULL && recover_started(m, c)) {
-			g_clear_error(error);
-			publish(m, c, CTR_EVENT_STARTED);
-			apply_exit(m, c);
-			ok = TRUE;
-			goto out;
-		}
-		g_prefix_error(error, "start container %s: ", c->id);
-		goto out;
-	}
-	log_debug("container %.12s: runtime start %.1f ms", c->id,
-		  (g_get_monotonic_time() - t0) / 1000.0);
-	g_mutex_lock(&c->lock);
-	c->state = CTR_RUNNING;
-	c->started_at = started;
-	g_mutex_unlock(&c->lock);
-	save_or_log(m, c);
-	publish(m, c, CTR_EVENT_STARTED);
-	g_mutex_lock(&c->lock);
-	c->starting = FALSE;
-	g_mutex_unlock(&c->lock);
-	/* An exit that came while starting (a container that ends at once). */
-	apply_exit(m, c);
-	ok = TRUE;
-out:
+	gboolean ok = start_locked(m, c, error);
 	g_mutex_unlock(&c->op_lock);
 	return ok;
 }
@@ -854,7 +961,20 @@ static gboolean stop_locked(CtrManager *m, Container *c, gint64 timeout_s,
 			    GError **error)
 {
 	CtrState s = container_get_state(c);
-	if (s != CTR_RUNNING && s != CTR_CREATED)
+	if (s == CTR_CREATED) {
+		switch (adopt_start(m, c, error)) {
+		case ADOPT_FAILED:
+			return FALSE;
+		case ADOPT_NONE:
+			set_exited(m, c, NEVER_RAN_EXIT_CODE, "Error",
+				   "stopped before it was started");
+			return TRUE;
+		case ADOPT_RUNNING:
+			break;
+		}
+		s = container_get_state(c);
+	}
+	if (s != CTR_RUNNING)
 		return TRUE;
 	if (timeout_s > 0) {
 		if (!signal_init(m, c, c->stop_signal, error))
@@ -1148,13 +1268,42 @@ gboolean ctr_manager_reopen_log(CtrManager *m, const char *id, GError **error)
 
 /* --- recovery ------------------------------------------------------------ */
 
-/* The monitor of a container still runs (its pid file names a live
- * process). A reboot empties the runroot, and so the pid file. */
-static gboolean monitor_alive(const char *socket_dir)
+/* A container recorded as created: a start may have been under way when
+ * berthd stopped. Its runtime pid file says the start went through; a
+ * live monitor without one is still at it (a later start, stop or remove
+ * waits for it); what a dead one left is undone (the one case that runs
+ * the runtime here). */
+static void recover_created(CtrManager *m, Container *c)
 {
-	int pid = 0;
-	return conmon_monitor_pid(socket_dir, &pid, NULL) && pid > 0 &&
-	       (kill(pid, 0) == 0 || errno == EPERM);
+	g_autoptr(Pod) p =
+		pod_store_lookup(pod_manager_store(m->pods), c->pod_id, NULL);
+	gboolean alive = monitor_alive(c->socket_dir);
+	int pid = runtime_pid_file(c);
+	if (alive && pid > 0) {
+		set_running(m, c, pid, process_start_time(pid));
+		log_info("container %s was started by an earlier berthd",
+			 c->id);
+		return;
+	}
+	if (alive)
+		return;
+	if (pid > 0) {
+		/* Started, and its monitor killed meanwhile: as when a
+		 * running container loses its monitor. */
+		g_autoptr(GError) error = NULL;
+		if (!signal_init(m, c, SIGKILL, &error))
+			log_warn("container %s: %s", c->id, error->message);
+		mark_lost(m, c,
+			  "its monitor is gone (killed while berthd "
+			  "was down)");
+		return;
+	}
+	if (g_file_test(c->socket_dir, G_FILE_TEST_EXISTS))
+		undo_start(m, c);
+	if (p == NULL || pod_get_state(p) != POD_READY)
+		set_exited(m, c, NEVER_RAN_EXIT_CODE, "Error",
+			   "its pod sandbox is not ready (stopped, or the "
+			   "host rebooted)");
 }
 
 static void recover_one(CtrManager *m, Container *c)
@@ -1174,12 +1323,12 @@ static void recover_one(CtrManager *m, Container *c)
 		index_add(m->index, c);
 		if (apply_exit(m, c))
 			return; /* exited while berthd was down */
-		if (!monitor_alive(c->socket_dir))
+		if (c->state == CTR_CREATED)
+			recover_created(m, c);
+		else if (!monitor_alive(c->socket_dir))
 			mark_lost(m, c,
 				  "its monitor is gone (killed, or the "
 				  "host rebooted)");
-		else if (c->state == CTR_CREATED)
-			recover_started(m, c);
 		return;
 	case CTR_EXITED:
 		index_add(m->index, c);
@@ -1226,7 +1375,10 @@ gboolean ctr_manager_recover(CtrManager *m, GError **error)
 	for (guint i = 0; i < all->len; i++) {
 		Container *c = g_ptr_array_index(all, i);
 		CtrState s = container_get_state(c);
-		if ((s == CTR_RUNNING || s == CTR_CREATED) && !apply_exit(m, c))
+		gboolean monitored =
+			s == CTR_RUNNING ||
+			(s == CTR_CREATED && monitor_alive(c->socket_dir));
+		if (monitored && !apply_exit(m, c))
 			watch_monitor(m, c);
 	}
 	return TRUE;

@@ -1,6 +1,8 @@
 /* UpdateContainerResources in the domain: the new cpu, cpuset and memory
- * limits as an OCI LinuxResources document, handed to `<runtime> update`,
- * then kept in the container's config and record. */
+ * limits as an OCI LinuxResources document, handed to `<runtime> update`
+ * for a running container or merged into the bundle's config.json for a
+ * created one (no runtime has seen it yet), then kept in the container's
+ * config and record. */
 #include "sandbox/ctrlife.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -32,7 +34,7 @@ static gboolean swap_accounting(void)
 }
 
 /* OCI LinuxResources: only what the CRI gives and the runtimes update. */
-static char *resources_json(const CtrResources *r)
+static json_t *resources_doc(const CtrResources *r)
 {
 	json_t *res = json_object();
 	json_t *cpu = json_object();
@@ -49,9 +51,54 @@ static char *resources_json(const CtrResources *r)
 	if (swap_accounting())
 		put_int(mem, "swap", r->memory_swap_limit);
 	put_obj(res, "memory", mem);
+	return res;
+}
+
+static char *resources_json(const CtrResources *r)
+{
+	json_t *res = resources_doc(r);
 	char *text = json_dumps(res, JSON_COMPACT);
 	json_decref(res);
 	return text;
+}
+
+/* A created container: the limits go into its spec, where the runtime
+ * reads them when it starts the container. */
+static gboolean update_spec(Container *c, const CtrResources *r, GError **error)
+{
+	g_autofree char *path = g_build_filename(c->dir, "config.json", NULL);
+	json_error_t jerr;
+	json_t *spec = json_load_file(path, 0, &jerr);
+	if (spec == NULL)
+		return berth_throw(error, INTERNAL, "read %s: %s", path,
+				   jerr.text);
+	json_t *linux_ = json_object_get(spec, "linux");
+	if (!json_is_object(linux_)) {
+		linux_ = json_object();
+		json_object_set_new(spec, "linux", linux_);
+	}
+	json_t *have = json_object_get(linux_, "resources");
+	if (!json_is_object(have)) {
+		have = json_object();
+		json_object_set_new(linux_, "resources", have);
+	}
+	json_t *res = resources_doc(r);
+	const char *key;
+	json_t *part;
+	json_object_foreach(res, key, part)
+	{
+		json_t *into = json_object_get(have, key);
+		if (json_is_object(into))
+			json_object_update(into, part);
+		else
+			json_object_set(have, key, part);
+	}
+	json_decref(res);
+	char *text = json_dumps(spec, JSON_INDENT(1));
+	json_decref(spec);
+	gboolean ok = berth_replace_file(path, text, strlen(text), 0600, error);
+	free(text);
+	return ok;
 }
 
 static void store(Container *c, const CtrResources *r)
@@ -79,6 +126,12 @@ static gboolean update_locked(CtrManager *m, Container *c,
 				   "container %s is not created or running: "
 				   "its resources cannot change",
 				   c->id);
+	if (s == CTR_CREATED) {
+		if (!update_spec(c, r, error))
+			return FALSE;
+		store(c, r);
+		return ctr_manager_save(m, c, error);
+	}
 	const OciRuntime *rt = ctr_manager_runtime(m, c, error);
 	if (rt == NULL)
 		return FALSE;

@@ -99,8 +99,10 @@ class Container:
             json.dump(spec, f)
 
     def start_args(self, terminal=False, stdin=False, max_line=None,
-                   timeout_ms=None, cgroup=None):
+                   timeout_ms=None, cgroup=None, start=False):
         a = [TOOL, "start"]
+        if start:
+            a.append("--start")
         if terminal:
             a.append("--terminal")
         if stdin:

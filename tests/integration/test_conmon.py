@@ -158,6 +158,25 @@ def test_oom_kill_of_init_with_cgroup_arg(env):
     assert (e["exit_code"], e["signal"], e["oom_killed"]) == (137, 9, True)
 
 
+def test_start_mode_creates_and_starts_in_one_call(env):
+    """--start (what berthd's StartContainer uses): `run --detach`, no
+    `runc start`. The reported pid runs at once, its output is logged, the
+    control socket's "pid" names it, and an OOM kill that may come before
+    the monitor reads the cgroup's count still counts."""
+    c = env.container("startmode", script="echo hello; exec sleep 100")
+    pid = c.create(start=True)["pid"]
+    assert c.state() == "running"
+    assert c.tool("pid", c.sock) == {"pid": pid}
+    wait_for(lambda: stream_text(c.records(), "stdout") == "hello\n", 10,
+             what="the output logged")
+    c.runc("kill", c.id, "KILL")
+    assert c.wait_exit()["exit_code"] == 137
+    o = env.container("startoom", memory=10 * 1024 * 1024, script="exec tail /dev/zero")
+    assert "pid" in o.create(start=True)
+    e = o.wait_exit(60)
+    assert (e["exit_code"], e["oom_killed"]) == (137, True), e
+
+
 def test_monitor_outlives_its_parent(env):
     c = env.container("orphan", script="sleep 1; echo done")
     tool = subprocess.Popen(c.start_args(), stdout=subprocess.PIPE, text=True)

@@ -3,7 +3,7 @@ StopContainer and RemoveContainer. The calls are caught mid-way by a
 runtime handler that wraps runc and sleeps before the subcommand a test
 names; after the restart every container is in a state that the runtime
 agrees with, a repeated call finishes the job, and nothing is left behind
-once the container is removed."""
+once the container is removed. Also: a start that fails."""
 import json
 import os
 import signal
@@ -21,13 +21,18 @@ from test_pod_lifecycle import pod_config, run_pod
 WRAPPER = r'''#!/bin/sh
 # runc, slowed down: sleeps before the subcommand named by a file
 # slow-<subcommand> beside this script (its content: seconds). Each
-# subcommand is appended to the file verbs beside it.
+# subcommand and the last argument (the container's id) are appended to
+# the file verbs beside it. berthd's probe at its start is never slowed.
 d=$(dirname "$0")
+for last; do :; done
 for a in "$@"; do
     case "$a" in
-    create|start|kill|delete)
-        echo "$a" >> "$d/verbs"
-        [ -e "$d/slow-$a" ] && sleep "$(cat "$d/slow-$a")"
+    create|run|start|kill|delete)
+        echo "$a $last" >> "$d/verbs"
+        # Not berthd's probe of the runtime at its start.
+        case "$last" in berth-probe-*) ;; *)
+            [ -e "$d/slow-$a" ] && sleep "$(cat "$d/slow-$a")";;
+        esac
         break;;
     esac
 done
@@ -104,47 +109,137 @@ def gone(b, cid):
         not ctr_dirs(b, cid) and not mounted(b, cid)
 
 
-def test_kill9_during_create(slow, image_ref):  # noqa: F811
+def set_record_state(b, cid, state):
+    path = os.path.join(b.root, "containers", cid, "container.json")
+    with open(path) as f:
+        rec = json.load(f)
+    rec["state"] = state
+    with open(path, "w") as f:
+        json.dump(rec, f)
+
+
+def test_half_made_container_is_undone(slow, image_ref):  # noqa: F811
+    """CreateContainer runs no runtime, so it is too quick to be caught
+    mid-way: its first record (creating) is put back by hand after a kill,
+    as a kill between that record and the last would leave it. The
+    restarted berthd undoes the rootfs mount and the directories."""
     b, pod_id, pcfg, d = slow
-    (d / "slow-create").write_text("3")
-    in_background(lambda: create(b, pod_id, pcfg, ctr_config(image_ref, cmd=("sleep", "600"))))
-    wait_for(lambda: os.listdir(os.path.join(b.root, "containers")), what="a container record")
-    time.sleep(0.5)
-    (cid,) = os.listdir(os.path.join(b.root, "containers"))
-    kill9_and_restart(b)
-    # The half-made container is undone, also once the slow runtime create
-    # it left behind finishes.
-    time.sleep(3.5)
+    cid = create(b, pod_id, pcfg, ctr_config(image_ref, cmd=("sleep", "600")))
+    assert mounted(b, cid)
+    b.proc.send_signal(signal.SIGKILL)
+    b.proc.wait(10)
+    b.log.close()
+    set_record_state(b, cid, "creating")
+    b.start()
     wait_for(lambda: gone(b, cid), timeout=20, what="the half-made container undone")
-    (d / "slow-create").unlink()
+    assert "create" not in verbs(d, cid) and "run" not in verbs(d, cid)
     # And the pod takes new containers as before.
     cid = create(b, pod_id, pcfg, ctr_config(image_ref, cmd=("sleep", "600")))
     b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
     assert cstatus(b, cid).status.state == api_pb2.CONTAINER_RUNNING
 
 
-def test_kill9_during_start(slow, image_ref):  # noqa: F811
+def start_slowly(slow, image_ref, seconds):  # noqa: F811
+    """A new container whose StartContainer, on a thread, has its runtime
+    run wait the given seconds; its id."""
     b, pod_id, pcfg, d = slow
     cid = create(b, pod_id, pcfg, ctr_config(image_ref, cmd=("sleep", "600")))
-    (d / "slow-start").write_text("2")
+    (d / "slow-run").write_text(str(seconds))
     in_background(lambda: b.runtime.StartContainer(
         api_pb2.StartContainerRequest(container_id=cid)))
+    return cid
+
+
+def test_kill9_during_start(slow, image_ref):  # noqa: F811
+    """StartContainer's one runtime call (run) outlives berthd with its
+    monitor. A StartContainer after the restart, while that run is still
+    under way, waits for it and takes its container: no second run."""
+    b, pod_id, pcfg, d = slow
+    cid = start_slowly(slow, image_ref, 2)
     time.sleep(0.5)
     kill9_and_restart(b)
-    time.sleep(2)  # the runtime's start ran to its end meanwhile
-    (d / "slow-start").unlink()
-    # The runtime's start may have run on after berthd died. Either way
-    # kubelet, seeing a created container, starts it; that succeeds.
-    if cstatus(b, cid).status.state == api_pb2.CONTAINER_CREATED:
-        b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+    assert cstatus(b, cid).status.state == api_pb2.CONTAINER_CREATED
+    b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+    st = cstatus(b, cid).status
+    assert st.state == api_pb2.CONTAINER_RUNNING and st.started_at > 0
+    assert verbs(d, cid).count("run") == 1
+    (d / "slow-run").unlink()
+    b.runtime.StopContainer(api_pb2.StopContainerRequest(container_id=cid, timeout=0))
+    assert cstatus(b, cid).status.exit_code == 137
+    b.runtime.RemoveContainer(api_pb2.RemoveContainerRequest(container_id=cid))
+    assert gone(b, cid)
 
-    def settled():
-        st = cstatus(b, cid).status
-        return st.state == api_pb2.CONTAINER_RUNNING and st.started_at > 0 and st
-    wait_for(settled, timeout=15, what="the started container seen running")
+
+def test_kill9_during_start_seen_running_after_restart(slow, image_ref):  # noqa: F811
+    """The run ended while berthd was down: the restarted berthd finds the
+    container running from the runtime's pid file, asking no runtime."""
+    b, pod_id, pcfg, d = slow
+    cid = start_slowly(slow, image_ref, 1)
+    time.sleep(0.3)
+    b.proc.send_signal(signal.SIGKILL)
+    b.proc.wait(10)
+    b.log.close()
+    wait_for(lambda: os.path.exists(os.path.join(b.runroot, "containers", cid, "container.pid")),
+             timeout=10, what="the run finished")
+    (d / "slow-run").unlink()
+    before = verbs(d, cid)
+    b.start()
+    st = cstatus(b, cid).status
+    assert st.state == api_pb2.CONTAINER_RUNNING and st.started_at >= st.created_at
+    assert verbs(d, cid) == before
+    with pytest.raises(grpc.RpcError) as e:
+        b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+    assert e.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     b.runtime.StopContainer(api_pb2.StopContainerRequest(container_id=cid, timeout=0))
     b.runtime.RemoveContainer(api_pb2.RemoveContainerRequest(container_id=cid))
     assert gone(b, cid)
+
+
+def test_start_error(slow, image_ref):  # noqa: F811
+    """A command that is not in the image: CreateContainer succeeds (no
+    runtime runs), StartContainer fails with the runtime's message, and the
+    container is exited with reason StartError, as kubelet knows from
+    containerd. Nothing of the start is left."""
+    b, pod_id, pcfg, d = slow
+    cid = create(b, pod_id, pcfg, ctr_config(image_ref, cmd=("/no/such/binary",)))
+    with pytest.raises(grpc.RpcError) as e:
+        b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+    assert "/no/such/binary" in e.value.details()
+    st = cstatus(b, cid).status
+    assert st.state == api_pb2.CONTAINER_EXITED
+    assert (st.exit_code, st.reason) == (128, "StartError")
+    assert "/no/such/binary" in st.message and st.finished_at >= st.created_at
+    assert cid not in runtime_ids(b) and not monitors_of(cid)
+    with pytest.raises(grpc.RpcError) as e:
+        b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+    assert e.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    b.runtime.RemoveContainer(api_pb2.RemoveContainerRequest(container_id=cid))
+    assert gone(b, cid)
+
+
+def test_stop_created_container(slow, image_ref):  # noqa: F811
+    """A created container has no process: stopping it makes it exited at
+    once (never to start), and a stopped pod's created containers cannot
+    start."""
+    b, pod_id, pcfg, d = slow
+    cid = create(b, pod_id, pcfg, ctr_config(image_ref, cmd=("sleep", "600")))
+    b.runtime.StopContainer(api_pb2.StopContainerRequest(container_id=cid, timeout=30))
+    st = cstatus(b, cid).status
+    assert st.state == api_pb2.CONTAINER_EXITED and st.exit_code == 137
+    assert st.message == "stopped before it was started"
+    with pytest.raises(grpc.RpcError) as e:
+        b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+    assert e.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    cid2 = create(b, pod_id, pcfg, ctr_config(image_ref, name="later", cmd=("sleep", "600")))
+    b.runtime.StopPodSandbox(api_pb2.StopPodSandboxRequest(pod_sandbox_id=pod_id))
+    assert cstatus(b, cid2).status.state == api_pb2.CONTAINER_EXITED
+    with pytest.raises(grpc.RpcError) as e:
+        b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid2))
+    assert e.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert verbs(d, cid) == [] and verbs(d, cid2) == []
+    for c in (cid, cid2):
+        b.runtime.RemoveContainer(api_pb2.RemoveContainerRequest(container_id=c))
+        assert gone(b, c)
 
 
 def test_kill9_during_stop(slow, image_ref):  # noqa: F811
@@ -202,9 +297,11 @@ def test_kill9_during_remove(slow, image_ref):  # noqa: F811
     assert e.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-def verbs(d):
+def verbs(d, cid=None):
+    """The runtime subcommands run so far (for container cid only)."""
     p = d / "verbs"
-    return p.read_text().split() if p.exists() else []
+    lines = [ln.split() for ln in p.read_text().splitlines()] if p.exists() else []
+    return [v for v, who in lines if cid is None or who == cid]
 
 
 def test_stop_signals_through_the_monitor(slow, image_ref):  # noqa: F811

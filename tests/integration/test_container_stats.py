@@ -116,6 +116,25 @@ def test_update_container_resources(pod, image_ref):
     assert st.attributes.id == cid and st.writable_layer.timestamp > 0
 
 
+def test_update_created_container_applies_at_start(pod, image_ref):
+    """A created container has met no runtime yet: its new limits go into
+    its spec, and the runtime applies them when it starts it."""
+    b, pod_id, pcfg = pod
+    cid = create(b, pod_id, pcfg, ctr_config(image_ref, name="updc", cmd=("sleep", "1000")))
+    limit = 48 * 1024 * 1024
+    b.runtime.UpdateContainerResources(api_pb2.UpdateContainerResourcesRequest(
+        container_id=cid, linux=api_pb2.LinuxContainerResources(
+            memory_limit_in_bytes=limit, cpu_shares=256)))
+    r = cstatus(b, cid).status.resources.linux
+    assert r.memory_limit_in_bytes == limit and r.cpu_shares == 256
+    start(b, cid)
+    cg = cgroup_of(b, cid)
+    assert read_int(f"{MEM}{cg}/memory.limit_in_bytes") == limit
+    assert read_int(f"/sys/fs/cgroup/cpu{cg}/cpu.shares") == 256
+    b.runtime.StopContainer(api_pb2.StopContainerRequest(container_id=cid, timeout=0))
+    b.runtime.RemoveContainer(api_pb2.RemoveContainerRequest(container_id=cid))
+
+
 def test_status_user(pod, image_ref):
     b, pod_id, pcfg = pod
     sc = api_pb2.LinuxContainerSecurityContext(

@@ -3,12 +3,13 @@
  * {"error": {code, message}} and exits 1); attach relays instead.
  *
  *   conmon-client start [--terminal] [--stdin] [--log-max-line N]
- *       [--cgroup DIR] [--timeout-ms N] [--runtime-arg ARG]...
+ *       [--cgroup DIR] [--timeout-ms N] [--start] [--runtime-arg ARG]...
  *       CONMON RUNTIME RUNTIME_ROOT ID BUNDLE LOG EXIT_DIR SOCKET_DIR
  *   conmon-client reopen SOCKET_DIR
  *   conmon-client resize SOCKET_DIR ROWS COLS
  *   conmon-client exit EXIT_DIR ID
  *   conmon-client monitor SOCKET_DIR
+ *   conmon-client pid SOCKET_DIR       the container's, from its monitor
  *   conmon-client attach SOCKET_DIR    frames to stdout/stderr, stdin to
  *                                      the container, EOF closes its stdin
  */
@@ -52,6 +53,7 @@ static int cmd_start(int argc, char **argv)
 		{"cgroup", required_argument, NULL, 'c'},
 		{"timeout-ms", required_argument, NULL, 'T'},
 		{"runtime-arg", required_argument, NULL, 'a'},
+		{"start", no_argument, NULL, 's'},
 		{NULL, 0, NULL, 0}};
 	ConmonOptions o = {0};
 	g_autoptr(GPtrArray) rargs = g_ptr_array_new();
@@ -69,6 +71,8 @@ static int cmd_start(int argc, char **argv)
 			o.timeout_ms = strtoul(optarg, NULL, 10);
 		else if (c == 'a')
 			g_ptr_array_add(rargs, optarg);
+		else if (c == 's')
+			o.start = TRUE;
 		else
 			return 2;
 	}
@@ -114,6 +118,11 @@ static int cmd_simple(const char *cmd, char **a, int n)
 			"{s:i, s:i, s:b, s:I}", "exit_code", e.exit_code,
 			"signal", e.signal, "oom_killed", e.oom_killed,
 			"finished_at", (json_int_t)e.finished_at));
+	}
+	if (strcmp(cmd, "pid") == 0 && n == 1) {
+		if (!conmon_container_pid(a[0], 10000, &pid, &error))
+			return print_error(error);
+		return print_json(json_pack("{s:i}", "pid", pid));
 	}
 	if (strcmp(cmd, "monitor") == 0 && n == 1) {
 		if (!conmon_monitor_pid(a[0], &pid, &error))

@@ -44,6 +44,17 @@ static void test_reopen(void **state)
 	assert_int_equal(cmd.kind, CONMON_CTL_REOPEN);
 }
 
+static void test_pid(void **state)
+{
+	(void)state;
+	ConmonCtlCommand cmd;
+	char why[128];
+	assert_int_equal(parse("pid", &cmd, why), 0);
+	assert_int_equal(cmd.kind, CONMON_CTL_PID);
+	assert_int_equal(parse("pid\n", &cmd, why), 0);
+	assert_int_equal(cmd.kind, CONMON_CTL_PID);
+}
+
 static void test_kill(void **state)
 {
 	(void)state;
@@ -83,6 +94,8 @@ static void test_refused(void **state)
 			     "kill -9",
 			     "kill 9 9",
 			     "kill TERM",
+			     "pid 1",
+			     "PID",
 			     "kill 99999999999999999999",
 			     "resize 24 8O"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -115,6 +128,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_resize),
 		cmocka_unit_test(test_reopen),
+		cmocka_unit_test(test_pid),
 		cmocka_unit_test(test_kill),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_malformed),

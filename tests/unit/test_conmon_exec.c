@@ -81,6 +81,8 @@ static void test_exec_refused(void **state)
 	refused(both, "either --process or a command");
 	char *relative[] = {EXEC_BASE, "--process", "p.json", NULL};
 	refused(relative, "not an absolute path");
+	char *start[] = {EXEC_BASE, "--start", "--", "true", NULL};
+	refused(start, "--start is not for");
 	char *no_fd[] = {"berth-conmon",
 			 "--exec",
 			 "--id",
