@@ -1,7 +1,7 @@
 /* Creating the container: the OCI runtime's `create` (or `run --detach`
- * with --start), run with the
- * container's stdio (pipes, or a pty received on a console socket), and
- * its failure turned into the runtime's own message. */
+ * with --start), run with the container's stdio (pipes, or a pty received
+ * on a console socket), and its failure turned into the runtime's own
+ * message. */
 #pragma once
 
 #include "conmon/monitor.h"
@@ -9,10 +9,9 @@
 #include <stddef.h>
 
 /* Run `<runtime> create` (`run --detach` with --start), or `<runtime>
- * exec --detach` in exec mode; on
- * success c->container_pid (the exec'd process in exec mode), c->out and
- * c->stdin_fd are set. On failure returns -1 with the runtime's message
- * in why. */
+ * exec --detach` in exec mode; on success c->container_pid (the exec'd
+ * process in exec mode), c->out and c->stdin_fd are set. On failure returns -1
+ * with the runtime's message in why. */
 int conmon_runtime_create(Conmon *c, char *why, size_t why_len);
 
 /* The message of a failed create: the last error in the runtime's JSON

@@ -350,6 +350,17 @@ static void mark_lost(CtrManager *m, Container *c, const char *why)
 	set_exited(m, c, 255, "ContainerMonitorLost", why);
 }
 
+/* A container whose monitor is gone without an exit file while it runs:
+ * it can no longer be logged or waited for, so it is killed (through the
+ * runtime: no monitor answers) and reported lost. */
+static void kill_lost(CtrManager *m, Container *c, const char *why)
+{
+	g_autoptr(GError) error = NULL;
+	if (!signal_init(m, c, SIGKILL, &error))
+		log_warn("container %s: %s", c->id, error->message);
+	mark_lost(m, c, why);
+}
+
 /* A monitor exited. It writes the exit file first, so with none it was
  * killed: the container can no longer be logged or waited for, so it is
  * killed too and reported with a reason that says why. */
@@ -373,12 +384,9 @@ static void on_monitor_gone(const char *id, gpointer data)
 	}
 	if (s != CTR_RUNNING && s != CTR_CREATED)
 		return;
-	g_autoptr(GError) error = NULL;
-	if (!signal_init(m, c, SIGKILL, &error))
-		log_warn("container %s: %s", c->id, error->message);
 	log_warn("container %s: its monitor died without an exit status",
 		 c->id);
-	mark_lost(m, c,
+	kill_lost(m, c,
 		  "its monitor (berth-conmon) was killed; the "
 		  "container was killed with it");
 }
@@ -412,7 +420,10 @@ static gboolean step_log_dir(CtrManager *m, Container *c, GError **error)
 	return berth_mkdir_p(dir, 0755, error);
 }
 
-static gboolean step_monitor(CtrManager *m, Container *c, GError **error)
+/* The monitor, which has the runtime create and start the container;
+ * the container init's pid in *pid. */
+static gboolean start_monitor(CtrManager *m, Container *c, int *pid,
+			      GError **error)
 {
 	const OciRuntime *rt = runtime_of(m, c, error);
 	if (rt == NULL || !berth_mkdir_p(c->socket_dir, 0700, error) ||
@@ -434,12 +445,8 @@ static gboolean step_monitor(CtrManager *m, Container *c, GError **error)
 		.stdin_open = c->config->stdin_,
 		.start = TRUE,
 	};
-	int pid = 0;
-	if (!conmon_start(&o, &pid, error))
+	if (!conmon_start(&o, pid, error))
 		return FALSE;
-	g_mutex_lock(&c->lock);
-	c->pid = pid;
-	g_mutex_unlock(&c->lock);
 	watch_monitor(m, c);
 	return TRUE;
 }
@@ -819,10 +826,21 @@ static void set_running(CtrManager *m, Container *c, int pid, gint64 at)
 	}
 }
 
+/* The container an earlier berthd's start made, running as pid. */
+static void take_earlier_start(CtrManager *m, Container *c, int pid)
+{
+	set_running(m, c, pid, process_start_time(pid));
+	log_info("container %s was started by an earlier berthd", c->id);
+}
+
 /* What a start left behind (the runtime's container, the monitor's
- * sockets and files, an exit file): gone, and c is as created. */
+ * sockets and files, an exit file): gone, and c is as created. The
+ * monitor makes the socket dir before the runtime runs, so without one
+ * there is nothing to undo. */
 static void undo_start(CtrManager *m, Container *c)
 {
+	if (!g_file_test(c->socket_dir, G_FILE_TEST_EXISTS))
+		return;
 	g_autoptr(GError) error = NULL;
 	if (!runtime_delete(m, c, &error))
 		log_warn("container %s: undo its start: %s", c->id,
@@ -847,8 +865,7 @@ typedef enum {
 static AdoptResult adopt_start(CtrManager *m, Container *c, GError **error)
 {
 	if (!monitor_alive(c->socket_dir)) {
-		if (g_file_test(c->socket_dir, G_FILE_TEST_EXISTS))
-			undo_start(m, c);
+		undo_start(m, c);
 		return ADOPT_NONE;
 	}
 	int pid = 0;
@@ -871,9 +888,8 @@ static AdoptResult adopt_start(CtrManager *m, Container *c, GError **error)
 		undo_start(m, c);
 		return ADOPT_NONE;
 	}
-	set_running(m, c, pid, process_start_time(pid));
+	take_earlier_start(m, c, pid);
 	set_starting(c, FALSE);
-	log_info("container %s was started by an earlier berthd", c->id);
 	apply_exit(m, c);
 	return ADOPT_RUNNING;
 }
@@ -914,7 +930,8 @@ static gboolean start_locked(CtrManager *m, Container *c, GError **error)
 	gint64 t0 = g_get_monotonic_time();
 	set_starting(c, TRUE);
 	g_autoptr(GError) local = NULL;
-	if (!step_monitor(m, c, &local)) {
+	int pid = 0;
+	if (!start_monitor(m, c, &pid, &local)) {
 		set_starting(c, FALSE);
 		g_prefix_error(&local, "start container %s: ", c->id);
 		start_failed(m, c, local);
@@ -923,9 +940,6 @@ static gboolean start_locked(CtrManager *m, Container *c, GError **error)
 	}
 	log_debug("container %.12s: runtime run %.1f ms", c->id,
 		  (g_get_monotonic_time() - t0) / 1000.0);
-	g_mutex_lock(&c->lock);
-	int pid = c->pid;
-	g_mutex_unlock(&c->lock);
 	set_running(m, c, pid, started);
 	set_starting(c, FALSE);
 	/* An exit that came while starting (a container that ends at once). */
@@ -1280,9 +1294,7 @@ static void recover_created(CtrManager *m, Container *c)
 	gboolean alive = monitor_alive(c->socket_dir);
 	int pid = runtime_pid_file(c);
 	if (alive && pid > 0) {
-		set_running(m, c, pid, process_start_time(pid));
-		log_info("container %s was started by an earlier berthd",
-			 c->id);
+		take_earlier_start(m, c, pid);
 		return;
 	}
 	if (alive)
@@ -1290,16 +1302,12 @@ static void recover_created(CtrManager *m, Container *c)
 	if (pid > 0) {
 		/* Started, and its monitor killed meanwhile: as when a
 		 * running container loses its monitor. */
-		g_autoptr(GError) error = NULL;
-		if (!signal_init(m, c, SIGKILL, &error))
-			log_warn("container %s: %s", c->id, error->message);
-		mark_lost(m, c,
+		kill_lost(m, c,
 			  "its monitor is gone (killed while berthd "
 			  "was down)");
 		return;
 	}
-	if (g_file_test(c->socket_dir, G_FILE_TEST_EXISTS))
-		undo_start(m, c);
+	undo_start(m, c);
 	if (p == NULL || pod_get_state(p) != POD_READY)
 		set_exited(m, c, NEVER_RAN_EXIT_CODE, "Error",
 			   "its pod sandbox is not ready (stopped, or the "
