@@ -135,9 +135,8 @@ static gboolean fail_at(GError **error, const Merge *m, guint line, guint col,
 	va_start(ap, fmt);
 	g_autofree char *msg = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-	g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-		    "%s:%u:%u: %s", m->file, line, col, msg);
-	return FALSE;
+	return berth_throw(error, INVALID_ARGUMENT, "%s:%u:%u: %s", m->file,
+			   line, col, msg);
 }
 
 static void set_origin(Merge *m, const char *section, const char *key,
@@ -318,10 +317,10 @@ gboolean berth_config_merge_file(BerthConfig *c, const char *path,
 	if (!g_file_get_contents(path, &text, &len, &local)) {
 		gboolean missing = g_error_matches(local, G_FILE_ERROR,
 						   G_FILE_ERROR_NOENT);
-		g_set_error(error, BERTH_ERROR,
-			    missing ? BERTH_ERROR_NOT_FOUND
-				    : BERTH_ERROR_INVALID_ARGUMENT,
-			    "%s", local->message);
+		berth_throw_code(error,
+				 missing ? BERTH_ERROR_NOT_FOUND
+					 : BERTH_ERROR_INVALID_ARGUMENT,
+				 "%s", local->message);
 		return FALSE;
 	}
 	return berth_config_merge_toml(c, text, len, path, error);

@@ -137,11 +137,10 @@ static gboolean parse_report(const ConmonOptions *o, const char *line,
 		*container_pid = (int)json_integer_value(pid);
 		ok = TRUE;
 	} else if (msg != NULL) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INTERNAL, "%s",
-			    msg);
+		berth_throw(error, INTERNAL, "%s", msg);
 	} else {
 		g_autofree char *tail = conmon_diag_tail(o->socket_dir);
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INTERNAL,
+		berth_throw(error, INTERNAL,
 			    "berth-conmon for %s ended without a report%s%s",
 			    o->id, *tail ? ": " : "", tail);
 	}

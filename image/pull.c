@@ -132,9 +132,9 @@ static char *pull_config(RegistryClient *c, const ImageManifest *im,
 	gsize len;
 	const char *data = g_bytes_get_data(blob, &len);
 	if (memchr(data, '\0', len) != NULL) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "config %s holds a NUL", im->config.digest);
-		return NULL;
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"config %s holds a NUL",
+					im->config.digest);
 	}
 	if (!image_config_parse(data, len, config, error) ||
 	    !image_manifest_check_config(im, *config, error)) {
@@ -361,10 +361,9 @@ static char *pull_wait(PullFlight *f, const ImagePullOptions *o, GError **error)
 	if (done)
 		return id;
 	if (gone)
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_CANCELLED,
-			    "cancelled by the caller");
+		berth_throw(error, CANCELLED, "cancelled by the caller");
 	else
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_DEADLINE_EXCEEDED,
+		berth_throw(error, DEADLINE_EXCEEDED,
 			    "deadline exceeded before the image arrived");
 	return NULL;
 }

@@ -141,9 +141,8 @@ char *image_store_checkout(ImageStore *store, const char *id, GError **error)
 {
 	g_autofree char *full = image_ref_parse_id(id);
 	if (full == NULL) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "%s is not an image id", id);
-		return NULL;
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"%s is not an image id", id);
 	}
 	const char *hex = image_store_hex(full);
 	g_autofree char *path = checkout_path(store, hex);

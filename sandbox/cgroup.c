@@ -216,21 +216,21 @@ char *cgroup_pod_relative(const char *parent, const char *pod_id,
 	if (!cgroup_check_path(parent, TRUE, error))
 		return NULL;
 	if (g_str_has_suffix(parent, ".slice")) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "cgroup parent \"%s\" is a systemd slice, but the "
-			    "cgroup manager is cgroupfs",
-			    parent);
-		return NULL;
+		return berth_throw_null(
+			error, INVALID_ARGUMENT,
+			"cgroup parent \"%s\" is a systemd slice, but the "
+			"cgroup manager is cgroupfs",
+			parent);
 	}
 	gsize n = pod_id ? strlen(pod_id) : 0;
 	gboolean id_ok = n > 0 && n <= 128;
 	for (gsize i = 0; id_ok && i < n; i++)
 		id_ok = g_ascii_isalnum(pod_id[i]) || strchr("_-", pod_id[i]);
 	if (!id_ok) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "pod id \"%s\" is not valid in a cgroup name",
-			    pod_id ? pod_id : "");
-		return NULL;
+		return berth_throw_null(
+			error, INVALID_ARGUMENT,
+			"pod id \"%s\" is not valid in a cgroup name",
+			pod_id ? pod_id : "");
 	}
 	const char *sep = strcmp(parent, "/") == 0 ? "" : "/";
 	return g_strdup_printf("%s%sberth-pod-%s", parent, sep, pod_id);
@@ -335,9 +335,8 @@ CgroupPath *cgroup_pod_create(const char *parent, const char *pod_id,
 		return NULL;
 	const GPtrArray *hs = cgroup_hierarchies();
 	if (hs->len == 0) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_FAILED_PRECONDITION,
-			    "no cgroup hierarchy is mounted");
-		return NULL;
+		return berth_throw_null(error, FAILED_PRECONDITION,
+					"no cgroup hierarchy is mounted");
 	}
 	g_autoptr(GPtrArray) made = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(CgroupPath) p = g_new0(CgroupPath, 1);

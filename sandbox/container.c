@@ -135,9 +135,8 @@ Container *container_from_json(const char *text, gsize len, GError **error)
 	json_error_t jerr;
 	json_t *o = json_loadb(text, len, 0, &jerr);
 	if (o == NULL) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_DATA_LOSS,
-			    "line %d: %s", jerr.line, jerr.text);
-		return NULL;
+		return berth_throw_null(error, DATA_LOSS, "line %d: %s",
+					jerr.line, jerr.text);
 	}
 	const char *id = json_string_value(json_object_get(o, "id"));
 	const char *pod = json_string_value(json_object_get(o, "pod_id"));
@@ -146,7 +145,7 @@ Container *container_from_json(const char *text, gsize len, GError **error)
 	if (id && pod && state)
 		cfg = ctr_config_from_json(json_object_get(o, "config"), error);
 	else
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_DATA_LOSS,
+		berth_throw(error, DATA_LOSS,
 			    "container record lacks id, pod_id or state");
 	if (cfg == NULL) {
 		json_decref(o);

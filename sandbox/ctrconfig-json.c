@@ -252,9 +252,9 @@ static void json_security(json_t *o, CtrSecurity *s)
 CtrConfig *ctr_config_from_json(json_t *o, GError **error)
 {
 	if (!json_is_object(o)) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_DATA_LOSS,
-			    "container config is not a JSON object");
-		return NULL;
+		return berth_throw_null(
+			error, DATA_LOSS,
+			"container config is not a JSON object");
 	}
 	CtrConfig *c = ctr_config_new();
 	set_str(&c->name, str(o, "name"));

@@ -182,7 +182,7 @@ static const OciRuntime *runtime_of(CtrManager *m, Container *c, GError **error)
 {
 	const OciRuntime *rt = oci_runtimes_get(m->runtimes, c->runtime);
 	if (rt == NULL)
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_FAILED_PRECONDITION,
+		berth_throw(error, FAILED_PRECONDITION,
 			    "runtime handler %s is no longer configured",
 			    c->runtime);
 	return rt;
@@ -509,7 +509,7 @@ static int target_pid(CtrManager *m, Container *c, GError **error)
 			  : 0;
 	g_mutex_unlock(&t->lock);
 	if (pid <= 0) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_FAILED_PRECONDITION,
+		berth_throw(error, FAILED_PRECONDITION,
 			    "target container %s is not running in pod %s",
 			    t->id, c->pod_id);
 		return -1;
@@ -653,10 +653,10 @@ static Container *claim_retry(Container *c, Container *holder, gboolean *again,
 	}
 	if (live && same && unanswered)
 		return container_ref(holder);
-	g_set_error(error, BERTH_ERROR, BERTH_ERROR_ALREADY_EXISTS,
-		    "container name %s is already used by container %s",
-		    c->full_name, holder->id);
-	return NULL;
+	return berth_throw_null(
+		error, ALREADY_EXISTS,
+		"container name %s is already used by container %s",
+		c->full_name, holder->id);
 }
 
 Container *ctr_manager_create(CtrManager *m, const char *pod_id,
@@ -669,16 +669,15 @@ Container *ctr_manager_create(CtrManager *m, const char *pod_id,
 	if (p == NULL)
 		return NULL;
 	if (pod_get_state(p) != POD_READY) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_FAILED_PRECONDITION,
-			    "pod sandbox %s is not ready", p->id);
-		return NULL;
+		return berth_throw_null(error, FAILED_PRECONDITION,
+					"pod sandbox %s is not ready", p->id);
 	}
 	g_autoptr(ImageRecord) img = image_store_lookup(
 		m->images, image_id ? image_id : image, NULL);
 	if (img == NULL) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND,
-			    "image %s is not present: pull it first", image);
-		return NULL;
+		return berth_throw_null(
+			error, NOT_FOUND,
+			"image %s is not present: pull it first", image);
 	}
 	g_autofree char *id = berth_new_id();
 	g_autoptr(Container) c =

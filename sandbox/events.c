@@ -153,8 +153,7 @@ CtrEvent *event_sub_next(EventSub *sub, GError **error)
 	g_mutex_lock(&bus->lock);
 	for (;;) {
 		if (sub->cut_off) {
-			g_set_error(error, BERTH_ERROR,
-				    BERTH_ERROR_RESOURCE_EXHAUSTED,
+			berth_throw(error, RESOURCE_EXHAUSTED,
 				    "event stream fell more than %d events "
 				    "behind; subscribe again",
 				    EVENTS_MAX_BACKLOG);
@@ -166,13 +165,12 @@ CtrEvent *event_sub_next(EventSub *sub, GError **error)
 			return ev;
 		}
 		if (bus->closed) {
-			g_set_error(error, BERTH_ERROR, BERTH_ERROR_UNAVAILABLE,
+			berth_throw(error, UNAVAILABLE,
 				    "berthd is shutting down");
 			break;
 		}
 		if (sub->woken) {
-			g_set_error(error, BERTH_ERROR, BERTH_ERROR_CANCELLED,
-				    "the client went away");
+			berth_throw(error, CANCELLED, "the client went away");
 			break;
 		}
 		g_cond_wait(&bus->cond, &bus->lock);

@@ -302,18 +302,16 @@ Pod *pod_from_json(const char *text, gsize len, GError **error)
 	json_error_t jerr;
 	json_t *o = json_loadb(text, len, 0, &jerr);
 	if (o == NULL) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_DATA_LOSS,
-			    "line %d: %s", jerr.line, jerr.text);
-		return NULL;
+		return berth_throw_null(error, DATA_LOSS, "line %d: %s",
+					jerr.line, jerr.text);
 	}
 	const char *id = json_string_value(json_object_get(o, "id"));
 	const char *state = json_string_value(json_object_get(o, "state"));
 	json_t *cfg = json_object_get(o, "config");
 	if (id == NULL || state == NULL || !json_is_object(cfg)) {
 		json_decref(o);
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_DATA_LOSS,
-			    "pod record lacks id, state or config");
-		return NULL;
+		return berth_throw_null(error, DATA_LOSS,
+					"pod record lacks id, state or config");
 	}
 	Pod *p = pod_new(id, json_config(cfg));
 	for (guint i = 0; i < G_N_ELEMENTS(state_names); i++) {

@@ -82,17 +82,17 @@ static const OciRuntime *runtime_for(PodManager *m, const char *handler,
 				       ? m->runtimes->default_runtime
 				       : oci_runtimes_get(m->runtimes, handler);
 	if (rt == NULL && handler[0] != '\0') {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "unknown runtime handler \"%s\"", handler);
-		return NULL;
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"unknown runtime handler \"%s\"",
+					handler);
 	}
 	if (rt == NULL || !rt->works) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_FAILED_PRECONDITION,
-			    "runtime handler \"%s\" cannot run containers "
-			    "here: %s",
-			    rt ? rt->name : handler,
-			    rt ? rt->problem : m->runtimes->default_why);
-		return NULL;
+		return berth_throw_null(
+			error, FAILED_PRECONDITION,
+			"runtime handler \"%s\" cannot run containers "
+			"here: %s",
+			rt ? rt->name : handler,
+			rt ? rt->problem : m->runtimes->default_why);
 	}
 	return rt;
 }
@@ -576,10 +576,9 @@ static Pod *claim_retry(PodManager *m, Pod *p, Pod *holder, gboolean *again,
 		return pod_ref(holder);
 	}
 	(void)m;
-	g_set_error(error, BERTH_ERROR, BERTH_ERROR_ALREADY_EXISTS,
-		    "pod sandbox name %s is already used by pod %s",
-		    p->full_name, holder->id);
-	return NULL;
+	return berth_throw_null(error, ALREADY_EXISTS,
+				"pod sandbox name %s is already used by pod %s",
+				p->full_name, holder->id);
 }
 
 Pod *pod_manager_run(PodManager *m, PodConfig *config, GError **error)

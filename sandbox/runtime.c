@@ -220,8 +220,8 @@ gboolean oci_runtime_run(const OciRuntime *rt, const char *log,
 		if (log != NULL &&
 		    g_file_get_contents(log, &logtext, NULL, NULL))
 			g_strstrip(logtext);
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INTERNAL, "%s%s%s",
-			    why, logtext && *logtext ? ": " : "",
+		berth_throw(error, INTERNAL, "%s%s%s", why,
+			    logtext && *logtext ? ": " : "",
 			    logtext ? logtext : "");
 	}
 	spawn_result_clear(&r);

@@ -70,28 +70,26 @@ static gboolean component_ok(const char *c, gsize len)
 char *pod_sysctl_path(const char *name, GError **error)
 {
 	if (name == NULL || *name == '\0') {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "sysctl name is empty");
-		return NULL;
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"sysctl name is empty");
 	}
 	if (strlen(name) > SYSCTL_NAME_MAX) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "sysctl name is longer than %d characters",
-			    SYSCTL_NAME_MAX);
-		return NULL;
+		return berth_throw_null(
+			error, INVALID_ARGUMENT,
+			"sysctl name is longer than %d characters",
+			SYSCTL_NAME_MAX);
 	}
 	g_autofree char *path = sysctl_to_path(name);
 	const char *c = path;
 	for (;;) {
 		gsize len = strcspn(c, "/");
 		if (!component_ok(c, len)) {
-			g_set_error(error, BERTH_ERROR,
-				    BERTH_ERROR_INVALID_ARGUMENT,
-				    "sysctl \"%s\": malformed name (components "
-				    "must be non-empty, not \".\" or \"..\", "
-				    "and use only [a-z0-9_.-])",
-				    name);
-			return NULL;
+			return berth_throw_null(
+				error, INVALID_ARGUMENT,
+				"sysctl \"%s\": malformed name (components "
+				"must be non-empty, not \".\" or \"..\", "
+				"and use only [a-z0-9_.-])",
+				name);
 		}
 		if (c[len] == '\0')
 			break;

@@ -188,23 +188,20 @@ ctr_config_from_request(const Runtime__V1__ContainerConfig *in, GError **error)
 {
 	if (in == NULL || in->metadata == NULL ||
 	    in->metadata->name[0] == '\0') {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "config.metadata.name is required");
-		return NULL;
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"config.metadata.name is required");
 	}
 	if (in->image == NULL || in->image->image[0] == '\0') {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "config.image.image is required");
-		return NULL;
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"config.image.image is required");
 	}
 	for (const char *p = in->metadata->name; *p; p++) {
 		if (!g_ascii_isalnum(*p) && !strchr("-._", *p)) {
-			g_set_error(error, BERTH_ERROR,
-				    BERTH_ERROR_INVALID_ARGUMENT,
-				    "metadata.name \"%s\" may hold only "
-				    "letters, digits, '-', '.' and '_'",
-				    in->metadata->name);
-			return NULL;
+			return berth_throw_null(
+				error, INVALID_ARGUMENT,
+				"metadata.name \"%s\" may hold only "
+				"letters, digits, '-', '.' and '_'",
+				in->metadata->name);
 		}
 	}
 	g_autoptr(CtrConfig) c = ctr_config_new();
@@ -217,11 +214,11 @@ ctr_config_from_request(const Runtime__V1__ContainerConfig *in, GError **error)
 	c->args = strv_of(in->args, in->n_args);
 	set(&c->working_dir, in->working_dir);
 	if (in->log_path[0] == '/' || strstr(in->log_path, "..")) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "log_path \"%s\" must be relative to the pod's "
-			    "log_directory",
-			    in->log_path);
-		return NULL;
+		return berth_throw_null(
+			error, INVALID_ARGUMENT,
+			"log_path \"%s\" must be relative to the pod's "
+			"log_directory",
+			in->log_path);
 	}
 	set(&c->log_path, in->log_path);
 	c->stdin_ = in->stdin;
@@ -462,9 +459,8 @@ BERTH_UNARY(server_create_container)
 	const Runtime__V1__CreateContainerRequest *in =
 		(const Runtime__V1__CreateContainerRequest *)req;
 	if (in->pod_sandbox_id[0] == '\0') {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "pod_sandbox_id is required");
-		return NULL;
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"pod_sandbox_id is required");
 	}
 	CtrConfig *cfg = ctr_config_from_request(in->config, error);
 	if (cfg == NULL)
@@ -506,9 +502,8 @@ BERTH_UNARY(server_stop_container)
 	const Runtime__V1__StopContainerRequest *in =
 		(const Runtime__V1__StopContainerRequest *)req;
 	if (in->timeout < 0) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "timeout must not be negative");
-		return NULL;
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"timeout must not be negative");
 	}
 	if (!ctr_manager_stop(s->containers, in->container_id, in->timeout,
 			      error))
@@ -525,9 +520,8 @@ BERTH_UNARY(server_remove_container)
 	const Runtime__V1__RemoveContainerRequest *in =
 		(const Runtime__V1__RemoveContainerRequest *)req;
 	if (in->container_id[0] == '\0') {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "container_id is required");
-		return NULL;
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"container_id is required");
 	}
 	if (!ctr_manager_remove(s->containers, in->container_id, error))
 		return NULL;
@@ -668,9 +662,8 @@ BERTH_UNARY(server_exec_sync)
 	const Runtime__V1__ExecSyncRequest *in =
 		(const Runtime__V1__ExecSyncRequest *)req;
 	if (in->n_cmd == 0) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "cmd is required");
-		return NULL;
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"cmd is required");
 	}
 	g_auto(GStrv) cmd = strv_of(in->cmd, in->n_cmd);
 	ExecResult res;

@@ -15,9 +15,8 @@ static const char *image_name(const Runtime__V1__ImageSpec *spec,
 			      GError **error)
 {
 	if (spec == NULL || spec->image[0] == '\0') {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "image.image is required");
-		return NULL;
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"image.image is required");
 	}
 	return spec->image;
 }

@@ -83,9 +83,8 @@ pod_config_from_request(const Runtime__V1__RunPodSandboxRequest *r,
 {
 	const Runtime__V1__PodSandboxConfig *in = r->config;
 	if (in == NULL || in->metadata == NULL) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "config.metadata is required");
-		return NULL;
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"config.metadata is required");
 	}
 	const Runtime__V1__PodSandboxMetadata *md = in->metadata;
 	if (!check_name("name", md->name, error) ||
@@ -230,9 +229,8 @@ BERTH_UNARY(server_remove_pod_sandbox)
 	const Runtime__V1__RemovePodSandboxRequest *in =
 		(const Runtime__V1__RemovePodSandboxRequest *)req;
 	if (in->pod_sandbox_id[0] == '\0') {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "pod_sandbox_id is required");
-		return NULL;
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"pod_sandbox_id is required");
 	}
 	if (!pod_manager_remove(s->pods, in->pod_sandbox_id, error))
 		return NULL;

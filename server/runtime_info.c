@@ -198,12 +198,11 @@ BERTH_UNARY(server_update_runtime_config)
 		g_auto(GStrv) list = g_strsplit(cidr, ",", -1);
 		for (char **p = list; *p; p++) {
 			if (!valid_cidr(g_strstrip(*p))) {
-				g_set_error(error, BERTH_ERROR,
-					    BERTH_ERROR_INVALID_ARGUMENT,
-					    "pod_cidr \"%s\" is not a CIDR "
-					    "like 10.244.0.0/24",
-					    *p);
-				return NULL;
+				return berth_throw_null(
+					error, INVALID_ARGUMENT,
+					"pod_cidr \"%s\" is not a CIDR "
+					"like 10.244.0.0/24",
+					*p);
 			}
 		}
 		g_mutex_lock(&s->lock);

@@ -30,15 +30,23 @@ static BerthErrorCode code_for_errno(int errsv)
 	}
 }
 
+void berth_set_error(GError **error, BerthErrorCode code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	GError *e = g_error_new_valist(BERTH_ERROR, code, fmt, ap);
+	va_end(ap);
+	g_propagate_error(error, e);
+}
+
 gboolean berth_throw_errno(GError **error, int errsv, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	g_autofree char *prefix = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-	g_set_error(error, BERTH_ERROR, code_for_errno(errsv), "%s: %s", prefix,
-		    g_strerror(errsv));
-	return FALSE;
+	return berth_throw_code(error, code_for_errno(errsv), "%s: %s", prefix,
+				g_strerror(errsv));
 }
 
 int berth_error_code(const GError *error)

@@ -27,15 +27,26 @@ typedef enum {
 	BERTH_ERROR_UNAUTHENTICATED = 16,
 } BerthErrorCode;
 
-/* Shorthand for the common case: set *error and return FALSE. */
+/* The one way to fail with a berth error: set *error to code and a
+ * message naming the object and the cause, and give FALSE, so a boolean
+ * function says `return berth_throw(error, NOT_FOUND, "pod %s ...", id)`.
+ * Usable as a statement where the function returns something else. */
 #define berth_throw(error, code, ...)                                          \
-	(g_set_error((error), BERTH_ERROR, BERTH_ERROR_##code, __VA_ARGS__),   \
-	 FALSE)
+	berth_throw_code((error), BERTH_ERROR_##code, __VA_ARGS__)
 
 /* The same for functions that return a pointer: set *error, give NULL. */
 #define berth_throw_null(error, code, ...)                                     \
-	(g_set_error((error), BERTH_ERROR, BERTH_ERROR_##code, __VA_ARGS__),   \
-	 NULL)
+	(berth_throw(error, code, __VA_ARGS__) ? NULL : NULL)
+
+/* berth_throw with a code chosen at run time. A statement expression, so
+ * the compiler sees the FALSE (and knows what a failed call left unset). */
+#define berth_throw_code(error, code, ...)                                     \
+	({                                                                     \
+		berth_set_error((error), (code), __VA_ARGS__);                 \
+		FALSE;                                                         \
+	})
+void berth_set_error(GError **error, BerthErrorCode code, const char *fmt, ...)
+	G_GNUC_PRINTF(3, 4);
 
 /* Set *error from errno with a formatted prefix; returns FALSE.
  * ENOENT maps to NOT_FOUND, EEXIST to ALREADY_EXISTS, EINVAL to
