@@ -36,10 +36,14 @@ typedef enum {
 
 /* The same for functions that return a pointer: set *error, give NULL. */
 #define berth_throw_null(error, code, ...)                                     \
-	(berth_throw(error, code, __VA_ARGS__) ? NULL : NULL)
+	({                                                                     \
+		berth_set_error((error), BERTH_ERROR_##code, __VA_ARGS__);     \
+		NULL;                                                          \
+	})
 
-/* berth_throw with a code chosen at run time. A statement expression, so
- * the compiler sees the FALSE (and knows what a failed call left unset). */
+/* berth_throw with a code chosen at run time. These are statement
+ * expressions so that the compiler sees the FALSE or NULL (and knows what
+ * a failed call left unset). */
 #define berth_throw_code(error, code, ...)                                     \
 	({                                                                     \
 		berth_set_error((error), (code), __VA_ARGS__);                 \
