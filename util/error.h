@@ -52,6 +52,13 @@ typedef enum {
 void berth_set_error(GError **error, BerthErrorCode code, const char *fmt, ...)
 	G_GNUC_PRINTF(3, 4);
 
+/* berth_throw_errno for functions that return a pointer. */
+#define berth_throw_errno_null(error, errsv, ...)                              \
+	({                                                                     \
+		berth_throw_errno((error), (errsv), __VA_ARGS__);              \
+		NULL;                                                          \
+	})
+
 /* Set *error from errno with a formatted prefix; returns FALSE.
  * ENOENT maps to NOT_FOUND, EEXIST to ALREADY_EXISTS, EINVAL to
  * INVALID_ARGUMENT, ENOSPC/EMFILE/ENOMEM to RESOURCE_EXHAUSTED, the rest to
