@@ -41,7 +41,8 @@ CFLAGS_COMMON = -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) -g $(SANFLAGS) -I. -I$(GEN
 CFLAGS_GLIB = $(CFLAGS_COMMON) $(PKG_CFLAGS)
 LDFLAGS_ALL = $(SANFLAGS) -pthread
 
-MODULE_DIRS := util config cri server server/streaming sandbox image network
+MODULE_DIRS := util config cri server server/streaming sandbox sandbox/pod sandbox/container \
+	sandbox/spec sandbox/cgroup image network
 # conmon/ holds two things: the client library berthd links (client*.c,
 # GLib) and the monitor itself (everything else, plain libc, no GLib).
 LIB_SRCS := $(foreach d,$(MODULE_DIRS),$(wildcard $(d)/*.c)) $(wildcard conmon/client*.c)

@@ -2,7 +2,7 @@
  * RemoveContainer, ContainerStatus, ListContainers, StreamContainers,
  * ExecSync, ReopenContainerLog, GetContainerEvents. Converts CRI messages
  * to CtrConfig and containers to replies; the work is in sandbox/. */
-#include "sandbox/ctrlife.h"
+#include "sandbox/container/ctrlife.h"
 #include "server/reply.h"
 #include "server/server.h"
 #include "util/error.h"

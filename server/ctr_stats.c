@@ -1,8 +1,8 @@
 /* ContainerStats, ListContainerStats, StreamContainerStats: CPU and memory
  * from the container's cgroup, the writable layer's usage from a walk of
  * its overlay upper dir (once per call per container). Reads only. */
-#include "sandbox/cgroup.h"
-#include "sandbox/ctrlife.h"
+#include "sandbox/cgroup/cgroup.h"
+#include "sandbox/container/ctrlife.h"
 #include "server/reply.h"
 #include "server/server.h"
 #include "util/du.h"

@@ -2,8 +2,8 @@
  * LinuxContainerResources converted to CtrResources; the work is in
  * sandbox/ctrupdate.c (the runtime) and sandbox/cgroup-update.c (the pod
  * cgroup). */
-#include "sandbox/cgroup.h"
-#include "sandbox/ctrlife.h"
+#include "sandbox/cgroup/cgroup.h"
+#include "sandbox/container/ctrlife.h"
 #include "server/reply.h"
 #include "server/server.h"
 #include "util/error.h"

@@ -1,7 +1,7 @@
 /* GetContainerEvents: a long-lived stream of container lifecycle events,
  * each with the pod's status and its containers' statuses as of sending.
  * Waits on the event bus; a client cancel wakes it (no polling). */
-#include "sandbox/ctrlife.h"
+#include "sandbox/container/ctrlife.h"
 #include "server/reply.h"
 #include "server/server.h"
 #include "util/error.h"

@@ -1,8 +1,8 @@
 /* PodSandboxStats, ListPodSandboxStats, StreamPodSandboxStats: CPU and
  * memory from the pod's cgroup, network from the host end of its veth
  * (the pod's receive is the veth's transmit). Reads kernel files only. */
-#include "sandbox/cgroup.h"
-#include "sandbox/podlife.h"
+#include "sandbox/cgroup/cgroup.h"
+#include "sandbox/pod/podlife.h"
 #include "server/reply.h"
 #include "server/server.h"
 #include "util/error.h"

@@ -1,7 +1,7 @@
 /* Pod sandbox RPCs: RunPodSandbox, StopPodSandbox, RemovePodSandbox,
  * PodSandboxStatus, ListPodSandbox, StreamPodSandboxes. Converts CRI
  * messages to PodConfig and Pod to CRI replies; the work is in sandbox/. */
-#include "sandbox/podlife.h"
+#include "sandbox/pod/podlife.h"
 #include "server/reply.h"
 #include "server/server.h"
 #include "util/error.h"

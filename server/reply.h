@@ -2,8 +2,8 @@
 #pragma once
 
 #include "cri/core.h"
-#include "sandbox/cgroup.h"
-#include "sandbox/pod.h"
+#include "sandbox/cgroup/cgroup.h"
+#include "sandbox/pod/pod.h"
 #include "util/arena.h"
 
 /* A zeroed, initialised message of type T in the call's arena. */

@@ -12,9 +12,9 @@
 #include "image/registries.h"
 #include "image/store.h"
 #include "network/cni.h"
-#include "sandbox/ctrlife.h"
-#include "sandbox/events.h"
-#include "sandbox/podlife.h"
+#include "sandbox/container/ctrlife.h"
+#include "sandbox/container/events.h"
+#include "sandbox/pod/podlife.h"
 #include "sandbox/runtime.h"
 #include "server/streaming/streaming.h"
 

@@ -21,7 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "sandbox/ctrstream.h"
+#include "sandbox/container/ctrstream.h"
 #include "server/streaming/session.h"
 #include "util/error.h"
 #include "util/log.h"

@@ -4,7 +4,7 @@
  * Header-only: each test_*.c is its own program. */
 #pragma once
 
-#include "sandbox/spec.h"
+#include "sandbox/spec/spec.h"
 #include "util/error.h"
 #include "util/fs.h"
 

@@ -2,8 +2,8 @@
  * mounts, the pod's files and /dev/shm, request mounts with propagation
  * (checked against real shared, slave and private mounts, as root),
  * ordering, devices, privileged containers, and the pod shm tmpfs. */
-#include "sandbox/shm.h"
-#include "sandbox/spec.h"
+#include "sandbox/pod/shm.h"
+#include "sandbox/spec/spec.h"
 
 #include <errno.h>
 #include <setjmp.h>
