@@ -329,10 +329,10 @@ static char *add_chain(const CniOp *op, GError **error)
 		json_t *res = json_loads(out, 0, &jerr);
 		if (!json_is_object(res)) {
 			json_decref(res);
-			(void)berth_throw(error, INTERNAL,
-					  "CNI plugin %s ADD: result is not "
-					  "a JSON object: %s",
-					  op->net->plugin_types[i], jerr.text);
+			berth_throw(error, INTERNAL,
+				    "CNI plugin %s ADD: result is not "
+				    "a JSON object: %s",
+				    op->net->plugin_types[i], jerr.text);
 			rollback(op, i, prev);
 			return NULL;
 		}
@@ -342,9 +342,9 @@ static char *add_chain(const CniOp *op, GError **error)
 		last = g_steal_pointer(&out);
 	}
 	if (last == NULL) {
-		(void)berth_throw(error, INTERNAL,
-				  "CNI network %s: no plugin returned a result",
-				  op->net->name);
+		berth_throw(error, INTERNAL,
+			    "CNI network %s: no plugin returned a result",
+			    op->net->name);
 		rollback(op, op->net->n_plugins - 1, NULL);
 		return NULL;
 	}

@@ -153,7 +153,7 @@ gpointer index_lookup(Index *ix, const char *id, GError **error)
 	return NULL;
 }
 
-GPtrArray *index_list(Index *ix, GCompareFunc cmp)
+GPtrArray *index_list(Index *ix, GCompareDataFunc cmp, gpointer data)
 {
 	GPtrArray *out = g_ptr_array_new_with_free_func(ix->ops.unref);
 	g_rw_lock_reader_lock(&ix->lock);
@@ -164,7 +164,7 @@ GPtrArray *index_list(Index *ix, GCompareFunc cmp)
 		g_ptr_array_add(out, ix->ops.ref(value));
 	g_rw_lock_reader_unlock(&ix->lock);
 	if (cmp != NULL)
-		g_ptr_array_sort(out, cmp);
+		g_ptr_array_sort_with_data(out, cmp, data);
 	return out;
 }
 

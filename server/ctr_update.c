@@ -65,8 +65,8 @@ BERTH_UNARY(server_update_pod_sandbox_resources)
 	if (in->resources == NULL)
 		return berth_throw_null(error, INVALID_ARGUMENT,
 					"resources are required");
-	g_autoptr(Pod) p = pod_store_lookup(pod_manager_store(s->pods),
-					    in->pod_sandbox_id, error);
+	g_autoptr(Pod) p = store_lookup(pod_manager_store(s->pods),
+					in->pod_sandbox_id, error);
 	if (p == NULL)
 		return NULL;
 	g_mutex_lock(&p->lock);

@@ -20,7 +20,7 @@ static void fill_event(BerthServer *s, CriCall *call, const CtrEvent *ev,
 	r->container_event_type = (Runtime__V1__ContainerEventType)ev->type;
 	r->created_at = ev->created_at;
 	g_autoptr(Pod) p =
-		pod_store_lookup(pod_manager_store(s->pods), ev->pod_id, NULL);
+		store_lookup(pod_manager_store(s->pods), ev->pod_id, NULL);
 	if (p != NULL)
 		r->pod_sandbox_status = server_pod_status(call, p);
 	g_autoptr(GPtrArray) all = ctr_manager_list(s->containers);

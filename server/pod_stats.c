@@ -122,8 +122,8 @@ BERTH_UNARY(server_pod_sandbox_stats)
 	BerthServer *s = ctx;
 	const Runtime__V1__PodSandboxStatsRequest *in =
 		(const Runtime__V1__PodSandboxStatsRequest *)req;
-	g_autoptr(Pod) p = pod_store_lookup(pod_manager_store(s->pods),
-					    in->pod_sandbox_id, error);
+	g_autoptr(Pod) p = store_lookup(pod_manager_store(s->pods),
+					in->pod_sandbox_id, error);
 	if (p == NULL)
 		return NULL;
 	Runtime__V1__PodSandboxStatsResponse *r =
@@ -139,7 +139,7 @@ BERTH_UNARY(server_list_pod_sandbox_stats)
 	(void)error;
 	const Runtime__V1__ListPodSandboxStatsRequest *in =
 		(const Runtime__V1__ListPodSandboxStatsRequest *)req;
-	g_autoptr(GPtrArray) pods = pod_store_list(pod_manager_store(s->pods));
+	g_autoptr(GPtrArray) pods = store_list(pod_manager_store(s->pods));
 	Runtime__V1__ListPodSandboxStatsResponse *r =
 		reply_new(call, Runtime__V1__ListPodSandboxStatsResponse,
 			  runtime__v1__list_pod_sandbox_stats_response__init);
@@ -158,7 +158,7 @@ BERTH_STREAM(server_stream_pod_sandbox_stats)
 	BerthServer *s = ctx;
 	const Runtime__V1__StreamPodSandboxStatsRequest *in =
 		(const Runtime__V1__StreamPodSandboxStatsRequest *)req;
-	g_autoptr(GPtrArray) pods = pod_store_list(pod_manager_store(s->pods));
+	g_autoptr(GPtrArray) pods = store_list(pod_manager_store(s->pods));
 	g_autoptr(GPtrArray) items = g_ptr_array_new();
 	for (guint i = 0; i < pods->len; i++) {
 		Pod *p = g_ptr_array_index(pods, i);

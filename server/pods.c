@@ -320,8 +320,8 @@ BERTH_UNARY(server_pod_sandbox_status)
 	BerthServer *s = ctx;
 	const Runtime__V1__PodSandboxStatusRequest *in =
 		(const Runtime__V1__PodSandboxStatusRequest *)req;
-	g_autoptr(Pod) p = pod_store_lookup(pod_manager_store(s->pods),
-					    in->pod_sandbox_id, error);
+	g_autoptr(Pod) p = store_lookup(pod_manager_store(s->pods),
+					in->pod_sandbox_id, error);
 	if (p == NULL)
 		return NULL;
 	Runtime__V1__PodSandboxStatusResponse *r =
@@ -347,7 +347,7 @@ BERTH_UNARY(server_list_pod_sandbox)
 	(void)error;
 	const Runtime__V1__ListPodSandboxRequest *in =
 		(const Runtime__V1__ListPodSandboxRequest *)req;
-	g_autoptr(GPtrArray) pods = pod_store_list(pod_manager_store(s->pods));
+	g_autoptr(GPtrArray) pods = store_list(pod_manager_store(s->pods));
 	Runtime__V1__ListPodSandboxResponse *r =
 		reply_new(call, Runtime__V1__ListPodSandboxResponse,
 			  runtime__v1__list_pod_sandbox_response__init);
@@ -366,7 +366,7 @@ BERTH_STREAM(server_stream_pod_sandboxes)
 	BerthServer *s = ctx;
 	const Runtime__V1__StreamPodSandboxesRequest *in =
 		(const Runtime__V1__StreamPodSandboxesRequest *)req;
-	g_autoptr(GPtrArray) pods = pod_store_list(pod_manager_store(s->pods));
+	g_autoptr(GPtrArray) pods = store_list(pod_manager_store(s->pods));
 	g_autoptr(GPtrArray) items = g_ptr_array_new();
 	for (guint i = 0; i < pods->len; i++) {
 		Pod *p = g_ptr_array_index(pods, i);

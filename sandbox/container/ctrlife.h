@@ -67,12 +67,8 @@ gboolean ctr_manager_stop_pod(CtrManager *m, const char *pod_id,
 			      GError **error);
 gboolean ctr_manager_remove_pod(CtrManager *m, const char *pod_id,
 				GError **error);
-/* For the modules beside this one (sandbox/ctrupdate.c): rewrite c's
- * record, and the runtime handler c runs under. */
-gboolean ctr_manager_save(CtrManager *m, Container *c, GError **error);
-const OciRuntime *ctr_manager_runtime(CtrManager *m, Container *c,
-				      GError **error);
-const char *ctr_manager_conmon_path(CtrManager *m);
+/* The pod manager the containers' pods are in (for streaming, which
+ * needs a pod's network namespace). */
 PodManager *ctr_manager_pods(CtrManager *m);
 
 /* `<runtime> update --resources` for a created or running container

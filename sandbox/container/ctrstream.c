@@ -1,5 +1,6 @@
 /* Containers and pods for the streaming server. */
 #include "sandbox/container/ctrstream.h"
+#include "sandbox/container/ctr-private.h"
 
 #include "conmon/client.h"
 #include "sandbox/pod/podstore.h"
@@ -11,8 +12,8 @@ static Container *running(CtrManager *m, const char *id, GError **error)
 	if (c == NULL)
 		return NULL;
 	if (container_get_state(c) != CTR_RUNNING) {
-		(void)berth_throw(error, FAILED_PRECONDITION,
-				  "container %s is not running", c->id);
+		berth_throw(error, FAILED_PRECONDITION,
+			    "container %s is not running", c->id);
 		container_unref(c);
 		return NULL;
 	}
@@ -40,11 +41,11 @@ int ctr_stream_exec(CtrManager *m, const char *id, char *const *cmd,
 	g_autoptr(Container) c = running(m, id, error);
 	if (c == NULL)
 		return -1;
-	const OciRuntime *rt = ctr_manager_runtime(m, c, error);
+	const OciRuntime *rt = ctr_runtime_of(m, c, error);
 	if (rt == NULL)
 		return -1;
 	ConmonExecOptions o = {
-		.conmon_path = ctr_manager_conmon_path(m),
+		.conmon_path = m->conmon_path,
 		.id = c->id,
 		.runtime_path = rt->path,
 		.runtime_root = rt->root,
@@ -77,7 +78,7 @@ gboolean ctr_stream_resize(CtrManager *m, const char *id, guint rows,
 gboolean pod_stream_netns(PodManager *m, const char *id, char **full_id,
 			  char **netns, GError **error)
 {
-	g_autoptr(Pod) p = pod_store_lookup(pod_manager_store(m), id, error);
+	g_autoptr(Pod) p = store_lookup(pod_manager_store(m), id, error);
 	if (p == NULL)
 		return FALSE;
 	g_mutex_lock(&p->lock);

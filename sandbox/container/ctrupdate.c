@@ -3,7 +3,7 @@
  * for a running container or merged into the bundle's config.json for a
  * created one (no runtime has seen it yet), then kept in the container's
  * config and record. */
-#include "sandbox/container/ctrlife.h"
+#include "sandbox/container/ctr-private.h"
 #include "util/error.h"
 #include "util/fs.h"
 
@@ -130,9 +130,9 @@ static gboolean update_locked(CtrManager *m, Container *c,
 		if (!update_spec(c, r, error))
 			return FALSE;
 		store(c, r);
-		return ctr_manager_save(m, c, error);
+		return ctr_save(m, c, error);
 	}
-	const OciRuntime *rt = ctr_manager_runtime(m, c, error);
+	const OciRuntime *rt = ctr_runtime_of(m, c, error);
 	if (rt == NULL)
 		return FALSE;
 	g_autofree char *path =
@@ -149,7 +149,7 @@ static gboolean update_locked(CtrManager *m, Container *c,
 	if (!ok)
 		return FALSE;
 	store(c, r);
-	return ctr_manager_save(m, c, error);
+	return ctr_save(m, c, error);
 }
 
 gboolean ctr_manager_update_resources(CtrManager *m, const char *id,

@@ -20,7 +20,7 @@ struct PodManager {
 	const BerthConfig *config;
 	CniManager *cni;
 	OciRuntimes *runtimes;
-	PodStore *store;
+	Store *store;
 	char *ns_root;	    /* <runroot>/ns */
 	char *infra_root;   /* <runroot>/infra */
 	char *pause_rootfs; /* <runroot>/pause-rootfs */
@@ -38,7 +38,7 @@ void pod_manager_set_container_hooks(PodManager *m,
 PodManager *pod_manager_new(const PodManagerDeps *d, GError **error)
 {
 	g_autofree char *pods = g_build_filename(d->config->root, "pods", NULL);
-	PodStore *store = pod_store_new(pods, error);
+	Store *store = pod_store_new(pods, error);
 	if (store == NULL)
 		return NULL;
 	PodManager *m = g_new0(PodManager, 1);
@@ -59,7 +59,7 @@ void pod_manager_free(PodManager *m)
 {
 	if (m == NULL)
 		return;
-	pod_store_free(m->store);
+	store_free(m->store);
 	g_free(m->ns_root);
 	g_free(m->infra_root);
 	g_free(m->pause_rootfs);
@@ -68,7 +68,7 @@ void pod_manager_free(PodManager *m)
 	g_free(m);
 }
 
-PodStore *pod_manager_store(PodManager *m)
+Store *pod_manager_store(PodManager *m)
 {
 	return m->store;
 }
@@ -164,7 +164,7 @@ gboolean pod_manager_validate(PodManager *m, const PodConfig *c, GError **error)
 
 static char *pod_file(PodManager *m, const char *id, const char *name)
 {
-	g_autofree char *dir = pod_store_pod_dir(m->store, id);
+	g_autofree char *dir = store_dir_of(m->store, id);
 	return g_build_filename(dir, name, NULL);
 }
 
@@ -357,7 +357,7 @@ static gboolean step_network(PodManager *m, Pod *p, GError **error)
 	g_mutex_lock(&p->lock);
 	p->net_attached = TRUE;
 	g_mutex_unlock(&p->lock);
-	if (!pod_store_save(m->store, p, error))
+	if (!store_save(m->store, p, error))
 		return FALSE;
 	g_autoptr(CniResult) r = cni_setup(m->cni, &args, error);
 	if (r == NULL)
@@ -405,7 +405,7 @@ static gboolean step_infra(PodManager *m, Pod *p, GError **error)
 	g_mutex_lock(&p->lock);
 	p->infra_id = g_strdup(id);
 	g_mutex_unlock(&p->lock);
-	if (!pod_store_save(m->store, p, error))
+	if (!store_save(m->store, p, error))
 		return FALSE;
 	int pid = 0;
 	if (!infra_start(rt, &spec, &pid, error))
@@ -505,7 +505,7 @@ static gboolean run_steps(PodManager *m, Pod *p, GError **error)
 		g_prefix_error(error, "run pod %s: cgroup: ", p->full_name);
 		return FALSE;
 	}
-	if (!pod_store_save(m->store, p, error))
+	if (!store_save(m->store, p, error))
 		return FALSE;
 	typedef gboolean (*Step)(PodManager *, Pod *, GError **);
 	/* The first record names what each step's undo needs beyond the
@@ -542,12 +542,12 @@ static void fail_run(PodManager *m, Pod *p, const GError *why)
 		log_error("pod %s: undo after failed run: %s (recovery will "
 			  "retry)",
 			  p->id, error->message);
-	else if (!pod_store_delete(m->store, p->id, &error))
+	else if (!store_delete(m->store, p->id, &error))
 		log_error("pod %s: %s", p->id, error->message);
 	g_mutex_lock(&p->lock);
 	p->failure = g_strdup(why->message);
 	g_mutex_unlock(&p->lock);
-	pod_store_forget(m->store, p);
+	store_forget(m->store, p);
 	set_state(p, POD_NOTREADY);
 }
 
@@ -594,7 +594,7 @@ Pod *pod_manager_run(PodManager *m, PodConfig *config, GError **error)
 	p->state = POD_CREATING;
 	for (;;) {
 		g_autoptr(Pod) holder = NULL;
-		if (pod_store_reserve(m->store, p, &holder))
+		if (store_reserve(m->store, p, (gpointer *)&holder))
 			break;
 		gboolean again = FALSE;
 		Pod *prev = claim_retry(m, p, holder, &again, error);
@@ -606,7 +606,7 @@ Pod *pod_manager_run(PodManager *m, PodConfig *config, GError **error)
 	gboolean ok = run_steps(m, p, &local);
 	if (ok) {
 		set_state(p, POD_READY);
-		ok = pod_store_save(m->store, p, &local);
+		ok = store_save(m->store, p, &local);
 	}
 	if (!ok) {
 		fail_run(m, p, local);
@@ -631,7 +631,7 @@ void pod_manager_mark_answered(PodManager *m, Pod *p, gboolean answered)
 	p->answered = TRUE;
 	g_mutex_unlock(&p->lock);
 	g_autoptr(GError) error = NULL;
-	if (changed && !pod_store_save(m->store, p, &error))
+	if (changed && !store_save(m->store, p, &error))
 		log_warn("pod %s: %s", p->id, error->message);
 }
 
@@ -641,7 +641,7 @@ static gboolean stop_locked(PodManager *m, Pod *p, GError **error)
 {
 	if (pod_get_state(p) == POD_READY) {
 		set_state(p, POD_NOTREADY);
-		if (!pod_store_save(m->store, p, error))
+		if (!store_save(m->store, p, error))
 			return FALSE;
 	}
 	/* The pod's containers first: they live in its namespaces. */
@@ -650,17 +650,17 @@ static gboolean stop_locked(PodManager *m, Pod *p, GError **error)
 		return FALSE;
 	if (!undo_infra(m, p, error) || !undo_network(m, p, error))
 		return FALSE;
-	return pod_store_save(m->store, p, error);
+	return store_save(m->store, p, error);
 }
 
 gboolean pod_manager_stop(PodManager *m, const char *id, GError **error)
 {
 	g_autoptr(GError) local = NULL;
-	g_autoptr(Pod) p = pod_store_lookup(m->store, id, &local);
+	g_autoptr(Pod) p = store_lookup(m->store, id, &local);
 	if (p == NULL) {
 		if (g_error_matches(local, BERTH_ERROR,
 				    BERTH_ERROR_NOT_FOUND) &&
-		    pod_store_was_removed(m->store, id))
+		    store_was_removed(m->store, id))
 			return TRUE; /* already reclaimed */
 		g_propagate_error(error, g_steal_pointer(&local));
 		return FALSE;
@@ -680,23 +680,20 @@ static gboolean remove_locked(PodManager *m, Pod *p, GError **error)
 	    !m->hooks.remove_all(p->id, m->hooks.data, error))
 		return FALSE;
 	set_state(p, POD_REMOVING);
-	if (!pod_store_save(m->store, p, error) || !undo_all(m, p, error) ||
-	    !pod_store_delete(m->store, p->id, error))
+	if (!store_save(m->store, p, error) || !undo_all(m, p, error) ||
+	    !store_delete(m->store, p->id, error))
 		return FALSE;
-	pod_store_forget(m->store, p);
+	store_forget(m->store, p);
 	return TRUE;
 }
 
 gboolean pod_manager_remove(PodManager *m, const char *id, GError **error)
 {
-	g_autoptr(GError) local = NULL;
-	g_autoptr(Pod) p = pod_store_lookup(m->store, id, &local);
-	if (p == NULL) {
-		if (g_error_matches(local, BERTH_ERROR, BERTH_ERROR_NOT_FOUND))
-			return TRUE; /* idempotent */
-		g_propagate_error(error, g_steal_pointer(&local));
+	g_autoptr(Pod) p = NULL;
+	if (!store_lookup_idempotent(m->store, id, (gpointer *)&p, error))
 		return FALSE;
-	}
+	if (p == NULL)
+		return TRUE;
 	g_mutex_lock(&p->op_lock);
 	gboolean ok = remove_locked(m, p, error);
 	g_mutex_unlock(&p->op_lock);
@@ -719,7 +716,7 @@ static void recover_one(PodManager *m, Pod *p)
 			 p->state == POD_CREATING ? "being created"
 						  : "being removed");
 		if (!undo_all(m, p, &error) ||
-		    !pod_store_delete(m->store, p->id, &error))
+		    !store_delete(m->store, p->id, &error))
 			log_error("pod %s: %s (will retry at next start)",
 				  p->id, error->message);
 		return;
@@ -735,7 +732,7 @@ static void recover_one(PodManager *m, Pod *p)
 				 !ns_ok ? "network namespace"
 					: "infra process");
 			p->state = POD_NOTREADY;
-			if (!pod_store_save(m->store, p, &error))
+			if (!store_save(m->store, p, &error))
 				log_error("pod %s: %s", p->id, error->message);
 		}
 		break;
@@ -743,13 +740,13 @@ static void recover_one(PodManager *m, Pod *p)
 	case POD_NOTREADY:
 		break;
 	}
-	pod_store_add(m->store, p);
+	store_add(m->store, p);
 }
 
 void pod_manager_recover(PodManager *m)
 {
-	g_autoptr(GPtrArray) pods = pod_store_read_all(m->store);
+	g_autoptr(GPtrArray) pods = store_read_all(m->store);
 	for (guint i = 0; i < pods->len; i++)
 		recover_one(m, g_ptr_array_index(pods, i));
-	log_info("recovered %u pods", pod_store_count(m->store));
+	log_info("recovered %u pods", store_count(m->store));
 }

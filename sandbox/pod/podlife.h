@@ -22,7 +22,7 @@ typedef struct {
 
 PodManager *pod_manager_new(const PodManagerDeps *deps, GError **error);
 void pod_manager_free(PodManager *m);
-PodStore *pod_manager_store(PodManager *m);
+Store *pod_manager_store(PodManager *m);
 
 /* Load the records on disk; finish or undo what a killed berthd left half
  * done; mark pods whose namespaces vanished (a reboot) NOTREADY. */
