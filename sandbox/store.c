@@ -120,6 +120,34 @@ gboolean store_reserve(Store *s, gpointer obj, gpointer *holder)
 	return index_reserve(s->index, obj, holder);
 }
 
+gboolean store_reserve_attempt(Store *s, gpointer obj, StoreClaim claim,
+			       gpointer *first, GError **error)
+{
+	const IndexOps *o = &s->ops.index;
+	*first = NULL;
+	for (;;) {
+		gpointer holder = NULL;
+		if (store_reserve(s, obj, &holder))
+			return TRUE;
+		AttemptVerdict v = claim(obj, holder);
+		if (v == ATTEMPT_HAND_OVER) {
+			log_info("%s %s: handing the first attempt of %s to "
+				 "its retry",
+				 o->what, o->id(holder), o->name(holder));
+			*first = holder;
+			return TRUE;
+		}
+		if (v == ATTEMPT_NAME_TAKEN)
+			berth_throw(error, ALREADY_EXISTS,
+				    "%s name %s is already used by %s %s",
+				    o->what, o->name(obj), o->what,
+				    o->id(holder));
+		o->unref(holder);
+		if (v == ATTEMPT_NAME_TAKEN)
+			return FALSE;
+	}
+}
+
 void store_add(Store *s, gpointer obj)
 {
 	index_add(s->index, obj);

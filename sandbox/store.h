@@ -6,6 +6,7 @@
 
 #include <glib.h>
 
+#include "sandbox/attempt.h"
 #include "sandbox/index.h"
 
 typedef struct {
@@ -40,6 +41,15 @@ gboolean store_delete(Store *s, const char *id, GError **error);
 /* Index obj under its id and name. When the name is taken, FALSE with
  * *holder set to a new ref of the object that holds it. */
 gboolean store_reserve(Store *s, gpointer obj, gpointer *holder);
+/* What a new object does with the holder of its name (sandbox/attempt.h);
+ * waits while the holder is still being made. */
+typedef AttemptVerdict (*StoreClaim)(gpointer obj, gpointer holder);
+/* store_reserve for a create that kubelet may retry: TRUE with *first
+ * NULL when obj holds the name now, or with *first set (a new ref) to the
+ * first attempt of the same request; ALREADY_EXISTS naming the holder
+ * when another object holds it. */
+gboolean store_reserve_attempt(Store *s, gpointer obj, StoreClaim claim,
+			       gpointer *first, GError **error);
 /* Index a recovered object unconditionally. */
 void store_add(Store *s, gpointer obj);
 /* Drop obj from the index; its id is remembered as removed. */

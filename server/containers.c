@@ -470,9 +470,8 @@ BERTH_UNARY(server_create_container)
 	const char *image = in->config->image->image;
 	g_autoptr(ImageRecord) img =
 		image_puller_lookup(s->puller, image, NULL);
-	g_autoptr(Container) c =
-		ctr_manager_create(s->containers, in->pod_sandbox_id, cfg,
-				   image, img ? img->id : NULL, error);
+	g_autoptr(Container) c = ctr_manager_create(
+		s->containers, in->pod_sandbox_id, cfg, image, img, error);
 	if (c == NULL)
 		return NULL;
 	ctr_manager_mark_answered(s->containers, c, !cri_call_cancelled(call));

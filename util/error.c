@@ -49,6 +49,22 @@ gboolean berth_throw_errno(GError **error, int errsv, const char *fmt, ...)
 				g_strerror(errsv));
 }
 
+void berth_keep_first_error(GError **first, GError *e)
+{
+	if (*first == NULL)
+		*first = e;
+	else
+		g_error_free(e);
+}
+
+gboolean berth_raise_first_error(GError **error, GError *first)
+{
+	if (first == NULL)
+		return TRUE;
+	g_propagate_error(error, first);
+	return FALSE;
+}
+
 int berth_error_code(const GError *error)
 {
 	if (error == NULL)

@@ -66,6 +66,13 @@ void berth_set_error(GError **error, BerthErrorCode code, const char *fmt, ...)
 gboolean berth_throw_errno(GError **error, int errsv, const char *fmt, ...)
 	G_GNUC_PRINTF(3, 4);
 
+/* For undo sequences, which go on past failures and report the first:
+ * keep e in *first when that is still empty, else free it. */
+void berth_keep_first_error(GError **first, GError *e);
+/* The end of such a sequence: TRUE when nothing failed, else first goes
+ * to *error and FALSE. */
+gboolean berth_raise_first_error(GError **error, GError *first);
+
 /* The gRPC code an arbitrary GError should be answered with: ours as is,
  * anything from another domain (GIO, ostree) as INTERNAL, or NOT_FOUND for
  * G_IO_ERROR_NOT_FOUND. */

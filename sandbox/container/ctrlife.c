@@ -7,6 +7,7 @@
 #include "conmon/protocol.h"
 #include "image/manifest.h"
 #include "sandbox/container/ctr-private.h"
+#include "sandbox/attempt.h"
 #include "sandbox/container/ctrconfig-json.h"
 #include "sandbox/spec/spec.h"
 #include "util/error.h"
@@ -147,22 +148,6 @@ gboolean ctr_signal_init(CtrManager *m, Container *c, int sig, GError **error)
 
 /* --- create -------------------------------------------------------------- */
 
-static gboolean step_rootfs(CtrManager *m, Container *c, GError **error)
-{
-	g_autofree char *rootfs = NULL;
-	return image_rootfs_mount(m->images, c->image_id, c->dir, &rootfs,
-				  error);
-}
-
-static gboolean step_log_dir(CtrManager *m, Container *c, GError **error)
-{
-	(void)m;
-	if (c->log_path[0] == '\0')
-		return TRUE;
-	g_autofree char *dir = g_path_get_dirname(c->log_path);
-	return berth_mkdir_p(dir, 0755, error);
-}
-
 /* The monitor, which has the runtime create and start the container;
  * the container init's pid in *pid. */
 static gboolean start_monitor(CtrManager *m, Container *c, int *pid,
@@ -194,28 +179,39 @@ static gboolean start_monitor(CtrManager *m, Container *c, int *pid,
 	return TRUE;
 }
 
-gboolean ctr_undo_create(CtrManager *m, Container *c, GError **error)
+static gboolean undo_rootfs(CtrManager *m, Container *c, GError **error)
 {
-	GError *first = NULL;
-	for (int step = 0; step < 2; step++) {
-		GError *e = NULL;
-		gboolean ok =
-			step == 0 ? ctr_runtime_delete(m, c, &e)
-				  : image_rootfs_unmount(m->images, c->image_id,
-							 c->dir, &e);
-		if (!ok && first == NULL)
-			first = e;
-		else if (!ok)
-			g_error_free(e);
-	}
+	return image_rootfs_unmount(m->images, c->image_id, c->dir, error);
+}
+
+/* What a start left at run time: the exit file and the monitor's dir. */
+static gboolean undo_run_files(CtrManager *m, Container *c, GError **error)
+{
+	(void)error;
 	g_autofree char *exit_file = ctr_exit_path(m, c->id);
 	unlink(exit_file);
 	berth_rm_rf(c->socket_dir, NULL);
-	if (first != NULL) {
-		g_propagate_error(error, first);
-		return FALSE;
-	}
 	return TRUE;
+}
+
+typedef gboolean (*CtrStep)(CtrManager *m, Container *c, GError **error);
+
+/* Everything of a container but its record, whatever state it is in. */
+static const CtrStep undo_steps[] = {
+	ctr_runtime_delete,
+	undo_rootfs,
+	undo_run_files,
+};
+
+gboolean ctr_undo_create(CtrManager *m, Container *c, GError **error)
+{
+	GError *first = NULL;
+	for (gsize i = 0; i < G_N_ELEMENTS(undo_steps); i++) {
+		GError *e = NULL;
+		if (!undo_steps[i](m, c, &e))
+			berth_keep_first_error(&first, e);
+	}
+	return berth_raise_first_error(error, first);
 }
 
 /* The target of pid mode TARGET: a running container of the same pod. */
@@ -239,20 +235,63 @@ static int target_pid(CtrManager *m, Container *c, GError **error)
 	return pid;
 }
 
-/* The OCI config.json for c in its pod, written into the bundle. */
-static gboolean step_spec(CtrManager *m, Container *c, GError **error)
+/* What CreateContainer's steps share: the pod and the image, looked up
+ * once, and the image's config, parsed once. */
+typedef struct {
+	Container *c;
+	Pod *pod;
+	ImageRecord *image;
+	ImageConfig *image_config;
+} CtrCreate;
+
+static gboolean step_rootfs(CtrManager *m, CtrCreate *cc, GError **error)
 {
-	g_autoptr(Pod) p =
-		store_lookup(pod_manager_store(m->pods), c->pod_id, error);
-	g_autoptr(ImageRecord) img =
-		p ? image_store_lookup(m->images, c->image_id, error) : NULL;
-	if (img == NULL)
-		return FALSE;
-	g_autoptr(ImageConfig) icfg = NULL;
-	if (img->config_json != NULL &&
-	    !image_config_parse(img->config_json, strlen(img->config_json),
-				&icfg, error))
-		return FALSE;
+	g_autofree char *rootfs = NULL;
+	return image_rootfs_mount(m->images, cc->image->id, cc->c->dir, &rootfs,
+				  error);
+}
+
+static gboolean step_log_dir(CtrManager *m, CtrCreate *cc, GError **error)
+{
+	(void)m;
+	Container *c = cc->c;
+	if (c->log_path[0] == '\0')
+		return TRUE;
+	g_autofree char *dir = g_path_get_dirname(c->log_path);
+	return berth_mkdir_p(dir, 0755, error);
+}
+
+/* The container's /dev/termination-log (its own file in its dir). */
+static char *termination_log(Container *c, GError **error)
+{
+	char *term = g_build_filename(c->dir, "termination-log", NULL);
+	if (!g_file_set_contents(term, "", 0, error)) {
+		g_free(term);
+		return NULL;
+	}
+	return term;
+}
+
+/* What the OCI spec build found out that the container keeps. */
+static void keep_spec_result(Container *c, const OciSpecResult *res)
+{
+	g_mutex_lock(&c->lock);
+	c->stop_signal = res->stop_signal;
+	c->has_user = TRUE;
+	c->uid = res->user.uid;
+	c->gid = res->user.gid;
+	g_array_set_size(c->groups, 0);
+	if (res->user.additional_gids != NULL)
+		g_array_append_vals(c->groups, res->user.additional_gids->data,
+				    res->user.additional_gids->len);
+	g_mutex_unlock(&c->lock);
+}
+
+/* The OCI config.json for c in its pod, written into the bundle. */
+static gboolean step_spec(CtrManager *m, CtrCreate *cc, GError **error)
+{
+	Container *c = cc->c;
+	Pod *p = cc->pod;
 	int tpid = 0;
 	if (c->config->security.ns_pid == POD_NS_TARGET &&
 	    (tpid = target_pid(m, c, error)) < 0)
@@ -265,9 +304,8 @@ static gboolean step_spec(CtrManager *m, Container *c, GError **error)
 	g_autofree char *hostname = g_build_filename(pod_dir, "hostname", NULL);
 	g_autofree char *shm = pod_manager_shm_path(m->pods, p);
 	g_autofree char *rootfs = g_build_filename(c->dir, "rootfs", NULL);
-	g_autofree char *term =
-		g_build_filename(c->dir, "termination-log", NULL);
-	if (!g_file_set_contents(term, "", 0, error))
+	g_autofree char *term = termination_log(c, error);
+	if (term == NULL)
 		return FALSE;
 	CtrSpecContext ctx = {
 		.id = c->id,
@@ -279,7 +317,7 @@ static gboolean step_spec(CtrManager *m, Container *c, GError **error)
 		.infra_pid = p->infra_pid,
 		.target_pid = tpid,
 		.pod_cgroup = p->cgroup,
-		.image = icfg,
+		.image = cc->image_config,
 		.resolv_conf = resolv,
 		.hosts = hosts,
 		.hostname_file = hostname,
@@ -290,38 +328,28 @@ static gboolean step_spec(CtrManager *m, Container *c, GError **error)
 		.pids_limit = m->config->pids_limit,
 		.host = &m->host,
 	};
-	OciSpecResult res = {0};
+	g_auto(OciSpecResult) res = {0};
 	if (!oci_spec_build(c->config, &ctx, &res, error))
 		return FALSE;
-	c->stop_signal = res.stop_signal;
-	g_mutex_lock(&c->lock);
-	c->has_user = TRUE;
-	c->uid = res.user.uid;
-	c->gid = res.user.gid;
-	g_array_set_size(c->groups, 0);
-	if (res.user.additional_gids != NULL)
-		g_array_append_vals(c->groups, res.user.additional_gids->data,
-				    res.user.additional_gids->len);
-	g_mutex_unlock(&c->lock);
-	char *text = json_dumps(res.spec, JSON_INDENT(1));
-	oci_spec_result_clear(&res);
+	keep_spec_result(c, &res);
+	g_autofree char *text = json_dumps(res.spec, JSON_INDENT(1));
 	g_autofree char *path = g_build_filename(c->dir, "config.json", NULL);
-	gboolean ok = berth_replace_file(path, text, strlen(text), 0600, error);
-	free(text);
-	return ok;
+	return berth_replace_file(path, text, strlen(text), 0600, error);
 }
 
-static gboolean create_steps(CtrManager *m, Container *c, GError **error)
+typedef gboolean (*CreateStep)(CtrManager *m, CtrCreate *cc, GError **error);
+
+static gboolean create_steps(CtrManager *m, CtrCreate *cc, GError **error)
 {
-	typedef gboolean (*Step)(CtrManager *, Container *, GError **);
 	static const struct {
 		const char *what;
-		Step fn;
+		CreateStep fn;
 	} steps[] = {
 		{"rootfs", step_rootfs},
 		{"OCI spec", step_spec},
 		{"log directory", step_log_dir},
 	};
+	Container *c = cc->c;
 	/* One record, CREATING, before any step: it names everything the
 	 * steps make (the rootfs and spec under c->dir), and undoing is
 	 * idempotent, so recovery needs no record of how far they got.
@@ -330,7 +358,7 @@ static gboolean create_steps(CtrManager *m, Container *c, GError **error)
 		return FALSE;
 	for (gsize i = 0; i < G_N_ELEMENTS(steps); i++) {
 		gint64 t0 = g_get_monotonic_time();
-		if (!steps[i].fn(m, c, error)) {
+		if (!steps[i].fn(m, cc, error)) {
 			g_prefix_error(error, "create container %s: %s: ",
 				       c->full_name, steps[i].what);
 			return FALSE;
@@ -356,55 +384,30 @@ static void fail_create(CtrManager *m, Container *c, const GError *why)
 	container_set_state(c, CTR_EXITED);
 }
 
-/* Same handling of kubelet's retry as for pods: the holder of the name
- * is returned when it is the same request, made but never answered. */
-static Container *claim_retry(Container *c, Container *holder, gboolean *again,
-			      GError **error)
+/* The name is taken by holder: wait while it is being made, then decide
+ * as for pods (sandbox/attempt.h). */
+static AttemptVerdict claim_retry(gpointer obj, gpointer h_obj)
 {
-	*again = FALSE;
+	Container *c = obj, *holder = h_obj;
 	g_mutex_lock(&holder->lock);
 	while (holder->state == CTR_CREATING)
 		g_cond_wait(&holder->cond, &holder->lock);
-	gboolean failed = holder->failure != NULL;
-	gboolean same = strcmp(holder->config_hash, c->config_hash) == 0;
-	gboolean unanswered = !holder->answered;
-	gboolean live = holder->state != CTR_REMOVING;
+	AttemptHolder h = {
+		.failed = holder->failure != NULL,
+		.live = holder->state != CTR_REMOVING,
+		.same = strcmp(holder->config_hash, c->config_hash) == 0,
+		.answered = holder->answered,
+	};
 	g_mutex_unlock(&holder->lock);
-	if (failed) {
-		*again = TRUE;
-		return NULL;
-	}
-	if (live && same && unanswered)
-		return container_ref(holder);
-	return berth_throw_null(
-		error, ALREADY_EXISTS,
-		"container name %s is already used by container %s",
-		c->full_name, holder->id);
+	return attempt_verdict(&h);
 }
 
-Container *ctr_manager_create(CtrManager *m, const char *pod_id,
-			      CtrConfig *config, const char *image,
-			      const char *image_id, GError **error)
+/* A new container of pod p, not yet reserved or made. */
+static Container *container_for(CtrManager *m, Pod *p, CtrConfig *config,
+				const char *image, const ImageRecord *img)
 {
-	g_autoptr(CtrConfig) cfg = config;
-	g_autoptr(Pod) p =
-		store_lookup(pod_manager_store(m->pods), pod_id, error);
-	if (p == NULL)
-		return NULL;
-	if (pod_get_state(p) != POD_READY) {
-		return berth_throw_null(error, FAILED_PRECONDITION,
-					"pod sandbox %s is not ready", p->id);
-	}
-	g_autoptr(ImageRecord) img = image_store_lookup(
-		m->images, image_id ? image_id : image, NULL);
-	if (img == NULL) {
-		return berth_throw_null(
-			error, NOT_FOUND,
-			"image %s is not present: pull it first", image);
-	}
 	g_autofree char *id = berth_new_id();
-	g_autoptr(Container) c =
-		container_new(id, p->id, g_steal_pointer(&cfg));
+	Container *c = container_new(id, p->id, config);
 	g_free(c->full_name);
 	c->full_name = g_strdup_printf("%s_%s_%s_%s_%u", c->config->name,
 				       p->config->name, p->config->namespace_,
@@ -418,7 +421,7 @@ Container *ctr_manager_create(CtrManager *m, const char *pod_id,
 	g_free(c->runtime);
 	c->runtime = g_strdup(p->runtime);
 	g_free(c->dir);
-	c->dir = g_build_filename(m->dir, id, NULL);
+	c->dir = store_dir_of(m->store, id);
 	g_free(c->socket_dir);
 	c->socket_dir = g_build_filename(m->sock_root, id, NULL);
 	g_free(c->log_path);
@@ -431,30 +434,61 @@ Container *ctr_manager_create(CtrManager *m, const char *pod_id,
 		g_strdup_printf("%s/berth-%s", p->cgroup ? p->cgroup : "", id);
 	c->created_at = g_get_real_time() * 1000;
 	c->state = CTR_CREATING;
-	for (;;) {
-		gpointer holder = NULL;
-		if (store_reserve(m->store, c, &holder))
-			break;
-		gboolean again = FALSE;
-		Container *prev = claim_retry(c, holder, &again, error);
-		container_unref(holder);
-		if (!again)
-			return prev;
-	}
+	return c;
+}
+
+/* Run the steps on a reserved container; it is CREATED after, or gone
+ * (undone, its name free) with error set. */
+static gboolean make(CtrManager *m, CtrCreate *cc, GError **error)
+{
+	Container *c = cc->c;
 	g_mutex_lock(&c->op_lock);
 	g_autoptr(GError) local = NULL;
-	gboolean ok = create_steps(m, c, &local);
+	gboolean ok = create_steps(m, cc, &local);
 	if (ok) {
 		container_set_state(c, CTR_CREATED);
 		ok = ctr_save(m, c, &local);
 	}
-	if (!ok) {
+	if (!ok)
 		fail_create(m, c, local);
-		g_mutex_unlock(&c->op_lock);
-		g_propagate_error(error, g_steal_pointer(&local));
-		return NULL;
-	}
 	g_mutex_unlock(&c->op_lock);
+	if (!ok)
+		g_propagate_error(error, g_steal_pointer(&local));
+	return ok;
+}
+
+Container *ctr_manager_create(CtrManager *m, const char *pod_id,
+			      CtrConfig *config, const char *image,
+			      ImageRecord *img, GError **error)
+{
+	g_autoptr(CtrConfig) cfg = config;
+	g_autoptr(Pod) p =
+		store_lookup(pod_manager_store(m->pods), pod_id, error);
+	if (p == NULL)
+		return NULL;
+	if (pod_get_state(p) != POD_READY)
+		return berth_throw_null(error, FAILED_PRECONDITION,
+					"pod sandbox %s is not ready", p->id);
+	if (img == NULL)
+		return berth_throw_null(
+			error, NOT_FOUND,
+			"image %s is not present: pull it first", image);
+	g_autoptr(ImageConfig) icfg = NULL;
+	if (img->config_json != NULL &&
+	    !image_config_parse(img->config_json, strlen(img->config_json),
+				&icfg, error))
+		return NULL;
+	g_autoptr(Container) c =
+		container_for(m, p, g_steal_pointer(&cfg), image, img);
+	Container *first = NULL;
+	if (!store_reserve_attempt(m->store, c, claim_retry, (gpointer *)&first,
+				   error))
+		return NULL;
+	if (first != NULL)
+		return first;
+	CtrCreate cc = {.c = c, .pod = p, .image = img, .image_config = icfg};
+	if (!make(m, &cc, error))
+		return NULL;
 	ctr_publish(m, c, CTR_EVENT_CREATED);
 	log_info("container %s (%s) created", c->id, c->full_name);
 	return g_steal_pointer(&c);
@@ -462,13 +496,7 @@ Container *ctr_manager_create(CtrManager *m, const char *pod_id,
 
 void ctr_manager_mark_answered(CtrManager *m, Container *c, gboolean answered)
 {
-	if (!answered)
-		return;
-	g_mutex_lock(&c->lock);
-	gboolean changed = !c->answered;
-	c->answered = TRUE;
-	g_mutex_unlock(&c->lock);
-	if (changed)
+	if (attempt_mark_answered(&c->lock, &c->answered, answered))
 		ctr_save_or_log(m, c);
 }
 

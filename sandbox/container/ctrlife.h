@@ -30,13 +30,14 @@ void ctr_manager_free(CtrManager *m);
  * berthd was down, then start watching the exits dir. */
 gboolean ctr_manager_recover(CtrManager *m, GError **error);
 
-/* Create in pod pod_id. image names the image as the request did;
- * image_id is the image it resolved to (short names and a missing tag
- * resolved by the caller as ImageStatus does), NULL to look image up as
- * given. */
+/* Create in pod pod_id. image names the image as the request did; img
+ * is the image it resolved to (short names and a missing tag resolved by
+ * the caller as ImageStatus does), NULL when none is present. When
+ * kubelet retries a request whose first attempt it gave up on, returns
+ * that attempt's container. */
 Container *ctr_manager_create(CtrManager *m, const char *pod_id,
 			      CtrConfig *config /* taken */, const char *image,
-			      const char *image_id, GError **error);
+			      ImageRecord *img, GError **error);
 void ctr_manager_mark_answered(CtrManager *m, Container *c, gboolean answered);
 gboolean ctr_manager_start(CtrManager *m, const char *id, GError **error);
 /* timeout_s 0 kills at once. Idempotent on a stopped container. */

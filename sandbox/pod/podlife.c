@@ -3,6 +3,7 @@
  * CNI ADD -> infra -> record (ready). Undo runs the other way. Every undo
  * step is idempotent, so recovery can run them all whatever was done. */
 #include "sandbox/pod/podlife.h"
+#include "sandbox/attempt.h"
 #include "sandbox/cgroup/cgroup.h"
 #include "sandbox/pod/dns.h"
 #include "sandbox/pod/infra.h"
@@ -454,8 +455,9 @@ static gboolean undo_network(PodManager *m, Pod *p, GError **error)
 	return TRUE;
 }
 
-static gboolean undo_cgroup(Pod *p, GError **error)
+static gboolean undo_cgroup(PodManager *m, Pod *p, GError **error)
 {
+	(void)m;
 	return p->cgroup == NULL || cgroup_remove(p->cgroup, error);
 }
 
@@ -465,28 +467,24 @@ static gboolean undo_namespaces(PodManager *m, Pod *p, GError **error)
 	return pod_ns_release(dir, error);
 }
 
-/* Everything of a pod but its record: for a failed run, a remove, and
- * recovery. Keeps going past failures and reports the first. */
+typedef gboolean (*PodStep)(PodManager *m, Pod *p, GError **error);
+
+/* Everything of a pod but its record, in the reverse order of run: for a
+ * failed run, a remove, and recovery. */
+static const PodStep undo_steps[] = {
+	undo_infra, undo_network, undo_cgroup, undo_shm, undo_namespaces,
+};
+
+/* Keeps going past failures and reports the first. */
 static gboolean undo_all(PodManager *m, Pod *p, GError **error)
 {
 	GError *first = NULL;
-	for (int step = 0; step < 5; step++) {
+	for (gsize i = 0; i < G_N_ELEMENTS(undo_steps); i++) {
 		GError *e = NULL;
-		gboolean ok = step == 0	  ? undo_infra(m, p, &e)
-			      : step == 1 ? undo_network(m, p, &e)
-			      : step == 2 ? undo_cgroup(p, &e)
-			      : step == 3 ? undo_shm(m, p, &e)
-					  : undo_namespaces(m, p, &e);
-		if (!ok && first == NULL)
-			first = e;
-		else if (!ok)
-			g_error_free(e);
+		if (!undo_steps[i](m, p, &e))
+			berth_keep_first_error(&first, e);
 	}
-	if (first != NULL) {
-		g_propagate_error(error, first);
-		return FALSE;
-	}
-	return TRUE;
+	return berth_raise_first_error(error, first);
 }
 
 /* --- run ----------------------------------------------------------------- */
@@ -507,7 +505,6 @@ static gboolean run_steps(PodManager *m, Pod *p, GError **error)
 	}
 	if (!store_save(m->store, p, error))
 		return FALSE;
-	typedef gboolean (*Step)(PodManager *, Pod *, GError **);
 	/* The first record names what each step's undo needs beyond the
 	 * pod's id (namespace pins, /dev/shm and files in the pod's dir
 	 * follow from the id; the cgroup's path is planned above). The
@@ -515,7 +512,7 @@ static gboolean run_steps(PodManager *m, Pod *p, GError **error)
 	 * side effect; the caller saves READY at the end. */
 	static const struct {
 		const char *what;
-		Step fn;
+		PodStep fn;
 	} steps[] = {
 		{"namespaces", step_namespaces}, {"/dev/shm", step_shm},
 		{"DNS files", step_dns_files},	 {"cgroup", step_cgroup},
@@ -551,34 +548,23 @@ static void fail_run(PodManager *m, Pod *p, const GError *why)
 	set_state(p, POD_NOTREADY);
 }
 
-/* The name is taken by holder. Wait while it is being made; then it is
- * ours to return when it is kubelet's retry of an unanswered attempt. */
-static Pod *claim_retry(PodManager *m, Pod *p, Pod *holder, gboolean *again,
-			GError **error)
+/* The name is taken by holder: wait while it is being made, then decide
+ * as for containers (sandbox/attempt.h). */
+static AttemptVerdict claim_retry(gpointer obj, gpointer h_obj)
 {
-	*again = FALSE;
+	Pod *p = obj, *holder = h_obj;
 	g_mutex_lock(&holder->lock);
 	while (holder->state == POD_CREATING)
 		g_cond_wait(&holder->cond, &holder->lock);
-	gboolean failed = holder->failure != NULL;
-	gboolean same = strcmp(holder->config_hash, p->config_hash) == 0;
-	gboolean unanswered = !holder->answered;
-	gboolean live =
-		holder->state == POD_READY || holder->state == POD_NOTREADY;
+	AttemptHolder h = {
+		.failed = holder->failure != NULL,
+		.live = holder->state == POD_READY ||
+			holder->state == POD_NOTREADY,
+		.same = strcmp(holder->config_hash, p->config_hash) == 0,
+		.answered = holder->answered,
+	};
 	g_mutex_unlock(&holder->lock);
-	if (failed) {
-		*again = TRUE; /* the attempt failed and freed the name */
-		return NULL;
-	}
-	if (live && same && unanswered) {
-		log_info("pod %s: handing the first attempt of %s to its retry",
-			 holder->id, holder->full_name);
-		return pod_ref(holder);
-	}
-	(void)m;
-	return berth_throw_null(error, ALREADY_EXISTS,
-				"pod sandbox name %s is already used by pod %s",
-				p->full_name, holder->id);
+	return attempt_verdict(&h);
 }
 
 Pod *pod_manager_run(PodManager *m, PodConfig *config, GError **error)
@@ -592,15 +578,12 @@ Pod *pod_manager_run(PodManager *m, PodConfig *config, GError **error)
 	p->runtime = g_strdup(rt->name);
 	p->created_at = g_get_real_time() * 1000;
 	p->state = POD_CREATING;
-	for (;;) {
-		g_autoptr(Pod) holder = NULL;
-		if (store_reserve(m->store, p, (gpointer *)&holder))
-			break;
-		gboolean again = FALSE;
-		Pod *prev = claim_retry(m, p, holder, &again, error);
-		if (!again)
-			return prev;
-	}
+	Pod *first = NULL;
+	if (!store_reserve_attempt(m->store, p, claim_retry, (gpointer *)&first,
+				   error))
+		return NULL;
+	if (first != NULL)
+		return first;
 	g_mutex_lock(&p->op_lock);
 	g_autoptr(GError) local = NULL;
 	gboolean ok = run_steps(m, p, &local);
@@ -621,17 +604,9 @@ Pod *pod_manager_run(PodManager *m, PodConfig *config, GError **error)
 
 void pod_manager_mark_answered(PodManager *m, Pod *p, gboolean answered)
 {
-	/* Sticky: once any RunPodSandbox for this pod got its reply, kubelet
-	 * knows the pod; a late "not answered" from a timed-out first
-	 * attempt must not undo that. */
-	if (!answered)
-		return;
-	g_mutex_lock(&p->lock);
-	gboolean changed = !p->answered;
-	p->answered = TRUE;
-	g_mutex_unlock(&p->lock);
 	g_autoptr(GError) error = NULL;
-	if (changed && !store_save(m->store, p, &error))
+	if (attempt_mark_answered(&p->lock, &p->answered, answered) &&
+	    !store_save(m->store, p, &error))
 		log_warn("pod %s: %s", p->id, error->message);
 }
 

@@ -74,6 +74,7 @@ typedef struct {
 } OciSpecResult;
 
 void oci_spec_result_clear(OciSpecResult *r);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(OciSpecResult, oci_spec_result_clear)
 
 /* Build the spec. Errors carry the code kubelet should see:
  * INVALID_ARGUMENT for a bad request (relative paths, unknown user or
