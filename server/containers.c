@@ -7,24 +7,10 @@
 #include "server/server.h"
 #include "util/error.h"
 
-#include <jansson.h>
+#include "util/jsonutil.h"
 #include <string.h>
 
 /* --- request -> CtrConfig ------------------------------------------------ */
-
-static void set(char **slot, const char *s)
-{
-	g_free(*slot);
-	*slot = g_strdup(s);
-}
-
-static char **strv_of(char **v, size_t n)
-{
-	char **out = g_new0(char *, n + 1);
-	for (size_t i = 0; i < n; i++)
-		out[i] = g_strdup(v[i]);
-	return out;
-}
 
 static gboolean take_envs(CtrConfig *c, Runtime__V1__KeyValue **kvs, size_t n,
 			  GError **error)
@@ -44,7 +30,7 @@ static gboolean take_envs(CtrConfig *c, Runtime__V1__KeyValue **kvs, size_t n,
 					   i, kvs[i]->key);
 		g_autofree char *value =
 			g_strndup((const char *)v->data, v->len);
-		pod_kv_add(c->envs, kvs[i]->key, value);
+		kv_list_add(c->envs, kvs[i]->key, value);
 	}
 	return TRUE;
 }
@@ -93,24 +79,25 @@ take_security(CtrConfig *c, const Runtime__V1__LinuxContainerSecurityContext *s,
 		g_strfreev(o->cap_add);
 		g_strfreev(o->cap_drop);
 		g_strfreev(o->cap_add_ambient);
-		o->cap_add = strv_of(s->capabilities->add_capabilities,
-				     s->capabilities->n_add_capabilities);
-		o->cap_drop = strv_of(s->capabilities->drop_capabilities,
-				      s->capabilities->n_drop_capabilities);
-		o->cap_add_ambient =
-			strv_of(s->capabilities->add_ambient_capabilities,
-				s->capabilities->n_add_ambient_capabilities);
+		o->cap_add = request_strv(s->capabilities->add_capabilities,
+					  s->capabilities->n_add_capabilities);
+		o->cap_drop =
+			request_strv(s->capabilities->drop_capabilities,
+				     s->capabilities->n_drop_capabilities);
+		o->cap_add_ambient = request_strv(
+			s->capabilities->add_ambient_capabilities,
+			s->capabilities->n_add_ambient_capabilities);
 	}
 	o->privileged = s->privileged;
 	if (s->namespace_options) {
 		o->ns_pid = (PodNsMode)s->namespace_options->pid;
-		set(&o->ns_target_id, s->namespace_options->target_id);
+		request_set(&o->ns_target_id, s->namespace_options->target_id);
 	}
 	if (s->run_as_user)
 		o->run_as_user = (CtrOptInt){TRUE, s->run_as_user->value};
 	if (s->run_as_group)
 		o->run_as_group = (CtrOptInt){TRUE, s->run_as_group->value};
-	set(&o->run_as_username, s->run_as_username);
+	request_set(&o->run_as_username, s->run_as_username);
 	o->readonly_rootfs = s->readonly_rootfs;
 	for (size_t i = 0; i < s->n_supplemental_groups; i++)
 		g_array_append_val(o->supplemental_groups,
@@ -122,12 +109,13 @@ take_security(CtrConfig *c, const Runtime__V1__LinuxContainerSecurityContext *s,
 	 * keeps berth's defaults (kubelet sends its own lists explicitly). */
 	if (s->n_masked_paths > 0) {
 		g_strfreev(o->masked_paths);
-		o->masked_paths = strv_of(s->masked_paths, s->n_masked_paths);
+		o->masked_paths =
+			request_strv(s->masked_paths, s->n_masked_paths);
 	}
 	if (s->n_readonly_paths > 0) {
 		g_strfreev(o->readonly_paths);
 		o->readonly_paths =
-			strv_of(s->readonly_paths, s->n_readonly_paths);
+			request_strv(s->readonly_paths, s->n_readonly_paths);
 	}
 	/* The deprecated string fields still come from older kubelets. */
 #pragma GCC diagnostic push
@@ -147,10 +135,10 @@ take_security(CtrConfig *c, const Runtime__V1__LinuxContainerSecurityContext *s,
 					   error))
 		return FALSE;
 	if (s->selinux_options) {
-		set(&o->selinux_user, s->selinux_options->user);
-		set(&o->selinux_role, s->selinux_options->role);
-		set(&o->selinux_type, s->selinux_options->type);
-		set(&o->selinux_level, s->selinux_options->level);
+		request_set(&o->selinux_user, s->selinux_options->user);
+		request_set(&o->selinux_role, s->selinux_options->role);
+		request_set(&o->selinux_type, s->selinux_options->type);
+		request_set(&o->selinux_level, s->selinux_options->level);
 	}
 	return TRUE;
 }
@@ -165,8 +153,8 @@ static void take_resources(CtrConfig *c,
 	o->memory_limit = r->memory_limit_in_bytes;
 	o->memory_swap_limit = r->memory_swap_limit_in_bytes;
 	o->oom_score_adj = r->oom_score_adj;
-	set(&o->cpuset_cpus, r->cpuset_cpus);
-	set(&o->cpuset_mems, r->cpuset_mems);
+	request_set(&o->cpuset_cpus, r->cpuset_cpus);
+	request_set(&o->cpuset_mems, r->cpuset_mems);
 	for (size_t i = 0; i < r->n_hugepage_limits; i++)
 		ctr_config_add_hugepage_limit(c,
 					      r->hugepage_limits[i]->page_size,
@@ -186,33 +174,24 @@ static int stop_signal_of(Runtime__V1__Signal s)
 static CtrConfig *
 ctr_config_from_request(const Runtime__V1__ContainerConfig *in, GError **error)
 {
-	if (in == NULL || in->metadata == NULL ||
-	    in->metadata->name[0] == '\0') {
+	if (in == NULL || in->metadata == NULL)
 		return berth_throw_null(error, INVALID_ARGUMENT,
 					"config.metadata.name is required");
-	}
-	if (in->image == NULL || in->image->image[0] == '\0') {
+	if (!request_check_name("config.metadata.name", in->metadata->name,
+				error))
+		return NULL;
+	if (in->image == NULL || in->image->image[0] == '\0')
 		return berth_throw_null(error, INVALID_ARGUMENT,
 					"config.image.image is required");
-	}
-	for (const char *p = in->metadata->name; *p; p++) {
-		if (!g_ascii_isalnum(*p) && !strchr("-._", *p)) {
-			return berth_throw_null(
-				error, INVALID_ARGUMENT,
-				"metadata.name \"%s\" may hold only "
-				"letters, digits, '-', '.' and '_'",
-				in->metadata->name);
-		}
-	}
 	g_autoptr(CtrConfig) c = ctr_config_new();
-	set(&c->name, in->metadata->name);
+	request_set(&c->name, in->metadata->name);
 	c->attempt = in->metadata->attempt;
-	set(&c->image, in->image->image);
+	request_set(&c->image, in->image->image);
 	g_strfreev(c->command);
 	g_strfreev(c->args);
-	c->command = strv_of(in->command, in->n_command);
-	c->args = strv_of(in->args, in->n_args);
-	set(&c->working_dir, in->working_dir);
+	c->command = request_strv(in->command, in->n_command);
+	c->args = request_strv(in->args, in->n_args);
+	request_set(&c->working_dir, in->working_dir);
 	if (in->log_path[0] == '/' || strstr(in->log_path, "..")) {
 		return berth_throw_null(
 			error, INVALID_ARGUMENT,
@@ -220,7 +199,7 @@ ctr_config_from_request(const Runtime__V1__ContainerConfig *in, GError **error)
 			"log_directory",
 			in->log_path);
 	}
-	set(&c->log_path, in->log_path);
+	request_set(&c->log_path, in->log_path);
 	c->stdin_ = in->stdin;
 	c->stdin_once = in->stdin_once;
 	c->tty = in->tty;
@@ -315,7 +294,7 @@ static Runtime__V1__Mount *mount_reply(CriCall *call, const CtrMount *m)
 	return r;
 }
 
-/* The resources as last applied; caller holds c->lock (an update
+/* The resources as last applied; read under container_read (an update
  * rewrites them). */
 static Runtime__V1__ContainerResources *resources_reply(CriCall *call,
 							const Container *c)
@@ -356,7 +335,7 @@ static Runtime__V1__ContainerResources *resources_reply(CriCall *call,
 	return out;
 }
 
-/* Unset for records older than the field. Caller holds c->lock. */
+/* Unset for records older than the field. Read under container_read. */
 static Runtime__V1__ContainerUser *user_reply(CriCall *call, const Container *c)
 {
 	if (!c->has_user)
@@ -376,6 +355,26 @@ static Runtime__V1__ContainerUser *user_reply(CriCall *call, const Container *c)
 			  runtime__v1__container_user__init);
 	u->linux = l;
 	return u;
+}
+
+typedef struct {
+	CriCall *call;
+	Runtime__V1__ContainerStatus *st;
+} StatusRead;
+
+/* What of a status can change, read in one go (container_read). */
+static void read_status(const Container *c, gpointer data)
+{
+	StatusRead *r = data;
+	Runtime__V1__ContainerStatus *st = r->st;
+	st->state = cri_state(c->state);
+	st->started_at = c->started_at;
+	st->finished_at = c->finished_at;
+	st->exit_code = c->exit_code;
+	st->reason = reply_str(r->call, c->reason);
+	st->message = reply_str(r->call, c->message);
+	st->resources = resources_reply(r->call, c);
+	st->user = user_reply(r->call, c);
 }
 
 /* The status as of now; caller holds nothing. */
@@ -405,30 +404,24 @@ Runtime__V1__ContainerStatus *server_container_status(CriCall *call,
 	for (guint i = 0; i < mounts->len; i++)
 		st->mounts[st->n_mounts++] =
 			mount_reply(call, g_ptr_array_index(mounts, i));
-	g_mutex_lock(&c->lock);
-	st->state = cri_state(c->state);
-	st->started_at = c->started_at;
-	st->finished_at = c->finished_at;
-	st->exit_code = c->exit_code;
-	st->reason = reply_str(call, c->reason);
-	st->message = reply_str(call, c->message);
-	st->resources = resources_reply(call, c);
-	st->user = user_reply(call, c);
-	g_mutex_unlock(&c->lock);
+	StatusRead r = {.call = call, .st = st};
+	container_read(c, read_status, &r);
 	return st;
+}
+
+static void read_info(const Container *c, gpointer data)
+{
+	*(json_t **)data = json_pack(
+		"{s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "id", c->id, "sandboxID",
+		c->pod_id, "pid", c->pid, "runtime", c->runtime, "bundle",
+		c->dir, "cgroup", c->cgroup, "name", c->full_name);
 }
 
 static char *ctr_info(Container *c)
 {
-	g_mutex_lock(&c->lock);
-	json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "id",
-			      c->id, "sandboxID", c->pod_id, "pid", c->pid,
-			      "runtime", c->runtime, "bundle", c->dir, "cgroup",
-			      c->cgroup, "name", c->full_name);
-	g_mutex_unlock(&c->lock);
-	char *text = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	return text;
+	g_autoptr(json_t) o = NULL;
+	container_read(c, read_info, &o);
+	return json_dumps(o, JSON_COMPACT);
 }
 
 /* st is c's state, read once by the caller: the one its summary shows.
@@ -571,18 +564,11 @@ matching(BerthServer *s, const Runtime__V1__ContainerFilter *f, GArray *states)
 }
 
 /* c's summary packed as one element of a repeated message field: its
- * length as a varint, then the message. Kept on the container for the
- * state it shows, so a list at 1,000 containers packs only what changed
- * since the last one. */
-static GBytes *summary_entry(CriCall *call, Container *c, CtrState st)
+ * length as a varint, then the message. The container keeps it for the
+ * state it shows (container_list_entry), so a list at 1,000 containers
+ * packs only what changed since the last one. */
+static GBytes *pack_summary(Container *c, CtrState st, gpointer call)
 {
-	GBytes *b = NULL;
-	g_mutex_lock(&c->lock);
-	if (c->list_entry != NULL && c->list_state == st)
-		b = g_bytes_ref(c->list_entry);
-	g_mutex_unlock(&c->lock);
-	if (b != NULL)
-		return b;
 	Runtime__V1__Container *r = ctr_summary(call, c, st);
 	size_t len = protobuf_c_message_get_packed_size(&r->base);
 	guint8 *buf = g_malloc(len + 10);
@@ -591,14 +577,7 @@ static GBytes *summary_entry(CriCall *call, Container *c, CtrState st)
 		buf[n++] = (guint8)(v | 0x80);
 	buf[n++] = (guint8)v;
 	protobuf_c_message_pack(&r->base, buf + n);
-	b = g_bytes_new_take(buf, n + len);
-	g_mutex_lock(&c->lock);
-	if (c->list_entry != NULL)
-		g_bytes_unref(c->list_entry);
-	c->list_entry = g_bytes_ref(b);
-	c->list_state = st;
-	g_mutex_unlock(&c->lock);
-	return b;
+	return g_bytes_new_take(buf, n + len);
 }
 
 /* The reply's containers go out as the packed entries themselves:
@@ -620,8 +599,9 @@ BERTH_UNARY(server_list_containers)
 	ProtobufCMessageUnknownField *fields =
 		arena_newv(a, ProtobufCMessageUnknownField, items->len + 1);
 	for (guint i = 0; i < items->len; i++) {
-		GBytes *b = summary_entry(call, g_ptr_array_index(items, i),
-					  g_array_index(states, CtrState, i));
+		GBytes *b = container_list_entry(
+			g_ptr_array_index(items, i),
+			g_array_index(states, CtrState, i), pack_summary, call);
 		arena_own(a, b, (GDestroyNotify)g_bytes_unref);
 		gsize size = 0;
 		fields[i].tag = fd->id;
@@ -664,7 +644,7 @@ BERTH_UNARY(server_exec_sync)
 		return berth_throw_null(error, INVALID_ARGUMENT,
 					"cmd is required");
 	}
-	g_auto(GStrv) cmd = strv_of(in->cmd, in->n_cmd);
+	g_auto(GStrv) cmd = request_strv(in->cmd, in->n_cmd);
 	ExecResult res;
 	if (!ctr_manager_exec_sync(s->containers, in->container_id, cmd,
 				   in->timeout, &res, error))

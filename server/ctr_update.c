@@ -69,10 +69,9 @@ BERTH_UNARY(server_update_pod_sandbox_resources)
 					in->pod_sandbox_id, error);
 	if (p == NULL)
 		return NULL;
-	g_mutex_lock(&p->lock);
-	g_autofree char *cgroup =
-		p->state == POD_READY ? g_strdup(p->cgroup) : NULL;
-	g_mutex_unlock(&p->lock);
+	g_auto(PodSnapshot) now = {0};
+	pod_snapshot(p, &now);
+	const char *cgroup = now.state == POD_READY ? now.cgroup : NULL;
 	if (cgroup == NULL)
 		return berth_throw_null(error, FAILED_PRECONDITION,
 					"pod sandbox %s is not ready: it has "

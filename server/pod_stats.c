@@ -93,13 +93,10 @@ static Runtime__V1__PodSandboxStats *pod_stats(CriCall *call, Pod *p)
 	Runtime__V1__LinuxPodSandboxStats *l =
 		reply_new(call, Runtime__V1__LinuxPodSandboxStats,
 			  runtime__v1__linux_pod_sandbox_stats__init);
-	g_mutex_lock(&p->lock);
-	g_autofree char *cgroup = g_strdup(p->cgroup);
-	g_autofree char *veth =
-		p->state == POD_READY ? g_strdup(p->host_veth) : NULL;
-	g_mutex_unlock(&p->lock);
-	cgroup_usage(call, l, cgroup, now);
-	l->network = network_usage(call, veth, now);
+	g_auto(PodSnapshot) snap = {0};
+	pod_snapshot(p, &snap);
+	cgroup_usage(call, l, snap.cgroup, now);
+	l->network = network_usage(call, snap.host_veth, now);
 	st->linux = l;
 	return st;
 }

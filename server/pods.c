@@ -6,24 +6,10 @@
 #include "server/server.h"
 #include "util/error.h"
 
-#include <jansson.h>
+#include "util/jsonutil.h"
 #include <string.h>
 
 /* --- request -> PodConfig ------------------------------------------------ */
-
-static void set(char **slot, const char *s)
-{
-	g_free(*slot);
-	*slot = g_strdup(s);
-}
-
-static char **strv_of(char **v, size_t n)
-{
-	char **out = g_new0(char *, n + 1);
-	for (size_t i = 0; i < n; i++)
-		out[i] = g_strdup(v[i]);
-	return out;
-}
 
 static const char *protocol_name(Runtime__V1__Protocol p)
 {
@@ -37,31 +23,10 @@ static const char *protocol_name(Runtime__V1__Protocol p)
 	}
 }
 
-/* Names end up in log paths, cgroup names and CNI args: keep them to what
- * Kubernetes allows in an object name, plus what crictl users type. */
-static gboolean check_name(const char *what, const char *s, GError **error)
-{
-	if (s == NULL || s[0] == '\0')
-		return berth_throw(error, INVALID_ARGUMENT,
-				   "metadata.%s is required", what);
-	if (strlen(s) > 253)
-		return berth_throw(error, INVALID_ARGUMENT,
-				   "metadata.%s is longer than 253 bytes",
-				   what);
-	for (const char *p = s; *p; p++) {
-		if (!g_ascii_isalnum(*p) && !strchr("-._", *p))
-			return berth_throw(error, INVALID_ARGUMENT,
-					   "metadata.%s \"%s\" may hold only "
-					   "letters, digits, '-', '.' and '_'",
-					   what, s);
-	}
-	return TRUE;
-}
-
 static void take_linux(PodConfig *c,
 		       const Runtime__V1__LinuxPodSandboxConfig *l)
 {
-	set(&c->cgroup_parent, l->cgroup_parent);
+	request_set(&c->cgroup_parent, l->cgroup_parent);
 	request_map(c->sysctls, (void *const *)l->sysctls, l->n_sysctls);
 	const Runtime__V1__LinuxSandboxSecurityContext *sc =
 		l->security_context;
@@ -73,7 +38,7 @@ static void take_linux(PodConfig *c,
 		c->ns_network = (PodNsMode)ns->network;
 		c->ns_pid = (PodNsMode)ns->pid;
 		c->ns_ipc = (PodNsMode)ns->ipc;
-		set(&c->ns_target_id, ns->target_id);
+		request_set(&c->ns_target_id, ns->target_id);
 	}
 }
 
@@ -87,25 +52,25 @@ pod_config_from_request(const Runtime__V1__RunPodSandboxRequest *r,
 					"config.metadata is required");
 	}
 	const Runtime__V1__PodSandboxMetadata *md = in->metadata;
-	if (!check_name("name", md->name, error) ||
-	    !check_name("namespace", md->namespace_, error) ||
-	    !check_name("uid", md->uid, error))
+	if (!request_check_name("metadata.name", md->name, error) ||
+	    !request_check_name("metadata.namespace", md->namespace_, error) ||
+	    !request_check_name("metadata.uid", md->uid, error))
 		return NULL;
 	g_autoptr(PodConfig) c = pod_config_new();
-	set(&c->name, md->name);
-	set(&c->namespace_, md->namespace_);
-	set(&c->uid, md->uid);
+	request_set(&c->name, md->name);
+	request_set(&c->namespace_, md->namespace_);
+	request_set(&c->uid, md->uid);
 	c->attempt = md->attempt;
-	set(&c->hostname, in->hostname);
-	set(&c->log_directory, in->log_directory);
+	request_set(&c->hostname, in->hostname);
+	request_set(&c->log_directory, in->log_directory);
 	if (in->dns_config) {
 		const Runtime__V1__DNSConfig *d = in->dns_config;
 		g_strfreev(c->dns_servers);
 		g_strfreev(c->dns_searches);
 		g_strfreev(c->dns_options);
-		c->dns_servers = strv_of(d->servers, d->n_servers);
-		c->dns_searches = strv_of(d->searches, d->n_searches);
-		c->dns_options = strv_of(d->options, d->n_options);
+		c->dns_servers = request_strv(d->servers, d->n_servers);
+		c->dns_searches = request_strv(d->searches, d->n_searches);
+		c->dns_options = request_strv(d->options, d->n_options);
 	}
 	for (size_t i = 0; i < in->n_port_mappings; i++) {
 		const Runtime__V1__PortMapping *pm = in->port_mappings[i];
@@ -121,7 +86,7 @@ pod_config_from_request(const Runtime__V1__RunPodSandboxRequest *r,
 		    in->n_annotations);
 	if (in->linux)
 		take_linux(c, in->linux);
-	set(&c->runtime_handler, r->runtime_handler);
+	request_set(&c->runtime_handler, r->runtime_handler);
 	return g_steal_pointer(&c);
 }
 
@@ -252,12 +217,13 @@ static Runtime__V1__NamespaceOption *ns_options(CriCall *call, const Pod *p)
 	return o;
 }
 
-static Runtime__V1__PodSandboxNetworkStatus *network(CriCall *call, Pod *p)
+static Runtime__V1__PodSandboxNetworkStatus *network(CriCall *call,
+						     const PodSnapshot *p)
 {
 	Runtime__V1__PodSandboxNetworkStatus *n =
 		reply_new(call, Runtime__V1__PodSandboxNetworkStatus,
 			  runtime__v1__pod_sandbox_network_status__init);
-	guint count = p->ips ? g_strv_length(p->ips) : 0;
+	guint count = g_strv_length(p->ips);
 	if (count == 0)
 		return n;
 	n->ip = reply_str(call, p->ips[0]);
@@ -272,17 +238,15 @@ static Runtime__V1__PodSandboxNetworkStatus *network(CriCall *call, Pod *p)
 	return n;
 }
 
-static char *verbose_info(Pod *p)
+static char *verbose_info(const Pod *p, const PodSnapshot *now)
 {
-	json_t *o =
-		json_pack("{s:s, s:s, s:s, s:I, s:s?, s:s?, s:s?, s:s?, s:s?}",
-			  "id", p->id, "name", p->full_name, "runtime",
-			  p->runtime, "pid", (json_int_t)p->infra_pid, "netns",
-			  p->netns, "ipcns", p->ipcns, "utsns", p->utsns,
-			  "cgroup", p->cgroup, "infra_id", p->infra_id);
-	char *text = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	return text;
+	g_autoptr(json_t) o = json_pack(
+		"{s:s, s:s, s:s, s:I, s:s?, s:s?, s:s?, s:s?, s:s?}", "id",
+		p->id, "name", p->full_name, "runtime", p->runtime, "pid",
+		(json_int_t)now->infra_pid, "netns", now->netns, "ipcns",
+		now->ipcns, "utsns", now->utsns, "cgroup", now->cgroup,
+		"infra_id", now->infra_id);
+	return json_dumps(o, JSON_COMPACT);
 }
 
 /* The status as of now; also sent with every container event. */
@@ -308,10 +272,10 @@ Runtime__V1__PodSandboxStatus *server_pod_status(CriCall *call, Pod *p)
 	st->linux->namespaces = reply_new(call, Runtime__V1__Namespace,
 					  runtime__v1__namespace__init);
 	st->linux->namespaces->options = ns_options(call, p);
-	g_mutex_lock(&p->lock);
-	st->state = cri_state(p->state);
-	st->network = network(call, p);
-	g_mutex_unlock(&p->lock);
+	g_auto(PodSnapshot) now = {0};
+	pod_snapshot(p, &now);
+	st->state = cri_state(now.state);
+	st->network = network(call, &now);
 	return st;
 }
 
@@ -329,9 +293,9 @@ BERTH_UNARY(server_pod_sandbox_status)
 			  runtime__v1__pod_sandbox_status_response__init);
 	r->status = server_pod_status(call, p);
 	if (in->verbose) {
-		g_mutex_lock(&p->lock);
-		char *text = verbose_info(p);
-		g_mutex_unlock(&p->lock);
+		g_auto(PodSnapshot) now = {0};
+		pod_snapshot(p, &now);
+		char *text = verbose_info(p, &now);
 		r->info = reply_info(
 			call,
 			&runtime__v1__pod_sandbox_status_response__info_entry__descriptor,

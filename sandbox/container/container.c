@@ -84,6 +84,33 @@ void container_set_state(Container *c, CtrState s)
 static const char *const state_names[] = {"creating", "created", "running",
 					  "exited", "removing"};
 
+void container_read(Container *c, ContainerReadFn fn, gpointer data)
+{
+	g_mutex_lock(&c->lock);
+	fn(c, data);
+	g_mutex_unlock(&c->lock);
+}
+
+GBytes *container_list_entry(Container *c, CtrState st, ContainerEntryFn make,
+			     gpointer data)
+{
+	GBytes *b = NULL;
+	g_mutex_lock(&c->lock);
+	if (c->list_entry != NULL && c->list_state == st)
+		b = g_bytes_ref(c->list_entry);
+	g_mutex_unlock(&c->lock);
+	if (b != NULL)
+		return b;
+	b = make(c, st, data);
+	g_mutex_lock(&c->lock);
+	if (c->list_entry != NULL)
+		g_bytes_unref(c->list_entry);
+	c->list_entry = g_bytes_ref(b);
+	c->list_state = st;
+	g_mutex_unlock(&c->lock);
+	return b;
+}
+
 char *container_to_json(Container *c)
 {
 	json_t *o = json_pack(

@@ -53,8 +53,8 @@ typedef struct Container {
 	/* StartContainer is between `runtime start` and its STARTED event:
 	 * an exit seen meanwhile waits, so STOPPED never precedes STARTED. */
 	gboolean starting;
-	/* The server's ListContainers entry, packed, as it was for
-	 * list_state: nothing else in a summary ever changes. */
+	/* The list entry of container_list_entry, as it was for
+	 * list_state. */
 	GBytes *list_entry;
 	CtrState list_state;
 } Container;
@@ -67,6 +67,19 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Container, container_unref)
 
 CtrState container_get_state(Container *c);
 void container_set_state(Container *c, CtrState s);
+
+/* Call fn with c's lock held, so that it sees one consistent state (state,
+ * exit, resources as last updated, user): replies are built this way, and
+ * nothing outside sandbox/ takes a container's lock. fn must not block. */
+typedef void (*ContainerReadFn)(const Container *c, gpointer data);
+void container_read(Container *c, ContainerReadFn fn, gpointer data);
+
+/* A list entry of c in state st (for ListContainers, c's summary packed
+ * as the server sends it), made by make on first use and kept until the
+ * state changes: nothing else in a summary ever changes. A new ref. */
+typedef GBytes *(*ContainerEntryFn)(Container *c, CtrState st, gpointer data);
+GBytes *container_list_entry(Container *c, CtrState st, ContainerEntryFn make,
+			     gpointer data);
 
 char *container_to_json(Container *c); /* caller holds c->lock */
 Container *container_from_json(const char *text, gsize len, GError **error);

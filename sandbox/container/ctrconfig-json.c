@@ -17,7 +17,7 @@ static json_t *kv_json(GPtrArray *list)
 {
 	json_t *a = json_array();
 	for (guint i = 0; list && i < list->len; i++) {
-		const PodKV *kv = g_ptr_array_index(list, i);
+		const KeyValue *kv = g_ptr_array_index(list, i);
 		json_array_append_new(a,
 				      json_pack("[s, s]", kv->key, kv->value));
 	}
@@ -164,7 +164,7 @@ static void json_kv(json_t *a, GPtrArray *list)
 		const char *k = json_string_value(json_array_get(pair, 0));
 		const char *v = json_string_value(json_array_get(pair, 1));
 		if (k && v)
-			pod_kv_add(list, k, v);
+			kv_list_add(list, k, v);
 	}
 }
 

@@ -8,14 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void kv_free(gpointer p)
-{
-	PodKV *kv = p;
-	g_free(kv->key);
-	g_free(kv->value);
-	g_free(kv);
-}
-
 static void mount_free(gpointer p)
 {
 	CtrMount *m = p;
@@ -94,17 +86,17 @@ CtrConfig *ctr_config_new(void)
 	c->command = g_new0(char *, 1);
 	c->args = g_new0(char *, 1);
 	c->working_dir = g_strdup("");
-	c->envs = g_ptr_array_new_with_free_func(kv_free);
+	c->envs = kv_list_new();
 	c->mounts = g_ptr_array_new_with_free_func(mount_free);
 	c->devices = g_ptr_array_new_with_free_func(device_free);
-	c->labels = g_ptr_array_new_with_free_func(kv_free);
-	c->annotations = g_ptr_array_new_with_free_func(kv_free);
+	c->labels = kv_list_new();
+	c->annotations = kv_list_new();
 	c->log_path = g_strdup("");
 	c->resources.cpuset_cpus = g_strdup("");
 	c->resources.cpuset_mems = g_strdup("");
 	c->resources.hugepage_limits =
 		g_ptr_array_new_with_free_func(hugepage_free);
-	c->resources.unified = g_ptr_array_new_with_free_func(kv_free);
+	c->resources.unified = kv_list_new();
 	security_init(&c->security);
 	return c;
 }

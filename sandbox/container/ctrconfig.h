@@ -69,7 +69,7 @@ typedef struct {
 	char *cpuset_cpus;
 	char *cpuset_mems;
 	GPtrArray *hugepage_limits; /* CtrHugepageLimit* */
-	GPtrArray *unified;	    /* PodKV*: cgroup v2 file -> value */
+	GPtrArray *unified;	    /* KeyValue*: cgroup v2 file -> value */
 } CtrResources;
 
 typedef struct {
@@ -102,11 +102,11 @@ typedef struct CtrConfig {
 	char **command; /* NULL-terminated, possibly empty */
 	char **args;
 	char *working_dir;	/* "" when not set */
-	GPtrArray *envs;	/* PodKV*, in request order */
+	GPtrArray *envs;	/* KeyValue*, in request order */
 	GPtrArray *mounts;	/* CtrMount* */
 	GPtrArray *devices;	/* CtrDevice* */
-	GPtrArray *labels;	/* PodKV*, as given */
-	GPtrArray *annotations; /* PodKV*, as given */
+	GPtrArray *labels;	/* KeyValue*, as given */
+	GPtrArray *annotations; /* KeyValue*, as given */
 	char *log_path;
 	gboolean stdin_;
 	gboolean stdin_once;

@@ -7,14 +7,6 @@
 #include <jansson.h>
 #include <string.h>
 
-static void kv_free(gpointer p)
-{
-	PodKV *kv = p;
-	g_free(kv->key);
-	g_free(kv->value);
-	g_free(kv);
-}
-
 static void port_free(gpointer p)
 {
 	PodPort *port = p;
@@ -35,9 +27,9 @@ PodConfig *pod_config_new(void)
 	c->dns_searches = g_new0(char *, 1);
 	c->dns_options = g_new0(char *, 1);
 	c->ports = g_ptr_array_new_with_free_func(port_free);
-	c->labels = g_ptr_array_new_with_free_func(kv_free);
-	c->annotations = g_ptr_array_new_with_free_func(kv_free);
-	c->sysctls = g_ptr_array_new_with_free_func(kv_free);
+	c->labels = kv_list_new();
+	c->annotations = kv_list_new();
+	c->sysctls = kv_list_new();
 	c->cgroup_parent = g_strdup("");
 	c->ns_target_id = g_strdup("");
 	c->runtime_handler = g_strdup("");
@@ -66,24 +58,6 @@ void pod_config_free(PodConfig *c)
 	g_free(c);
 }
 
-void pod_kv_add(GPtrArray *list, const char *key, const char *value)
-{
-	PodKV *kv = g_new0(PodKV, 1);
-	kv->key = g_strdup(key);
-	kv->value = g_strdup(value);
-	g_ptr_array_add(list, kv);
-}
-
-const char *pod_kv_get(GPtrArray *list, const char *key)
-{
-	for (guint i = 0; i < list->len; i++) {
-		const PodKV *kv = g_ptr_array_index(list, i);
-		if (strcmp(kv->key, key) == 0)
-			return kv->value;
-	}
-	return NULL;
-}
-
 char *pod_config_full_name(const PodConfig *c)
 {
 	return g_strdup_printf("%s_%s_%s_%u", c->name, c->namespace_, c->uid,
@@ -96,7 +70,7 @@ static json_t *kv_json(GPtrArray *list)
 {
 	json_t *o = json_object();
 	for (guint i = 0; i < list->len; i++) {
-		const PodKV *kv = g_ptr_array_index(list, i);
+		const KeyValue *kv = g_ptr_array_index(list, i);
 		json_object_set_new(o, kv->key, json_string(kv->value));
 	}
 	return o;
@@ -109,7 +83,7 @@ static void json_kv(json_t *o, GPtrArray *list)
 	json_object_foreach(o, k, v)
 	{
 		if (json_is_string(v))
-			pod_kv_add(list, k, json_string_value(v));
+			kv_list_add(list, k, json_string_value(v));
 	}
 }
 
@@ -260,6 +234,33 @@ PodState pod_get_state(Pod *p)
 	PodState s = p->state;
 	g_mutex_unlock(&p->lock);
 	return s;
+}
+
+void pod_snapshot(Pod *p, PodSnapshot *out)
+{
+	g_mutex_lock(&p->lock);
+	out->state = p->state;
+	out->ips = p->ips ? g_strdupv(p->ips) : g_new0(char *, 1);
+	out->cgroup = g_strdup(p->cgroup);
+	out->host_veth = p->state == POD_READY ? g_strdup(p->host_veth) : NULL;
+	out->netns = g_strdup(p->netns);
+	out->ipcns = g_strdup(p->ipcns);
+	out->utsns = g_strdup(p->utsns);
+	out->infra_id = g_strdup(p->infra_id);
+	out->infra_pid = p->infra_pid;
+	g_mutex_unlock(&p->lock);
+}
+
+void pod_snapshot_clear(PodSnapshot *s)
+{
+	g_strfreev(s->ips);
+	g_free(s->cgroup);
+	g_free(s->host_veth);
+	g_free(s->netns);
+	g_free(s->ipcns);
+	g_free(s->utsns);
+	g_free(s->infra_id);
+	memset(s, 0, sizeof *s);
 }
 
 static const char *const state_names[] = {"creating", "ready", "notready",

@@ -5,6 +5,8 @@
 
 #include <glib.h>
 
+#include "util/kv.h"
+
 /* NamespaceMode of the CRI, same numbers. */
 typedef enum {
 	POD_NS_POD = 0,
@@ -19,11 +21,6 @@ typedef enum {
 	POD_NOTREADY,
 	POD_REMOVING, /* RemovePodSandbox in progress: never listed */
 } PodState;
-
-typedef struct {
-	char *key;
-	char *value;
-} PodKV;
 
 typedef struct {
 	char *protocol; /* "tcp", "udp", "sctp" */
@@ -43,9 +40,9 @@ typedef struct PodConfig {
 	char **dns_searches;
 	char **dns_options;
 	GPtrArray *ports;	/* PodPort* */
-	GPtrArray *labels;	/* PodKV*, as given */
-	GPtrArray *annotations; /* PodKV*, as given */
-	GPtrArray *sysctls;	/* PodKV* */
+	GPtrArray *labels;	/* KeyValue*, as given */
+	GPtrArray *annotations; /* KeyValue*, as given */
+	GPtrArray *sysctls;	/* KeyValue* */
 	char *cgroup_parent;
 	PodNsMode ns_network;
 	PodNsMode ns_pid;
@@ -58,8 +55,6 @@ typedef struct PodConfig {
 PodConfig *pod_config_new(void);
 void pod_config_free(PodConfig *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PodConfig, pod_config_free)
-void pod_kv_add(GPtrArray *list, const char *key, const char *value);
-const char *pod_kv_get(GPtrArray *list, const char *key);
 
 /* <name>_<namespace>_<uid>_<attempt>, the name kubelet reserves. */
 char *pod_config_full_name(const PodConfig *c);
@@ -104,6 +99,22 @@ void pod_unref(Pod *p);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Pod, pod_unref)
 
 PodState pod_get_state(Pod *p);
+
+/* What changes in a pod after it is made, copied under its lock: replies
+ * read this, so that no caller outside sandbox/ takes a pod's lock. */
+typedef struct {
+	PodState state;
+	char **ips; /* never NULL */
+	char *cgroup;
+	char *host_veth; /* NULL unless the pod is ready */
+	char *netns, *ipcns, *utsns;
+	char *infra_id;
+	gint infra_pid;
+} PodSnapshot;
+
+void pod_snapshot(Pod *p, PodSnapshot *out);
+void pod_snapshot_clear(PodSnapshot *s);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(PodSnapshot, pod_snapshot_clear)
 
 /* The record on disk. Caller holds p->lock (or owns p alone). */
 char *pod_to_json(Pod *p);

@@ -138,7 +138,7 @@ gboolean pod_manager_validate(PodManager *m, const PodConfig *c, GError **error)
 					   *srv);
 	}
 	for (guint i = 0; i < c->sysctls->len; i++) {
-		const PodKV *kv = g_ptr_array_index(c->sysctls, i);
+		const KeyValue *kv = g_ptr_array_index(c->sysctls, i);
 		if (!pod_sysctl_check(kv->key, kv->value,
 				      c->ns_network == POD_NS_NODE,
 				      c->ns_ipc == POD_NS_NODE, error))
@@ -173,7 +173,7 @@ static char **sysctl_strv(const PodConfig *c)
 {
 	g_autoptr(GStrvBuilder) b = g_strv_builder_new();
 	for (guint i = 0; i < c->sysctls->len; i++) {
-		const PodKV *kv = g_ptr_array_index(c->sysctls, i);
+		const KeyValue *kv = g_ptr_array_index(c->sysctls, i);
 		g_autofree char *line =
 			g_strdup_printf("%s=%s", kv->key, kv->value);
 		g_strv_builder_add(b, line);
@@ -278,7 +278,7 @@ static gboolean bandwidth_annotation(const PodConfig *c, const char *key,
 				     gint64 *out, GError **error)
 {
 	*out = 0;
-	const char *v = pod_kv_get(c->annotations, key);
+	const char *v = kv_list_get(c->annotations, key);
 	if (v == NULL)
 		return TRUE;
 	char *end = NULL;

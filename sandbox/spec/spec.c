@@ -101,7 +101,7 @@ static json_t *build_env(const CtrConfig *c, const CtrSpecContext *ctx,
 	EnvList e = {items, index};
 	env_add_image(&e, ctx->image ? ctx->image->env : NULL);
 	for (guint i = 0; i < c->envs->len; i++) {
-		const PodKV *kv = g_ptr_array_index(c->envs, i);
+		const KeyValue *kv = g_ptr_array_index(c->envs, i);
 		if (*kv->key == '\0' || strchr(kv->key, '='))
 			return berth_throw_null(
 				error, INVALID_ARGUMENT,
@@ -328,7 +328,7 @@ static void add_hugepages_unified(json_t *res, const CtrConfig *c,
 	}
 	json_t *unified = json_object();
 	for (guint i = 0; i < r->unified->len; i++) {
-		const PodKV *kv = g_ptr_array_index(r->unified, i);
+		const KeyValue *kv = g_ptr_array_index(r->unified, i);
 		json_object_set_new(unified, kv->key, json_string(kv->value));
 	}
 	set_obj_if(res, "unified", unified);
@@ -353,7 +353,7 @@ static json_t *annotations(const CtrConfig *c)
 {
 	json_t *o = json_object();
 	for (guint i = 0; i < c->annotations->len; i++) {
-		const PodKV *kv = g_ptr_array_index(c->annotations, i);
+		const KeyValue *kv = g_ptr_array_index(c->annotations, i);
 		json_object_set_new(o, kv->key, json_string(kv->value));
 	}
 	return o;

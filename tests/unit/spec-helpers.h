@@ -265,7 +265,7 @@ static inline json_t *spec_ns(json_t *spec, const char *type)
 
 static inline void kv_set(GPtrArray *list, const char *k, const char *v)
 {
-	pod_kv_add(list, k, v);
+	kv_list_add(list, k, v);
 }
 
 static inline void strv_set(char ***v, const char *const *items)
