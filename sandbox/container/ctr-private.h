@@ -80,3 +80,30 @@ gboolean ctr_monitor_alive(const char *socket_dir);
 /* The pid the runtime wrote once it made the container, when that
  * process lives; else 0. */
 int ctr_runtime_pid_file(Container *c);
+
+/* --- ctrrecover.c -------------------------------------------------------- */
+
+/* What recovery does with a container's record, decided from facts alone
+ * (a pure function, tested in tests/unit/test_ctr_recovery.c). */
+typedef enum {
+	CTR_RECOVER_REMOVE,    /* half made or half removed: undo, delete */
+	CTR_RECOVER_KEEP,      /* as recorded */
+	CTR_RECOVER_EXIT_FILE, /* it exited meanwhile: take the exit file */
+	CTR_RECOVER_LOST,      /* running, monitor gone, no exit file */
+	CTR_RECOVER_ADOPT,     /* an earlier start went through: running */
+	CTR_RECOVER_KILL_LOST, /* started, monitor gone: kill, lost */
+	CTR_RECOVER_START_UNDER_WAY, /* its monitor still runs the start */
+	CTR_RECOVER_UNDO_START,	     /* nothing ran: undo, created again */
+	CTR_RECOVER_NEVER_RAN,	     /* as undo, and its pod is not ready */
+} CtrRecovery;
+
+typedef struct {
+	CtrState state;	    /* as recorded */
+	gboolean exit_file; /* its monitor wrote a readable exit file */
+	gboolean
+		monitor_alive; /* its monitor's pid file names a live process */
+	gboolean started;      /* the runtime's pid file names a live process */
+	gboolean pod_ready;    /* its pod is ready */
+} CtrRecoveryFacts;
+
+CtrRecovery ctr_recovery_decide(const CtrRecoveryFacts *f);
