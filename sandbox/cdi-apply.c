@@ -304,13 +304,14 @@ static gboolean apply_entry(Apply *a, json_t *e, GError **error)
 
 /* --- the whole ------------------------------------------------------------ */
 
+/* Path components, counted as spec-mounts.c does ("/" 0, "/a/b" 2). */
 static int mount_depth(json_t *m)
 {
 	g_autofree char *clean =
 		g_canonicalize_filename(str(m, "destination"), "/");
 	int n = 0;
 	for (const char *p = clean; *p; p++)
-		n += *p == '/';
+		n += *p == '/' && p[1] != '\0';
 	return n;
 }
 

@@ -106,7 +106,9 @@ static json_t *scalar(YamlReader *y, const yaml_event_t *ev)
 	const char *tag = (const char *)ev->data.scalar.tag;
 	if (strlen(s) != ev->data.scalar.length)
 		return yaml_fail_at(y, ev, "a scalar holds a NUL byte"), NULL;
-	if (tag == NULL || strcmp(tag, "!") == 0) {
+	if (tag != NULL && strcmp(tag, "!") == 0) /* non-specific: a string */
+		return json_string(s);
+	if (tag == NULL) {
 		if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 			return json_string(s);
 		json_t *v = plain_scalar(s);

@@ -77,7 +77,7 @@ CdiRegistry *cdi_registry_new(const char *const *dirs)
 {
 	static const char *const defaults[] = {"/etc/cdi", "/var/run/cdi",
 					       NULL};
-	if (dirs == NULL || dirs[0] == NULL)
+	if (dirs == NULL)
 		dirs = defaults;
 	CdiRegistry *r = g_new0(CdiRegistry, 1);
 	g_mutex_init(&r->lock);
@@ -376,6 +376,11 @@ static gboolean not_found(CdiRegistry *r, const char *name, const char *kind,
 	g_ptr_array_add(dirs, NULL);
 	g_autofree char *fl = g_strjoinv(", ", (char **)files->pdata);
 	g_autofree char *dl = g_strjoinv(", ", (char **)dirs->pdata);
+	if (dirs->len == 1)
+		return berth_throw(error, NOT_FOUND,
+				   "unknown CDI device \"%s\": no CDI spec "
+				   "dirs are configured",
+				   name);
 	if (files->len > 1)
 		return berth_throw(error, NOT_FOUND,
 				   "unknown CDI device \"%s\": the specs of %s "

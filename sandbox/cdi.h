@@ -53,8 +53,8 @@ typedef struct CdiRegistry CdiRegistry;
 /* A registry over dirs, lowest priority first (a later dir's definition of
  * a device wins; the same device twice in one dir is a conflict). Reads
  * nothing yet: every cdi_resolve re-checks the dirs and files by stat and
- * reparses only what changed. dirs NULL or empty: /etc/cdi, /var/run/cdi.
- * Safe to share between threads. */
+ * reparses only what changed. dirs NULL: /etc/cdi, /var/run/cdi; empty:
+ * none, every device is unknown. Safe to share between threads. */
 CdiRegistry *cdi_registry_new(const char *const *dirs);
 void cdi_registry_free(CdiRegistry *r);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdiRegistry, cdi_registry_free)

@@ -243,7 +243,9 @@ static const char yaml_spec[] =
 	"        - GPU=1\n"
 	"      intelRdt:\n"
 	"      deviceNodes:\n"
-	"        - {path: /dev/gpu1, type: c, major: 0x10, minor: 2}\n";
+	"        - {path: /dev/gpu1, type: c, major: 0x10, minor: 2}\n"
+	"      mounts:\n"
+	"        - {hostPath: /a, containerPath: /a, options: [! 12, 1.50]}\n";
 
 static void test_parse_yaml(void **state)
 {
@@ -265,6 +267,10 @@ static void test_parse_yaml(void **state)
 	node = json_array_get(json_object_get(d1, "deviceNodes"), 0);
 	assert_int_equal(json_integer_value(json_object_get(node, "major")),
 			 16);
+	json_t *m = json_array_get(json_object_get(d1, "mounts"), 0);
+	json_t *want = json_pack("[s, s]", "12", "1.50"); /* as written */
+	assert_true(json_equal(json_object_get(m, "options"), want));
+	json_decref(want);
 	json_t *hook = json_array_get(json_object_get(s->edits, "hooks"), 0);
 	assert_string_equal(json_string_value(json_array_get(
 				    json_object_get(hook, "args"), 1)),
@@ -534,8 +540,15 @@ static void test_unknown(void **state)
 	const char *bad[] = {"gpu0", NULL};
 	assert_false(cdi_resolve(r, bad, &e, &error));
 	assert_error(error, BERTH_ERROR_INVALID_ARGUMENT,
-		     "\"gpu0\" is not a "
-		     "fully qualified");
+		     "\"gpu0\" is not a fully qualified");
+	g_clear_error(&error);
+	const char *no_dirs[] = {NULL};
+	g_autoptr(CdiRegistry) off = cdi_registry_new(no_dirs);
+	assert_false(cdi_resolve(off, names, &e, &error));
+	assert_error(
+		error, BERTH_ERROR_NOT_FOUND,
+		"unknown CDI device \"vendor.com/gpu=0\": no CDI spec dirs "
+		"are configured");
 }
 
 static void test_broken_spec(void **state)
