@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-#include "sandbox/cdi-private.h"
-#include "sandbox/pod.h"
+#include "sandbox/spec/cdi-private.h"
+#include "util/kv.h"
 #include "util/error.h"
 #include "util/fs.h"
 
@@ -947,7 +947,7 @@ static void test_apply_user_ns(void **state)
 
 static void kv(GPtrArray *a, const char *k, const char *v)
 {
-	PodKV *x = g_new0(PodKV, 1);
+	KeyValue *x = g_new0(KeyValue, 1);
 	x->key = g_strdup(k);
 	x->value = g_strdup(v);
 	g_ptr_array_add(a, x);
@@ -955,7 +955,7 @@ static void kv(GPtrArray *a, const char *k, const char *v)
 
 static void kv_free(gpointer p)
 {
-	PodKV *x = p;
+	KeyValue *x = p;
 	g_free(x->key);
 	g_free(x->value);
 	g_free(x);

@@ -2,7 +2,7 @@
  * tree it came from, the YAML reader, and the edits a resolve collects. */
 #pragma once
 
-#include "sandbox/cdi.h"
+#include "sandbox/spec/cdi.h"
 
 struct CdiSpec {
 	char *path;

@@ -2,7 +2,7 @@
  * config.json tree): env, device nodes and their cgroup rules, mounts,
  * hooks, additional gids, intelRdt and netDevices, as the CDI reference
  * library does. Works on a copy, so a failure leaves the spec untouched. */
-#include "sandbox/cdi-private.h"
+#include "sandbox/spec/cdi-private.h"
 #include "util/error.h"
 
 #include <errno.h>

@@ -2,8 +2,8 @@
  * re-checked by stat on every resolve (only what changed is read again),
  * the device index with its priority and conflict rules, resolving names
  * to edits, and the device names a container's config asks for. */
-#include "sandbox/cdi-private.h"
-#include "sandbox/pod.h"
+#include "sandbox/spec/cdi-private.h"
+#include "util/kv.h"
 #include "util/error.h"
 
 #include <dirent.h>
@@ -462,7 +462,8 @@ static gboolean add_name(GPtrArray *out, GHashTable *seen, const char *name,
 
 static gint cmp_kv(gconstpointer a, gconstpointer b)
 {
-	return strcmp((*(PodKV *const *)a)->key, (*(PodKV *const *)b)->key);
+	return strcmp((*(KeyValue *const *)a)->key,
+		      (*(KeyValue *const *)b)->key);
 }
 
 static gboolean add_annotations(GPtrArray *out, GHashTable *seen,
@@ -470,13 +471,13 @@ static gboolean add_annotations(GPtrArray *out, GHashTable *seen,
 {
 	g_autoptr(GPtrArray) cdi = g_ptr_array_new();
 	for (guint i = 0; annotations && i < annotations->len; i++) {
-		PodKV *kv = annotations->pdata[i];
+		KeyValue *kv = annotations->pdata[i];
 		if (g_str_has_prefix(kv->key, CDI_ANNOTATION_PREFIX))
 			g_ptr_array_add(cdi, kv);
 	}
 	g_ptr_array_sort(cdi, cmp_kv);
 	for (guint i = 0; i < cdi->len; i++) {
-		PodKV *kv = cdi->pdata[i];
+		KeyValue *kv = cdi->pdata[i];
 		g_auto(GStrv) names = g_strsplit(kv->value, ",", -1);
 		for (char **n = names; *n; n++) {
 			if (!add_name(out, seen, *n, error)) {

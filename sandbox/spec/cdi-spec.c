@@ -1,7 +1,7 @@
 /* CDI names and spec documents: the vendor/class/device name rules, and one
  * checker for the JSON tree of a spec (from JSON or YAML) that rejects what
  * the CDI spec does not allow and records the version its features need. */
-#include "sandbox/cdi-private.h"
+#include "sandbox/spec/cdi-private.h"
 #include "util/error.h"
 
 #include <string.h>

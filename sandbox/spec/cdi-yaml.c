@@ -1,7 +1,7 @@
 /* YAML CDI spec files read with libyaml's event parser into the same JSON
  * tree a JSON file gives, so one checker serves both. One document per
  * file; anchors and aliases work; other tags than the core ones do not. */
-#include "sandbox/cdi-private.h"
+#include "sandbox/spec/cdi-private.h"
 #include "util/error.h"
 
 #include <errno.h>

@@ -21,7 +21,7 @@ gboolean cdi_parse_name(const char *name, char **vendor, char **class_,
 /* The CDI devices a container asks for: the CRI list (CDI_devices, in its
  * order), then the values of the cdi.k8s.io/ annotations (keys in byte
  * order, each value's names in their order), first occurrence kept.
- * annotations holds PodKV* (NULL: none). INVALID_ARGUMENT naming the
+ * annotations holds KeyValue* (NULL: none). INVALID_ARGUMENT naming the
  * annotation (or the list) for a name that is not fully qualified. */
 char **cdi_device_names(const char *const *requested,
 			const GPtrArray *annotations, GError **error);
