@@ -417,6 +417,22 @@ static void read_info(const Container *c, gpointer data)
 		c->dir, "cgroup", c->cgroup, "name", c->full_name);
 }
 
+Runtime__V1__ContainerStatus **server_pod_container_statuses(BerthServer *s,
+							     CriCall *call,
+							     const char *pod_id,
+							     size_t *n_out)
+{
+	g_autoptr(GPtrArray) ctrs = ctr_manager_list_pod(s->containers, pod_id);
+	Runtime__V1__ContainerStatus **out =
+		arena_newv(cri_call_arena(call), Runtime__V1__ContainerStatus *,
+			   ctrs->len + 1);
+	*n_out = 0;
+	for (guint i = 0; i < ctrs->len; i++)
+		out[(*n_out)++] = server_container_status(
+			call, g_ptr_array_index(ctrs, i));
+	return out;
+}
+
 static char *ctr_info(Container *c)
 {
 	g_autoptr(json_t) o = NULL;

@@ -23,16 +23,8 @@ static void fill_event(BerthServer *s, CriCall *call, const CtrEvent *ev,
 		store_lookup(pod_manager_store(s->pods), ev->pod_id, NULL);
 	if (p != NULL)
 		r->pod_sandbox_status = server_pod_status(call, p);
-	g_autoptr(GPtrArray) all = ctr_manager_list(s->containers);
-	r->containers_statuses =
-		arena_newv(cri_call_arena(call), Runtime__V1__ContainerStatus *,
-			   all->len + 1);
-	for (guint i = 0; i < all->len; i++) {
-		Container *c = g_ptr_array_index(all, i);
-		if (strcmp(c->pod_id, ev->pod_id) == 0)
-			r->containers_statuses[r->n_containers_statuses++] =
-				server_container_status(call, c);
-	}
+	r->containers_statuses = server_pod_container_statuses(
+		s, call, ev->pod_id, &r->n_containers_statuses);
 }
 
 BERTH_STREAM(server_get_container_events)

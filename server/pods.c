@@ -292,6 +292,10 @@ BERTH_UNARY(server_pod_sandbox_status)
 		reply_new(call, Runtime__V1__PodSandboxStatusResponse,
 			  runtime__v1__pod_sandbox_status_response__init);
 	r->status = server_pod_status(call, p);
+	/* The timestamp tells an evented-PLEG kubelet that the list of
+	 * containers is complete: the two are set together. */
+	r->containers_statuses = server_pod_container_statuses(
+		s, call, p->id, &r->n_containers_statuses);
 	if (in->verbose) {
 		g_auto(PodSnapshot) now = {0};
 		pod_snapshot(p, &now);

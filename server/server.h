@@ -80,6 +80,14 @@ BERTH_UNARY(server_update_pod_sandbox_resources);
 
 /* Status builders shared by the status RPCs and the event stream. */
 Runtime__V1__PodSandboxStatus *server_pod_status(CriCall *call, Pod *p);
+/* The statuses of every container of the pod, as ContainerStatus gives
+ * them (evented PLEG reads them with the pod's status). */
+Runtime__V1__ContainerStatus **server_pod_container_statuses(BerthServer *s,
+							     CriCall *call,
+							     const char *pod_id,
+							     size_t *n_out);
+/* A container's stats as ContainerStats gives them. */
+Runtime__V1__ContainerStats *server_ctr_stats(CriCall *call, Container *c);
 Runtime__V1__ContainerStatus *server_container_status(CriCall *call,
 						      Container *c);
 

@@ -774,13 +774,30 @@ gboolean ctr_manager_remove(CtrManager *m, const char *id, GError **error)
 	return ok;
 }
 
+static gboolean of_pod(const Container *c, const char *pod_id)
+{
+	return strcmp(c->pod_id, pod_id) == 0;
+}
+
+GPtrArray *ctr_manager_list_pod(CtrManager *m, const char *pod_id)
+{
+	GPtrArray *all = store_list(m->store);
+	for (guint i = all->len; i-- > 0;) {
+		Container *c = g_ptr_array_index(all, i);
+		CtrState st = container_get_state(c);
+		if (!of_pod(c, pod_id) || st == CTR_REMOVING)
+			g_ptr_array_remove_index(all, i);
+	}
+	return all;
+}
+
 static gboolean for_pod(CtrManager *m, const char *pod_id, gboolean remove,
 			GError **error)
 {
 	g_autoptr(GPtrArray) all = store_list(m->store);
 	for (guint i = 0; i < all->len; i++) {
 		Container *c = g_ptr_array_index(all, i);
-		if (strcmp(c->pod_id, pod_id) != 0)
+		if (!of_pod(c, pod_id))
 			continue;
 		g_mutex_lock(&c->op_lock);
 		gboolean ok = remove ? remove_locked(m, c, error)

@@ -62,6 +62,9 @@ gboolean ctr_manager_reopen_log(CtrManager *m, const char *id, GError **error);
 Container *ctr_manager_lookup(CtrManager *m, const char *id, GError **error);
 /* Snapshot of every listed container (creation order), new refs. */
 GPtrArray *ctr_manager_list(CtrManager *m);
+/* The same for the containers of one pod (pod_id in full), those being
+ * created or removed left out. */
+GPtrArray *ctr_manager_list_pod(CtrManager *m, const char *pod_id);
 
 /* For pods: stop (timeout 0) or remove every container of a pod. */
 gboolean ctr_manager_stop_pod(CtrManager *m, const char *pod_id,
