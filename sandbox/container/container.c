@@ -1,6 +1,7 @@
 /* Container: lifetime, state and the JSON record. */
 #include "sandbox/container/container.h"
 #include "sandbox/container/ctrconfig-json.h"
+#include "util/jsonutil.h"
 #include "util/error.h"
 
 #include <jansson.h>
@@ -113,7 +114,7 @@ GBytes *container_list_entry(Container *c, CtrState st, ContainerEntryFn make,
 
 char *container_to_json(Container *c)
 {
-	json_t *o = json_pack(
+	g_autoptr(json_t) o = json_pack(
 		"{s:i, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:s,"
 		" s:s, s:i, s:I, s:s, s:i, s:I, s:I, s:i, s:s, s:s, s:b}",
 		"version", 1, "id", c->id, "pod_id", c->pod_id, "name",
@@ -138,11 +139,7 @@ char *container_to_json(Container *c)
 			json_pack("{s:I, s:I, s:o}", "uid", (json_int_t)c->uid,
 				  "gid", (json_int_t)c->gid, "groups", groups));
 	}
-	char *text = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	char *out = g_strdup(text);
-	free(text);
-	return out;
+	return berth_json_text(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 }
 
 static void take(char **slot, json_t *o, const char *key)
@@ -160,7 +157,7 @@ static gint64 num(json_t *o, const char *key)
 Container *container_from_json(const char *text, gsize len, GError **error)
 {
 	json_error_t jerr;
-	json_t *o = json_loadb(text, len, 0, &jerr);
+	g_autoptr(json_t) o = json_loadb(text, len, 0, &jerr);
 	if (o == NULL) {
 		return berth_throw_null(error, DATA_LOSS, "line %d: %s",
 					jerr.line, jerr.text);
@@ -174,10 +171,8 @@ Container *container_from_json(const char *text, gsize len, GError **error)
 	else
 		berth_throw(error, DATA_LOSS,
 			    "container record lacks id, pod_id or state");
-	if (cfg == NULL) {
-		json_decref(o);
+	if (cfg == NULL)
 		return NULL;
-	}
 	Container *c = container_new(id, pod, cfg);
 	take(&c->full_name, o, "name");
 	take(&c->config_hash, o, "config_hash");
@@ -214,6 +209,5 @@ Container *container_from_json(const char *text, gsize len, GError **error)
 		if (strcmp(state, state_names[i]) == 0)
 			c->state = i;
 	}
-	json_decref(o);
 	return c;
 }

@@ -87,23 +87,19 @@ static gboolean exec_process_file(const Container *c, char *const *cmd,
 {
 	g_autofree char *config = g_build_filename(c->dir, "config.json", NULL);
 	json_error_t jerr;
-	json_t *spec = json_load_file(config, 0, &jerr);
+	g_autoptr(json_t) spec = json_load_file(config, 0, &jerr);
 	if (spec == NULL)
 		return berth_throw(error, INTERNAL, "container %s: read %s: %s",
 				   c->id, config, jerr.text);
 	json_t *proc = json_object_get(spec, "process");
-	if (!json_is_object(proc)) {
-		json_decref(spec);
+	if (!json_is_object(proc))
 		return berth_throw(error, INTERNAL,
 				   "container %s: %s has no process", c->id,
 				   config);
-	}
 	json_object_set_new(proc, "args", berth_json_from_strv(cmd));
 	json_object_set_new(proc, "terminal", json_false());
 	json_object_del(proc, "consoleSize");
-	int rc = json_dump_file(proc, path, JSON_COMPACT);
-	json_decref(spec);
-	if (rc < 0)
+	if (json_dump_file(proc, path, JSON_COMPACT) < 0)
 		return berth_throw(error, INTERNAL,
 				   "container %s: write exec process %s", c->id,
 				   path);

@@ -172,12 +172,10 @@ static PodConfig *json_config(json_t *o)
 
 char *pod_config_hash(const PodConfig *c)
 {
-	json_t *j = config_json(c);
-	char *text = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
-	json_decref(j);
-	char *hash = g_compute_checksum_for_string(G_CHECKSUM_SHA256, text, -1);
-	free(text);
-	return hash;
+	g_autoptr(json_t) j = config_json(c);
+	g_autofree char *text =
+		berth_json_text(j, JSON_SORT_KEYS | JSON_COMPACT);
+	return g_compute_checksum_for_string(G_CHECKSUM_SHA256, text, -1);
 }
 
 /* --- Pod ----------------------------------------------------------------- */
@@ -273,7 +271,7 @@ static json_t *opt_string(const char *s)
 
 char *pod_to_json(Pod *p)
 {
-	json_t *o = json_pack(
+	g_autoptr(json_t) o = json_pack(
 		"{s:i, s:s, s:s, s:I, s:s, s:o, s:{s:o, s:o, s:o, s:o}, s:o,"
 		" s:o, s:o, s:o, s:i, s:b, s:b}",
 		"version", 1, "id", p->id, "state", state_names[p->state],
@@ -285,11 +283,7 @@ char *pod_to_json(Pod *p)
 		opt_string(p->host_veth), "cgroup", opt_string(p->cgroup),
 		"infra_id", opt_string(p->infra_id), "infra_pid", p->infra_pid,
 		"answered", p->answered, "net_attached", p->net_attached);
-	char *text = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	char *out = g_strdup(text);
-	free(text);
-	return out;
+	return berth_json_text(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 }
 
 static char *opt_dup(json_t *o, const char *key)
@@ -301,7 +295,7 @@ static char *opt_dup(json_t *o, const char *key)
 Pod *pod_from_json(const char *text, gsize len, GError **error)
 {
 	json_error_t jerr;
-	json_t *o = json_loadb(text, len, 0, &jerr);
+	g_autoptr(json_t) o = json_loadb(text, len, 0, &jerr);
 	if (o == NULL) {
 		return berth_throw_null(error, DATA_LOSS, "line %d: %s",
 					jerr.line, jerr.text);
@@ -310,7 +304,6 @@ Pod *pod_from_json(const char *text, gsize len, GError **error)
 	const char *state = json_string_value(json_object_get(o, "state"));
 	json_t *cfg = json_object_get(o, "config");
 	if (id == NULL || state == NULL || !json_is_object(cfg)) {
-		json_decref(o);
 		return berth_throw_null(error, DATA_LOSS,
 					"pod record lacks id, state or config");
 	}
@@ -335,7 +328,6 @@ Pod *pod_from_json(const char *text, gsize len, GError **error)
 	p->infra_pid = json_integer_value(json_object_get(o, "infra_pid"));
 	p->answered = json_is_true(json_object_get(o, "answered"));
 	p->net_attached = json_is_true(json_object_get(o, "net_attached"));
-	json_decref(o);
 	return p;
 }
 
