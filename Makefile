@@ -1,7 +1,9 @@
 # berth: a Kubernetes CRI server in C.
 #   make          build every binary into bin/
 #   make run      install deps, build, run berthd in the foreground (built-in defaults)
-#   make test     install deps, build, run unit + integration tests
+#   make test     install deps, build, run unit + integration tests, then
+#                 the VM test (BERTH_VM=0 skips it)
+#   make vm-test  the .deb and berth.service on a systemd + cgroup v2 guest
 #   make deb      build/deb/berth_<VERSION>_<arch>.deb
 #   make install  PREFIX (/usr/local), DESTDIR, UNITDIR
 #   make asan     the same tests with AddressSanitizer + UBSan
@@ -72,7 +74,7 @@ GLIB_BINS := $(BIN)/berthd $(BIN)/berthctl
 PYSTUBS   := $(PYGEN)/api_pb2.py $(PYGEN)/api_pb2_grpc.py
 
 .PHONY: all deps run test check unit unit-bins tool-bins integration asan fmt lint clean bench \
-	install deb
+	install deb vm-test
 .DEFAULT_GOAL := all
 
 all: $(GLIB_BINS) $(BIN)/berth-pause $(BIN)/berth-conmon $(PYSTUBS)
@@ -99,6 +101,14 @@ bench:
 test: deps
 	@$(MAKE) --no-print-directory all unit-bins tool-bins
 	@$(MAKE) --no-print-directory check
+	@if [ "$${BERTH_VM:-1}" = 0 ]; then bash tests/vm/vm-test.sh; \
+	else $(MAKE) --no-print-directory deb && bash tests/vm/vm-test.sh --if-possible; fi
+
+# The package and the unit on a real systemd + cgroup v2 machine: a Debian
+# 12 guest under qemu (tests/vm/, docs/testing.md "Test VM").
+vm-test: deps
+	@$(MAKE) --no-print-directory deb
+	@bash tests/vm/vm-test.sh
 
 # --- packaging ---------------------------------------------------------------
 # berthd finds berth-conmon and berth-pause beside its own executable
