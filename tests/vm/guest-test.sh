@@ -9,8 +9,9 @@
 #
 # Each check prints PASS, FAIL, XFAIL (a known gap of issue #18, with the
 # error seen) or XPASS (a known gap that no longer shows: update the list).
-# Only FAIL fails the run. BERTH_VM_STRICT=1 in the guest (a file
-# /mnt/out/strict) makes XFAIL fail too.
+# Only FAIL fails the run. BERTH_VM_STRICT=1 on the host (a file
+# /mnt/out/strict here) makes XFAIL fail too; BERTH_VM_SUITE (the file
+# /mnt/out/suite) runs those pytest arguments of the integration suite last.
 set -uo pipefail
 
 out=/mnt/out
@@ -385,6 +386,21 @@ systemctl stop berth.service && pass "systemctl stop berth" || fail "systemctl s
 echo "    berthd log (journal, last 40 lines; all of it in berth-journal.log):"
 journalctl -u berth.service -b --no-pager -o cat | tail -n 40 | sed 's/^/    | /'
 journalctl -u berth.service -b --no-pager >$out/berth-journal.log 2>&1
+
+# Opt-in (BERTH_VM_SUITE on the host): part of the integration suite, on
+# the repo's own bin/ over 9p, with berth.service stopped.
+if [ -s $out/suite ]; then
+	read -r -a suite_args <$out/suite
+	step "integration suite in the guest: ${suite_args[*]}"
+	if (cd $repo && PYTHONDONTWRITEBYTECODE=1 BERTH_BIN_DIR=$repo/bin \
+		BERTH_PYSTUBS=$repo/build/py BERTH_TOOLS_DIR=$repo/build/release/tests/tools \
+		python3 -m pytest -q -p no:cacheprovider "${suite_args[@]}" >$out/suite.log 2>&1); then
+		pass "pytest ${suite_args[*]}: $(tail -n 1 $out/suite.log)"
+	else
+		fail "pytest ${suite_args[*]}: $(tail -n 1 $out/suite.log) (all of it in suite.log)"
+		grep -E '^(FAILED|ERROR)' $out/suite.log | sed 's/^/    /'
+	fi
+fi
 
 summary
 [ "$nfail" -eq 0 ] || exit 1

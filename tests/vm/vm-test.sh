@@ -7,6 +7,8 @@
 #   BERTH_VM=0              skip, with a banner (local iterations)
 #   BERTH_VM_TIMEOUT=SECS   the whole boot (default 1800)
 #   BERTH_VM_STRICT=1       known gaps (XFAIL) fail the run too
+#   BERTH_VM_SUITE="ARGS"   also run pytest ARGS of tests/integration in the
+#                           guest (e.g. tests/integration/test_pod_lifecycle.py)
 #   --if-possible           `make test`: when qemu or mmdebstrap is missing,
 #                           print a banner and exit 0 instead of failing
 set -euo pipefail
@@ -49,6 +51,7 @@ rm -rf "$out"
 mkdir -p "$out"
 cp "$deb" "$out/"
 [ "${BERTH_VM_STRICT:-0}" = 1 ] && touch "$out/strict"
+[ -z "${BERTH_VM_SUITE:-}" ] || echo "$BERTH_VM_SUITE" >"$out/suite"
 
 echo "vm-test: image $image ($((t1 - t0)) s); booting (TCG: expect a few minutes)"
 rc=0
