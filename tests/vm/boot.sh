@@ -11,6 +11,9 @@
 # is killed; on any failure the tails of the console and the guest log are
 # printed.
 set -euo pipefail
+# One compound command: bash reads it whole before running it, so editing
+# this file during a run cannot change the run.
+{
 
 image= out= script= repo=$PWD timeout=1800 cpus=2 mem=3072
 while [ $# -gt 0 ]; do
@@ -95,3 +98,4 @@ if [ "$rc" != 0 ]; then
 	fi
 fi
 exit "$rc"
+}

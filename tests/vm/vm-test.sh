@@ -12,6 +12,9 @@
 #   --if-possible           `make test`: when qemu or mmdebstrap is missing,
 #                           print a banner and exit 0 instead of failing
 set -euo pipefail
+# One compound command: bash reads it whole before running it, so editing
+# this file during a run cannot change the run.
+{
 
 banner() {
 	echo "################################################################"
@@ -71,3 +74,4 @@ if [ "$rc" != 0 ]; then
 	banner "VM TEST FAILED (exit $rc): see $out/guest.log"
 fi
 exit "$rc"
+}
