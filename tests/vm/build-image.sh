@@ -63,6 +63,8 @@ mmdebstrap --mode=root --variant=apt --format=directory \
 	--customize-hook="bash $here/guest-setup.sh \"\$1\"" \
 	bookworm "$rootfs" "$sources" >&2
 
+# What the image holds, for vm-test.sh's check of the package's Depends.
+dpkg-query --admindir="$rootfs/var/lib/dpkg" -W -f='${Package}\n' >"$tmp/packages.installed"
 cp "$rootfs"/boot/vmlinuz-* "$tmp/vmlinuz"
 cp "$rootfs"/boot/initrd.img-* "$tmp/initrd.img"
 truncate -s "$size" "$tmp/rootfs.raw"

@@ -90,6 +90,11 @@ for f in /usr/bin/berthd /usr/bin/berthctl /usr/libexec/berth/berth-conmon \
 done
 check "berthd --help" /usr/bin/berthd --help
 check "berthd --config /etc/berth/berth.conf config" /usr/bin/berthd --config /etc/berth/berth.conf config
+# The shipped file shows every key berthd knows (commented out).
+for key in $(/usr/bin/berthd config | sed -n 's/^\([a-z_]*\) = .*/\1/p' | sort -u); do
+	grep -q "^# *$key = " /etc/berth/berth.conf ||
+		echo "    NOTE: /etc/berth/berth.conf does not show the key $key (regenerate contrib/berth.conf)"
+done
 grep -qx /etc/berth/berth.conf /var/lib/dpkg/info/berth.conffiles &&
 	pass "/etc/berth/berth.conf is a conffile" || fail "/etc/berth/berth.conf is not a conffile"
 systemctl is-enabled berth.service >/dev/null 2>&1 &&

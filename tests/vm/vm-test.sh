@@ -49,6 +49,25 @@ deb=$(ls build/deb/berth_*.deb 2>/dev/null | head -n1 || true)
 t0=$(date +%s)
 image=$(bash tests/vm/build-image.sh)
 t1=$(date +%s)
+
+# The guest has no network: every Depends of the package (one of each
+# "a | b" group) must be in the image, or apt install fails in the guest.
+missing=
+groups=()
+[ ! -f "$image/packages.installed" ] || IFS=, read -r -a groups <<<"$(dpkg-deb -f "$deb" Depends)"
+for group in "${groups[@]}"; do
+	found=
+	IFS='|' read -r -a alts <<<"$group"
+	for alt in "${alts[@]}"; do
+		name=$(echo "$alt" | sed 's/(.*//; s/:.*//' | tr -d ' ')
+		grep -qx "$name" "$image/packages.installed" && found=1
+	done
+	[ -n "$found" ] || missing="$missing${missing:+,} $(echo "$group" | xargs)"
+done
+if [ -n "$missing" ]; then
+	banner "VM TEST FAILED: the image lacks what berth's package Depends on:$missing (add it to tests/vm/packages.list)"
+	exit 1
+fi
 out=build/vm/run
 rm -rf "$out"
 mkdir -p "$out"
