@@ -1,7 +1,11 @@
 # berth: a Kubernetes CRI server in C.
 #   make          build every binary into bin/
 #   make run      install deps, build, run berthd in the foreground (built-in defaults)
-#   make test     install deps, build, run unit + integration tests
+#   make test     install deps, build, run unit + integration tests, then
+#                 the VM test (BERTH_VM=0 skips it)
+#   make vm-test  the .deb and berth.service on a systemd + cgroup v2 guest
+#   make deb      build/deb/berth_<VERSION>_<arch>.deb
+#   make install  PREFIX (/usr/local), DESTDIR, UNITDIR
 #   make asan     the same tests with AddressSanitizer + UBSan
 #   make fmt / make lint
 #
@@ -70,7 +74,8 @@ TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRCS))
 GLIB_BINS := $(BIN)/berthd $(BIN)/berthctl
 PYSTUBS   := $(PYGEN)/api_pb2.py $(PYGEN)/api_pb2_grpc.py
 
-.PHONY: all deps run test check unit unit-bins tool-bins integration asan fmt lint clean bench
+.PHONY: all deps run test check unit unit-bins tool-bins integration asan fmt lint clean bench \
+	install deb vm-test
 .DEFAULT_GOAL := all
 
 all: $(GLIB_BINS) $(BIN)/berth-pause $(BIN)/berth-conmon $(PYSTUBS)
@@ -97,6 +102,40 @@ bench:
 test: deps
 	@$(MAKE) --no-print-directory all unit-bins tool-bins
 	@$(MAKE) --no-print-directory check
+	@if [ "$${BERTH_VM:-1}" = 0 ]; then bash tests/vm/vm-test.sh; \
+	else $(MAKE) --no-print-directory deb && bash tests/vm/vm-test.sh --if-possible; fi
+
+# The package and the unit on a real systemd + cgroup v2 machine: a Debian
+# 12 guest under qemu (tests/vm/, docs/testing.md "Test VM").
+vm-test: deps
+	@$(MAKE) --no-print-directory deb
+	@bash tests/vm/vm-test.sh
+
+# --- packaging ---------------------------------------------------------------
+# berthd finds berth-conmon and berth-pause beside its own executable
+# (/proc/self/exe): all three live in $(PREFIX)/libexec/berth, and
+# $(PREFIX)/bin/berthd is a symlink. An existing /etc/berth/berth.conf is
+# never overwritten.
+PREFIX  ?= /usr/local
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+DESTDIR ?=
+LIBEXEC  = $(DESTDIR)$(PREFIX)/libexec/berth
+
+install: all
+	install -d $(LIBEXEC) $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(PREFIX)/share/berth/cni $(DESTDIR)/etc/berth
+	install -m 755 $(BIN)/berthd $(BIN)/berth-conmon $(BIN)/berth-pause $(LIBEXEC)/
+	ln -sfn ../libexec/berth/berthd $(DESTDIR)$(PREFIX)/bin/berthd
+	install -m 755 $(BIN)/berthctl $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 contrib/cni/10-berth.conflist $(DESTDIR)$(PREFIX)/share/berth/cni/
+	sed 's|/usr/bin/berthd|$(PREFIX)/bin/berthd|' contrib/systemd/berth.service \
+		>$(DESTDIR)$(UNITDIR)/berth.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/berth.service
+	[ -e $(DESTDIR)/etc/berth/berth.conf ] || \
+		install -m 644 contrib/berth.conf $(DESTDIR)/etc/berth/berth.conf
+
+deb: all
+	@bash contrib/deb/mkdeb.sh
 
 asan: deps
 	@$(MAKE) --no-print-directory SAN=1 all unit-bins tool-bins

@@ -27,6 +27,8 @@ packages=(
 	# test
 	python3 python3-grpcio python3-grpc-tools python3-pytest
 	docker-registry busybox-static skopeo umoci apache2-utils
+	# the test VM (tests/vm/, make vm-test) and make deb
+	qemu-system-x86 qemu-utils mmdebstrap e2fsprogs dpkg-dev
 	# format and lint
 	clang-format clang-tidy cppcheck
 )
