@@ -35,7 +35,8 @@ PYGEN   := build/py
 
 # Evaluated lazily, so `make test` on a machine without the -dev packages
 # installs them first and only then asks pkg-config.
-PKGS     = grpc glib-2.0 gio-2.0 gio-unix-2.0 ostree-1 jansson libcurl libcrypto libseccomp libarchive libprotobuf-c libmicrohttpd zlib yaml-0.1
+PKGS     = grpc glib-2.0 gio-2.0 gio-unix-2.0 ostree-1 jansson libcurl libcrypto libseccomp libarchive libprotobuf-c libmicrohttpd zlib yaml-0.1 \
+	libsystemd
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 

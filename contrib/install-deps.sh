@@ -20,7 +20,7 @@ packages=(
 	build-essential pkg-config
 	libgrpc-dev protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
 	libglib2.0-dev libostree-dev libjansson-dev libcurl4-openssl-dev libssl-dev
-	libseccomp-dev libarchive-dev libmicrohttpd-dev zlib1g-dev libyaml-dev
+	libseccomp-dev libarchive-dev libmicrohttpd-dev zlib1g-dev libsystemd-dev libyaml-dev
 	libcmocka-dev
 	# run
 	crun runc containernetworking-plugins iproute2 iptables util-linux

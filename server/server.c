@@ -70,8 +70,10 @@ static gboolean server_open_containers(BerthServer *s, const char *conmon,
 BerthServer *berth_server_new(BerthConfig *config, const char *pause_path,
 			      const char *conmon_path, GError **error)
 {
+	/* Under root, not runroot: systemd mounts /run nodev, and a rootfs
+	 * there cannot give a container its /dev/null. */
 	g_autofree char *probe_dir =
-		g_build_filename(config->runroot, "probe", NULL);
+		g_build_filename(config->root, "probe", NULL);
 	g_autofree char *cni_cache =
 		g_build_filename(config->root, "network", "cni-cache", NULL);
 	if (!berth_mkdir_p(config->root, 0711, error) ||
@@ -140,4 +142,12 @@ void berth_server_free(BerthServer *s)
 	g_free(s->pod_cidr);
 	g_mutex_clear(&s->lock);
 	g_free(s);
+}
+
+char *berth_server_summary(BerthServer *s)
+{
+	g_autoptr(GPtrArray) ctrs = ctr_manager_list(s->containers);
+	return g_strdup_printf(
+		"serving CRI on %s: %u pods, %u containers", s->config->listen,
+		store_count(pod_manager_store(s->pods)), ctrs->len);
 }

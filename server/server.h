@@ -40,6 +40,8 @@ BerthServer *berth_server_new(BerthConfig *config, const char *pause_path,
 			      const char *conmon_path, GError **error);
 /* Ends long-lived streams (GetContainerEvents) before the gRPC shutdown. */
 void berth_server_close_streams(BerthServer *s);
+/* One line on what berthd serves and holds, for systemd's STATUS. */
+char *berth_server_summary(BerthServer *s);
 void berth_server_free(BerthServer *s);
 
 /* Handlers (ctx is the BerthServer). */

@@ -24,7 +24,7 @@ struct PodManager {
 	Store *store;
 	char *ns_root;	    /* <runroot>/ns */
 	char *infra_root;   /* <runroot>/infra */
-	char *pause_rootfs; /* <runroot>/pause-rootfs */
+	char *pause_rootfs; /* <root>/pause-rootfs: not under /run, nodev there */
 	char *shm_root;	    /* <runroot>/shm */
 	char *pause_path;
 	PodContainerHooks hooks;
@@ -50,7 +50,7 @@ PodManager *pod_manager_new(const PodManagerDeps *d, GError **error)
 	m->ns_root = g_build_filename(d->config->runroot, "ns", NULL);
 	m->infra_root = g_build_filename(d->config->runroot, "infra", NULL);
 	m->pause_rootfs =
-		g_build_filename(d->config->runroot, "pause-rootfs", NULL);
+		g_build_filename(d->config->root, "pause-rootfs", NULL);
 	m->shm_root = g_build_filename(d->config->runroot, "shm", NULL);
 	m->pause_path = g_strdup(d->pause_path);
 	return m;
