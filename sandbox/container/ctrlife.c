@@ -304,6 +304,9 @@ static gboolean step_spec(CtrManager *m, CtrCreate *cc, GError **error)
 	g_autofree char *hostname = g_build_filename(pod_dir, "hostname", NULL);
 	g_autofree char *shm = pod_manager_shm_path(m->pods, p);
 	g_autofree char *rootfs = g_build_filename(c->dir, "rootfs", NULL);
+	const OciRuntime *rt = ctr_runtime_of(m, c, error);
+	if (rt == NULL)
+		return FALSE;
 	g_autofree char *term = termination_log(c, error);
 	if (term == NULL)
 		return FALSE;
@@ -327,6 +330,8 @@ static gboolean step_spec(CtrManager *m, CtrCreate *cc, GError **error)
 			(const char *const *)m->config->default_capabilities,
 		.pids_limit = m->config->pids_limit,
 		.host = &m->host,
+		.runtime = rt->name,
+		.rro_mounts = rt->rro,
 	};
 	g_auto(OciSpecResult) res = {0};
 	if (!oci_spec_build(c->config, &ctx, &res, error))
