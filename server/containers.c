@@ -75,6 +75,12 @@ take_security(CtrConfig *c, const Runtime__V1__LinuxContainerSecurityContext *s,
 	      GError **error)
 {
 	CtrSecurity *o = &c->security;
+	if (s->run_as_group != NULL && s->run_as_user == NULL &&
+	    s->run_as_username[0] == '\0')
+		return berth_throw(error, INVALID_ARGUMENT,
+				   "config.linux.security_context.run_as_group "
+				   "is set without run_as_user or "
+				   "run_as_username");
 	if (s->capabilities) {
 		g_strfreev(o->cap_add);
 		g_strfreev(o->cap_drop);

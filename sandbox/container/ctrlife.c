@@ -742,9 +742,12 @@ static gboolean stop_locked(CtrManager *m, Container *c, gint64 timeout_s,
 gboolean ctr_manager_stop(CtrManager *m, const char *id, gint64 timeout_s,
 			  GError **error)
 {
-	g_autoptr(Container) c = store_lookup(m->store, id, error);
-	if (c == NULL)
+	/* An id never known or already removed: OK, as for remove. */
+	g_autoptr(Container) c = NULL;
+	if (!store_lookup_idempotent(m->store, id, (gpointer *)&c, error))
 		return FALSE;
+	if (c == NULL)
+		return TRUE;
 	g_mutex_lock(&c->op_lock);
 	gboolean ok = stop_locked(m, c, timeout_s, error);
 	g_mutex_unlock(&c->op_lock);
