@@ -1,7 +1,8 @@
 """What berth advertises to a Kubernetes 1.36 kubelet, and that each
 advertised feature works: Status features (supplemental groups policy),
 per-handler recursive read-only mounts as the start-up probe found them,
-an rro mount that keeps a sub-mount read-only, and Merge/Strict groups."""
+an rro mount that keeps a sub-mount read-only, Merge/Strict groups, and
+the stop signal a container status reports and stop sends."""
 import json
 import platform
 import subprocess
@@ -11,7 +12,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from conftest import api_pb2
+from conftest import api_pb2, wait_for
 from test_container_lifecycle import create, cstatus, ctr_config, log_lines, wait_exited
 from test_pod_lifecycle import pod_config
 
@@ -175,3 +176,34 @@ def test_supplemental_groups_policy(bd, refs, tmp_path, policy, has_extra):
     assert user.uid == 1000
     assert (2000 in user.supplemental_groups) == has_extra
 
+
+# --- stop signals (KEP-4960) ---------------------------------------------------
+
+def test_stop_signal_reported_and_used(bd, refs, tmp_path):
+    """ContainerStatus.stop_signal is the signal in effect: the config's,
+    else the image's STOPSIGNAL (app: SIGINT), else SIGTERM; and stop
+    sends that signal."""
+    pcfg = pod_config(name="stopsig")
+    pcfg.log_directory = str(tmp_path / "logs")
+    pod_id = bd.runtime.RunPodSandbox(api_pb2.RunPodSandboxRequest(config=pcfg)).pod_sandbox_id
+    trap = ("sh", "-c", "trap 'exit 42' USR1; trap 'exit 43' INT; trap 'exit 44' TERM; "
+                        "echo ready; while :; do sleep 0.1; done")
+    cases = [
+        ("cfg", refs["busybox"], api_pb2.SIGUSR1, api_pb2.SIGUSR1, 42),
+        ("img", refs["app"], api_pb2.RUNTIME_DEFAULT, api_pb2.SIGINT, 43),
+        ("none", refs["busybox"], api_pb2.RUNTIME_DEFAULT, api_pb2.SIGTERM, 44),
+        ("rt", refs["busybox"], api_pb2.SIGRTMINPLUS1, api_pb2.SIGRTMINPLUS1, None),
+    ]
+    for name, ref, asked, want, code in cases:
+        cfg = ctr_config(ref, name=name, cmd=trap, stop_signal=asked)
+        cid = create(bd, pod_id, pcfg, cfg)
+        assert cstatus(bd, cid).status.stop_signal == want, name
+        if code is None:
+            continue
+        bd.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+        log = Path(cstatus(bd, cid).status.log_path)
+        wait_for(lambda: log.exists() and b"ready" in log.read_bytes(), what="ready")
+        bd.runtime.StopContainer(api_pb2.StopContainerRequest(container_id=cid, timeout=20))
+        st = cstatus(bd, cid).status
+        assert st.exit_code == code, (name, st.exit_code)
+        assert st.stop_signal == want
