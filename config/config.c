@@ -67,6 +67,7 @@ BerthConfig *berth_config_new_default(void)
 	c->auth_file = g_strdup("");
 	c->insecure_registries = g_new0(char *, 1);
 	c->max_parallel_downloads = 3;
+	c->pinned_images = g_new0(char *, 1);
 	c->cni_conf_dir = g_strdup("/etc/cni/net.d");
 	const char *dirs[] = {"/usr/lib/cni", "/opt/cni/bin", NULL};
 	c->cni_plugin_dirs = g_strdupv((char **)dirs);
@@ -391,6 +392,15 @@ gboolean berth_config_validate(const BerthConfig *c, GError **error)
 				   "configured runtime handler",
 				   c->default_runtime,
 				   origin(c, "berth.runtime.default_runtime"));
+	for (char **p = c->pinned_images; *p != NULL; p++) {
+		const char *star = strchr(*p, '*');
+		if (**p == '*' || (star != NULL && star[1] != '\0'))
+			return berth_throw(
+				error, INVALID_ARGUMENT,
+				"berth.image.pinned_images entry \"%s\" (%s): "
+				"a name, or a prefix ending in one \"*\"",
+				*p, origin(c, "berth.image.pinned_images"));
+	}
 	if (!g_hostname_is_ip_address(c->stream_address))
 		return berth_throw(error, INVALID_ARGUMENT,
 				   "berth.streaming.address must be an IP "

@@ -40,6 +40,9 @@ typedef struct BerthConfig {
 	char *auth_file;
 	char **insecure_registries;
 	gint64 max_parallel_downloads;
+	/* Images kubelet's GC must leave (Image.pinned): exact names or
+	 * "prefix*" globs, matched against repo tags and digests. */
+	char **pinned_images;
 	/* [berth.network] */
 	char *cni_conf_dir;
 	char **cni_plugin_dirs;

@@ -67,6 +67,8 @@ const ConfigKey config_keys[] = {
 	{"berth.image", "max_parallel_downloads", CK_INT,
 	 OFF(max_parallel_downloads), "max-parallel-downloads",
 	 "layers one pull downloads at once", 1, 64},
+	{"berth.image", "pinned_images", CK_STRINGS, OFF(pinned_images),
+	 "pinned-image", "images kubelet's GC keeps: exact names or prefix* globs"},
 	{"berth.network", "cni_conf_dir", CK_STRING, OFF(cni_conf_dir),
 	 "cni-config-dir", "CNI network configs", .absolute_path = TRUE},
 	{"berth.network", "cni_plugin_dirs", CK_STRINGS, OFF(cni_plugin_dirs),

@@ -5,9 +5,11 @@
 #include "sandbox/container/ctrlife.h"
 #include "server/reply.h"
 #include "server/server.h"
+#include "server/signal.h"
 #include "util/error.h"
 
 #include "util/jsonutil.h"
+#include <signal.h>
 #include <string.h>
 
 /* --- request -> CtrConfig ------------------------------------------------ */
@@ -75,6 +77,12 @@ take_security(CtrConfig *c, const Runtime__V1__LinuxContainerSecurityContext *s,
 	      GError **error)
 {
 	CtrSecurity *o = &c->security;
+	if (s->run_as_group != NULL && s->run_as_user == NULL &&
+	    s->run_as_username[0] == '\0')
+		return berth_throw(error, INVALID_ARGUMENT,
+				   "config.linux.security_context.run_as_group "
+				   "is set without run_as_user or "
+				   "run_as_username");
 	if (s->capabilities) {
 		g_strfreev(o->cap_add);
 		g_strfreev(o->cap_drop);
@@ -162,15 +170,6 @@ static void take_resources(CtrConfig *c,
 	request_map(o->unified, (void *const *)r->unified, r->n_unified);
 }
 
-static int stop_signal_of(Runtime__V1__Signal s)
-{
-	if (s == RUNTIME__V1__SIGNAL__RUNTIME_DEFAULT)
-		return 0;
-	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
-		&runtime__v1__signal__descriptor, s);
-	return v ? ctr_signal_parse(v->name) : 0;
-}
-
 static CtrConfig *
 ctr_config_from_request(const Runtime__V1__ContainerConfig *in, GError **error)
 {
@@ -203,7 +202,7 @@ ctr_config_from_request(const Runtime__V1__ContainerConfig *in, GError **error)
 	c->stdin_ = in->stdin;
 	c->stdin_once = in->stdin_once;
 	c->tty = in->tty;
-	c->stop_signal = stop_signal_of(in->stop_signal);
+	c->stop_signal = server_signal_from_cri(in->stop_signal);
 	request_map(c->labels, (void *const *)in->labels, in->n_labels);
 	request_map(c->annotations, (void *const *)in->annotations,
 		    in->n_annotations);
@@ -375,6 +374,9 @@ static void read_status(const Container *c, gpointer data)
 	st->message = reply_str(r->call, c->message);
 	st->resources = resources_reply(r->call, c);
 	st->user = user_reply(r->call, c);
+	/* The signal in effect: config, else the image's, else SIGTERM. */
+	st->stop_signal = (Runtime__V1__Signal)server_signal_to_cri(
+		c->stop_signal > 0 ? c->stop_signal : SIGTERM);
 }
 
 /* The status as of now; caller holds nothing. */

@@ -23,15 +23,21 @@ static const char *protocol_name(Runtime__V1__Protocol p)
 	}
 }
 
-static void take_linux(PodConfig *c,
-		       const Runtime__V1__LinuxPodSandboxConfig *l)
+static gboolean take_linux(PodConfig *c,
+			   const Runtime__V1__LinuxPodSandboxConfig *l,
+			   GError **error)
 {
 	request_set(&c->cgroup_parent, l->cgroup_parent);
 	request_map(c->sysctls, (void *const *)l->sysctls, l->n_sysctls);
 	const Runtime__V1__LinuxSandboxSecurityContext *sc =
 		l->security_context;
 	if (sc == NULL)
-		return;
+		return TRUE;
+	/* The proto: run_as_group only with run_as_user, else fail. */
+	if (sc->run_as_group != NULL && sc->run_as_user == NULL)
+		return berth_throw(error, INVALID_ARGUMENT,
+				   "config.linux.security_context.run_as_group "
+				   "is set without run_as_user");
 	c->privileged = sc->privileged;
 	const Runtime__V1__NamespaceOption *ns = sc->namespace_options;
 	if (ns != NULL) {
@@ -40,6 +46,7 @@ static void take_linux(PodConfig *c,
 		c->ns_ipc = (PodNsMode)ns->ipc;
 		request_set(&c->ns_target_id, ns->target_id);
 	}
+	return TRUE;
 }
 
 static PodConfig *
@@ -84,8 +91,8 @@ pod_config_from_request(const Runtime__V1__RunPodSandboxRequest *r,
 	request_map(c->labels, (void *const *)in->labels, in->n_labels);
 	request_map(c->annotations, (void *const *)in->annotations,
 		    in->n_annotations);
-	if (in->linux)
-		take_linux(c, in->linux);
+	if (in->linux && !take_linux(c, in->linux, error))
+		return NULL;
 	request_set(&c->runtime_handler, r->runtime_handler);
 	return g_steal_pointer(&c);
 }

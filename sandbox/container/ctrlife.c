@@ -304,6 +304,9 @@ static gboolean step_spec(CtrManager *m, CtrCreate *cc, GError **error)
 	g_autofree char *hostname = g_build_filename(pod_dir, "hostname", NULL);
 	g_autofree char *shm = pod_manager_shm_path(m->pods, p);
 	g_autofree char *rootfs = g_build_filename(c->dir, "rootfs", NULL);
+	const OciRuntime *rt = ctr_runtime_of(m, c, error);
+	if (rt == NULL)
+		return FALSE;
 	g_autofree char *term = termination_log(c, error);
 	if (term == NULL)
 		return FALSE;
@@ -327,6 +330,8 @@ static gboolean step_spec(CtrManager *m, CtrCreate *cc, GError **error)
 			(const char *const *)m->config->default_capabilities,
 		.pids_limit = m->config->pids_limit,
 		.host = &m->host,
+		.runtime = rt->name,
+		.rro_mounts = rt->rro,
 	};
 	g_auto(OciSpecResult) res = {0};
 	if (!oci_spec_build(c->config, &ctx, &res, error))
@@ -737,9 +742,12 @@ static gboolean stop_locked(CtrManager *m, Container *c, gint64 timeout_s,
 gboolean ctr_manager_stop(CtrManager *m, const char *id, gint64 timeout_s,
 			  GError **error)
 {
-	g_autoptr(Container) c = store_lookup(m->store, id, error);
-	if (c == NULL)
+	/* An id never known or already removed: OK, as for remove. */
+	g_autoptr(Container) c = NULL;
+	if (!store_lookup_idempotent(m->store, id, (gpointer *)&c, error))
 		return FALSE;
+	if (c == NULL)
+		return TRUE;
 	g_mutex_lock(&c->op_lock);
 	gboolean ok = stop_locked(m, c, timeout_s, error);
 	g_mutex_unlock(&c->op_lock);

@@ -40,7 +40,8 @@ Container *ctr_manager_create(CtrManager *m, const char *pod_id,
 			      ImageRecord *img, GError **error);
 void ctr_manager_mark_answered(CtrManager *m, Container *c, gboolean answered);
 gboolean ctr_manager_start(CtrManager *m, const char *id, GError **error);
-/* timeout_s 0 kills at once. Idempotent on a stopped container. */
+/* timeout_s 0 kills at once. Idempotent on a stopped container; an
+ * unknown or removed id is success (the CRI contract). */
 gboolean ctr_manager_stop(CtrManager *m, const char *id, gint64 timeout_s,
 			  GError **error);
 /* Idempotent; kills a running one first. */

@@ -24,7 +24,8 @@ struct PodManager {
 	Store *store;
 	char *ns_root;	    /* <runroot>/ns */
 	char *infra_root;   /* <runroot>/infra */
-	char *pause_rootfs; /* <root>/pause-rootfs: not under /run, nodev there */
+	char *pause_rootfs; /* <root>/pause-rootfs: not under /run, nodev there
+			     */
 	char *shm_root;	    /* <runroot>/shm */
 	char *pause_path;
 	PodContainerHooks hooks;
@@ -630,16 +631,13 @@ static gboolean stop_locked(PodManager *m, Pod *p, GError **error)
 
 gboolean pod_manager_stop(PodManager *m, const char *id, GError **error)
 {
-	g_autoptr(GError) local = NULL;
-	g_autoptr(Pod) p = store_lookup(m->store, id, &local);
-	if (p == NULL) {
-		if (g_error_matches(local, BERTH_ERROR,
-				    BERTH_ERROR_NOT_FOUND) &&
-		    store_was_removed(m->store, id))
-			return TRUE; /* already reclaimed */
-		g_propagate_error(error, g_steal_pointer(&local));
+	/* An id never known or already removed: OK (kubelet's cleanup paths
+	 * stop what may be gone). */
+	g_autoptr(Pod) p = NULL;
+	if (!store_lookup_idempotent(m->store, id, (gpointer *)&p, error))
 		return FALSE;
-	}
+	if (p == NULL)
+		return TRUE;
 	g_mutex_lock(&p->op_lock);
 	gboolean ok =
 		pod_get_state(p) == POD_REMOVING || stop_locked(m, p, error);

@@ -57,7 +57,7 @@ void pod_manager_set_container_hooks(PodManager *m,
 /* The pod's /dev/shm tmpfs, or NULL when it uses the host IPC namespace. */
 char *pod_manager_shm_path(PodManager *m, const Pod *p);
 
-/* Idempotent. NOT_FOUND only for an id never known. */
+/* Idempotent: an unknown or removed id is success (the CRI contract). */
 gboolean pod_manager_stop(PodManager *m, const char *id, GError **error);
 /* Idempotent: an unknown or removed id is success. */
 gboolean pod_manager_remove(PodManager *m, const char *id, GError **error);

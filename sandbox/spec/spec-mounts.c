@@ -170,7 +170,8 @@ static gboolean check_propagation(MountSet *m, const CtrMount *cm,
 	return TRUE;
 }
 
-static gboolean check_mount(const CtrMount *cm, GError **error)
+static gboolean check_mount(const CtrMount *cm, const CtrSpecContext *ctx,
+			    GError **error)
 {
 	if (!g_path_is_absolute(cm->container_path) ||
 	    strcmp(cm->container_path, "/") == 0)
@@ -188,13 +189,21 @@ static gboolean check_mount(const CtrMount *cm, GError **error)
 				   "mount %s: recursive read-only needs "
 				   "readonly and private propagation",
 				   cm->container_path);
+	/* Never a silent plain "ro": sub-mounts would stay writable. */
+	if (cm->recursive_read_only && !ctx->rro_mounts)
+		return berth_throw(error, FAILED_PRECONDITION,
+				   "mount %s: recursive read-only is not "
+				   "supported by runtime handler %s on this "
+				   "host (see Status runtime_handlers)",
+				   cm->container_path,
+				   ctx->runtime ? ctx->runtime : "?");
 	return TRUE;
 }
 
 static gboolean add_request_mount(MountSet *m, const CtrMount *cm,
-				  GError **error)
+				  const CtrSpecContext *ctx, GError **error)
 {
-	if (!check_mount(cm, error))
+	if (!check_mount(cm, ctx, error))
 		return FALSE;
 	/* Symlinks are resolved here: the target is what gets mounted. */
 	g_autofree char *source = realpath(cm->host_path, NULL);
@@ -247,7 +256,7 @@ gboolean oci_spec_add_mounts(json_t *spec, const CtrConfig *c,
 					       NULL),
 	};
 	for (guint i = 0; i < c->mounts->len; i++)
-		if (!add_request_mount(&m, g_ptr_array_index(c->mounts, i),
+		if (!add_request_mount(&m, g_ptr_array_index(c->mounts, i), ctx,
 				       error))
 			return FALSE;
 	add_kernel_fs(&m, c->security.privileged);

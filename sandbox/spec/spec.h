@@ -60,6 +60,10 @@ typedef struct {
 	/* The AppArmor profile RuntimeDefault means; NULL: none loaded. */
 	const char *apparmor_default;
 	const OciHostInfo *host;
+	/* The container's runtime handler, and whether it and the kernel do
+	 * recursive read-only mounts (its start-up probe). */
+	const char *runtime;
+	gboolean rro_mounts;
 } CtrSpecContext;
 
 /* The default maskedPaths and readonlyPaths (what kubelet sends for the

@@ -140,3 +140,20 @@ def test_shipped_berth_conf_shows_every_key(tmp_path):
     assert keys
     missing = [k for k in keys if f"# {k} = " not in text]
     assert missing == []
+
+
+def test_pinned_images(confs):
+    main, d = confs
+    r = berthd_config(main, d)
+    assert value(r.stdout, "pinned_images") == "[]"
+    main.write_text('[berth.image]\npinned_images = ["registry.k8s.io/pause:3.10", "quay.io/ns/*"]\n')
+    r = berthd_config(main, d, "--pinned-image", "docker.io/library/busybox:latest")
+    assert r.returncode == 0, r.stderr
+    # A flag replaces the file's list, as for every list key.
+    assert value(r.stdout, "pinned_images") == '["docker.io/library/busybox:latest"]'
+    r = berthd_config(main, d)
+    assert value(r.stdout, "pinned_images") == '["registry.k8s.io/pause:3.10", "quay.io/ns/*"]'
+    for bad in ("*", "quay.io/*/app", "*pause"):
+        r = berthd_config(main, d, "--pinned-image", bad)
+        assert r.returncode == 2, bad
+        assert "pinned_images entry" in r.stderr and bad in r.stderr

@@ -110,6 +110,8 @@ static inline SpecFx *spec_fx_new(void)
 		.termination_log = f->termlog,
 		.default_capabilities = spec_test_default_caps,
 		.host = &f->host,
+		.runtime = "runc",
+		.rro_mounts = TRUE,
 	};
 	return f;
 }

@@ -277,6 +277,36 @@ static void test_json(void **state)
 	json_decref(j);
 }
 
+static void test_pinned_images(void **state)
+{
+	(void)state;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(BerthConfig) d = berth_config_new_default();
+	assert_null(d->pinned_images[0]);
+	g_autofree char *printed = berth_config_to_toml(d);
+	assert_non_null(strstr(printed, "\npinned_images = []\n"));
+	g_autoptr(BerthConfig) c =
+		merged("[berth.image]\npinned_images = "
+		       "[\"registry.k8s.io/pause:3.10\", \"quay.io/ns/*\"]\n",
+		       &error);
+	assert_non_null(c);
+	assert_string_equal(c->pinned_images[0], "registry.k8s.io/pause:3.10");
+	assert_string_equal(c->pinned_images[1], "quay.io/ns/*");
+	assert_null(c->pinned_images[2]);
+	assert_true(berth_config_validate(c, &error));
+	const char *bad[] = {"*", "*pause", "quay.io/*/app"};
+	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autoptr(BerthConfig) b = berth_config_new_default();
+		g_strfreev(b->pinned_images);
+		const char *one[] = {bad[i], NULL};
+		b->pinned_images = g_strdupv((char **)one);
+		g_autoptr(GError) e = NULL;
+		assert_false(berth_config_validate(b, &e));
+		assert_int_equal(e->code, BERTH_ERROR_INVALID_ARGUMENT);
+		assert_non_null(strstr(e->message, "pinned_images entry"));
+	}
+}
+
 static void test_cdi_spec_dirs(void **state)
 {
 	(void)state;
@@ -405,6 +435,7 @@ int main(void)
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_args),
 		cmocka_unit_test(test_cdi_spec_dirs),
+		cmocka_unit_test(test_pinned_images),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

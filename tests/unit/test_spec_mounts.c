@@ -208,6 +208,21 @@ static void test_request_mount_errors(void **state)
 	}
 }
 
+/* A handler without rro support refuses the mount; never a plain "ro". */
+static void test_rro_unsupported(void **state)
+{
+	SpecFx *f = *state;
+	g_autoptr(CtrConfig) c = spec_test_config();
+	ctr_config_add_mount(c, "/ro", f->data, TRUE, CTR_PROPAGATION_PRIVATE);
+	CtrMount *m = g_ptr_array_index(c->mounts, 0);
+	m->recursive_read_only = TRUE;
+	f->ctx.rro_mounts = FALSE;
+	f->ctx.runtime = "crun";
+	spec_gen_fails(f, c, BERTH_ERROR_FAILED_PRECONDITION,
+		       "recursive read-only is not supported by runtime "
+		       "handler crun");
+}
+
 /* A tmpfs at <dir>/prop/<name> with the given propagation flag. */
 static char *prop_mount(SpecFx *f, const char *name, unsigned long flag)
 {
@@ -405,6 +420,7 @@ int main(void)
 		T(test_shm_choices),
 		T(test_request_mounts),
 		T(test_request_mount_errors),
+		T(test_rro_unsupported),
 		T(test_propagation),
 		T(test_devices),
 		T(test_device_dir_and_errors),
