@@ -3,7 +3,7 @@
  * mounted read-only onto itself so nothing can write through the links
  * into the repo's objects), and per container an overlay with that
  * checkout as its only lowerdir. A checkout is counted by the overlays
- * and checkout calls using it; after a restart the overlays still
+ * and image volumes (volume.c) using it; after a restart those still
  * mounted (in /proc/self/mountinfo) are counted again. It lives until
  * its image is removed and nobody uses it. */
 #include "image/ref.h"
@@ -233,10 +233,31 @@ static char *mountinfo_unescape(const char *s, gsize len)
 	return g_string_free(out, FALSE);
 }
 
-/* Count, per checkout, the overlays in one mountinfo line using it. */
+static void count_user(GHashTable *users, const char *hex)
+{
+	guint n = GPOINTER_TO_UINT(g_hash_table_lookup(users, hex));
+	g_hash_table_replace(users, g_strdup(hex), GUINT_TO_POINTER(n + 1));
+}
+
+/* An image volume's bind mount: its mount point (field 5) names it. */
+static void mountinfo_count_volume(const char *line, GHashTable *users)
+{
+	g_auto(GStrv) f = g_strsplit(line, " ", 6);
+	if (g_strv_length(f) < 6)
+		return;
+	g_autofree char *point = mountinfo_unescape(f[4], strlen(f[4]));
+	const char *hex = image_volume_hex_of(point);
+	if (hex != NULL)
+		count_user(users, hex);
+}
+
+/* Count, per checkout, the overlays and image volumes in one mountinfo
+ * line using it. */
 static void mountinfo_count_line(ImageStore *store, const char *line,
 				 GHashTable *users)
 {
+	if (strstr(line, "/" IMAGE_VOLUMES_DIR "/") != NULL)
+		mountinfo_count_volume(line, users);
 	const char *sep = strstr(line, " - overlay ");
 	const char *opts = sep != NULL ? strstr(sep, "lowerdir=") : NULL;
 	if (opts == NULL)
@@ -249,10 +270,7 @@ static void mountinfo_count_line(ImageStore *store, const char *line,
 	for (char **d = dirs; *d != NULL; d++) {
 		if (!g_str_has_prefix(*d, prefix))
 			continue;
-		const char *hex = *d + strlen(prefix);
-		guint n = GPOINTER_TO_UINT(g_hash_table_lookup(users, hex));
-		g_hash_table_replace(users, g_strdup(hex),
-				     GUINT_TO_POINTER(n + 1));
+		count_user(users, *d + strlen(prefix));
 	}
 }
 

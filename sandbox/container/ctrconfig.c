@@ -13,6 +13,9 @@ static void mount_free(gpointer p)
 	CtrMount *m = p;
 	g_free(m->container_path);
 	g_free(m->host_path);
+	g_free(m->image);
+	g_free(m->image_id);
+	g_free(m->image_sub_path);
 	g_free(m);
 }
 
@@ -131,9 +134,27 @@ void ctr_config_add_mount(CtrConfig *c, const char *container_path,
 	CtrMount *m = g_new0(CtrMount, 1);
 	m->container_path = g_strdup(container_path);
 	m->host_path = g_strdup(host_path);
+	m->image = g_strdup("");
+	m->image_id = g_strdup("");
+	m->image_sub_path = g_strdup("");
 	m->readonly = readonly;
 	m->propagation = propagation;
 	g_ptr_array_add(c->mounts, m);
+}
+
+void ctr_config_add_image_mount(CtrConfig *c, const char *container_path,
+				const char *image, const char *image_id,
+				const char *sub_path, gboolean readonly)
+{
+	ctr_config_add_mount(c, container_path, "", readonly,
+			     CTR_PROPAGATION_PRIVATE);
+	CtrMount *m = g_ptr_array_index(c->mounts, c->mounts->len - 1);
+	g_free(m->image);
+	g_free(m->image_id);
+	g_free(m->image_sub_path);
+	m->image = g_strdup(image);
+	m->image_id = g_strdup(image_id);
+	m->image_sub_path = g_strdup(sub_path);
 }
 
 void ctr_config_add_device(CtrConfig *c, const char *container_path,

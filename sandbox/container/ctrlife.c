@@ -1,5 +1,6 @@
 /* Containers: create -> start -> (exit event) -> stop -> remove. Create's
- * steps: record (creating) -> rootfs overlay -> OCI spec -> log dir ->
+ * steps: record (creating) -> rootfs overlay -> image volumes -> OCI
+ * spec -> log dir ->
  * record (created); no runtime runs. Start: the monitor has the runtime
  * create and start the container in one call (`run --detach`) -> record
  * (running). Undo runs the other way; every undo step is idempotent. */
@@ -179,6 +180,11 @@ static gboolean start_monitor(CtrManager *m, Container *c, int *pid,
 	return TRUE;
 }
 
+static gboolean undo_volumes(CtrManager *m, Container *c, GError **error)
+{
+	return ctr_volumes_unmount(m, c, error);
+}
+
 static gboolean undo_rootfs(CtrManager *m, Container *c, GError **error)
 {
 	return image_rootfs_unmount(m->images, c->image_id, c->dir, error);
@@ -199,6 +205,7 @@ typedef gboolean (*CtrStep)(CtrManager *m, Container *c, GError **error);
 /* Everything of a container but its record, whatever state it is in. */
 static const CtrStep undo_steps[] = {
 	ctr_runtime_delete,
+	undo_volumes,
 	undo_rootfs,
 	undo_run_files,
 };
@@ -236,13 +243,20 @@ static int target_pid(CtrManager *m, Container *c, GError **error)
 }
 
 /* What CreateContainer's steps share: the pod and the image, looked up
- * once, and the image's config, parsed once. */
+ * once, the image's config, parsed once, and the image volumes' paths. */
 typedef struct {
 	Container *c;
 	Pod *pod;
 	ImageRecord *image;
 	ImageConfig *image_config;
+	GPtrArray *volumes; /* char*, per request mount; NULL: a host one */
 } CtrCreate;
+
+static gboolean step_volumes(CtrManager *m, CtrCreate *cc, GError **error)
+{
+	cc->volumes = ctr_volumes_mount(m, cc->c, error);
+	return cc->volumes != NULL;
+}
 
 static gboolean step_rootfs(CtrManager *m, CtrCreate *cc, GError **error)
 {
@@ -318,6 +332,7 @@ static gboolean step_spec(CtrManager *m, CtrCreate *cc, GError **error)
 		.target_pid = tpid,
 		.pod_cgroup = p->cgroup,
 		.image = cc->image_config,
+		.image_volumes = cc->volumes,
 		.resolv_conf = resolv,
 		.hosts = hosts,
 		.hostname_file = hostname,
@@ -346,6 +361,7 @@ static gboolean create_steps(CtrManager *m, CtrCreate *cc, GError **error)
 		CreateStep fn;
 	} steps[] = {
 		{"rootfs", step_rootfs},
+		{"image volumes", step_volumes},
 		{"OCI spec", step_spec},
 		{"log directory", step_log_dir},
 	};
@@ -487,7 +503,10 @@ Container *ctr_manager_create(CtrManager *m, const char *pod_id,
 	if (first != NULL)
 		return first;
 	CtrCreate cc = {.c = c, .pod = p, .image = img, .image_config = icfg};
-	if (!make(m, &cc, error))
+	gboolean made = make(m, &cc, error);
+	if (cc.volumes != NULL)
+		g_ptr_array_unref(cc.volumes);
+	if (!made)
 		return NULL;
 	ctr_publish(m, c, CTR_EVENT_CREATED);
 	log_info("container %s (%s) created", c->id, c->full_name);
@@ -808,7 +827,8 @@ gboolean ctr_manager_image_in_use(CtrManager *m, const char *image_id)
 	g_autoptr(GPtrArray) all = store_list(m->store);
 	for (guint i = 0; i < all->len; i++) {
 		Container *c = g_ptr_array_index(all, i);
-		if (strcmp(c->image_id, image_id) == 0)
+		if (strcmp(c->image_id, image_id) == 0 ||
+		    ctr_volumes_use_image(c, image_id))
 			return TRUE;
 	}
 	return FALSE;
