@@ -137,6 +137,19 @@ def test_bad_sub_path(pod, refs, sub_path, code, words):
     assert not b.runtime.ListContainers(api_pb2.ListContainersRequest()).containers
 
 
+def test_later_step_failing_undoes_the_volume(pod, refs):
+    """The volume is mounted, then the OCI spec step fails (a host path
+    that does not exist): the undo unmounts it and frees the image."""
+    b, pod_id, pcfg = pod
+    run, vol = refs
+    e = create_error(b, pod_id, pcfg, run, [
+        image_mount("/vol", vol, "data"),
+        api_pb2.Mount(container_path="/host", host_path="/nonexistent/berth-imgvol")])
+    assert e.code() == grpc.StatusCode.NOT_FOUND and "/nonexistent/berth-imgvol" in e.details()
+    assert volume_mounts(b) == []
+    remove_image(b, vol)
+
+
 def test_image_not_present(pod, refs):
     b, pod_id, pcfg = pod
     run, vol = refs
