@@ -215,6 +215,10 @@ ctr_config_from_request(const Runtime__V1__ContainerConfig *in, GError **error)
 	request_map(c->labels, (void *const *)in->labels, in->n_labels);
 	request_map(c->annotations, (void *const *)in->annotations,
 		    in->n_annotations);
+	g_strfreev(c->cdi_devices);
+	c->cdi_devices = g_new0(char *, in->n_cdi_devices + 1);
+	for (size_t i = 0; i < in->n_cdi_devices; i++)
+		c->cdi_devices[i] = g_strdup(in->cdi_devices[i]->name);
 	for (size_t i = 0; i < in->n_devices; i++)
 		ctr_config_add_device(c, in->devices[i]->container_path,
 				      in->devices[i]->host_path,

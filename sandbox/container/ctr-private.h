@@ -30,6 +30,7 @@ struct CtrManager {
 	ImageStore *images;
 	OciRuntimes *runtimes;
 	EventBus *events;
+	CdiRegistry *cdi;
 	char *conmon_path;
 	char *dir;	 /* <root>/containers */
 	char *sock_root; /* <runroot>/containers */

@@ -129,7 +129,7 @@ static json_t *security_json(const CtrSecurity *s)
 	return o;
 }
 
-json_t *ctr_config_to_json(const CtrConfig *c)
+static json_t *config_core_json(const CtrConfig *c)
 {
 	return json_pack(
 		"{s:s, s:I, s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:s,"
@@ -144,6 +144,16 @@ json_t *ctr_config_to_json(const CtrConfig *c)
 		c->stdin_once, "tty", c->tty, "stop_signal", c->stop_signal,
 		"resources", resources_json(&c->resources), "security",
 		security_json(&c->security));
+}
+
+json_t *ctr_config_to_json(const CtrConfig *c)
+{
+	json_t *o = config_core_json(c);
+	/* Added after the first records were written: only when set. */
+	if (c->cdi_devices[0] != NULL)
+		json_object_set_new(o, "cdi_devices",
+				    berth_json_from_strv(c->cdi_devices));
+	return o;
 }
 
 /* --- from JSON ----------------------------------------------------------- */
@@ -288,6 +298,11 @@ CtrConfig *ctr_config_from_json(json_t *o, GError **error)
 		set_str(&last->image, str(m, "image"));
 		set_str(&last->image_id, str(m, "image_id"));
 		set_str(&last->image_sub_path, str(m, "image_sub_path"));
+	}
+	json_t *cdi = json_object_get(o, "cdi_devices");
+	if (cdi != NULL) {
+		g_strfreev(c->cdi_devices);
+		c->cdi_devices = berth_json_to_strv(cdi);
 	}
 	json_array_foreach(json_object_get(o, "devices"), i, m)
 	{

@@ -92,6 +92,7 @@ CtrConfig *ctr_config_new(void)
 	c->envs = kv_list_new();
 	c->mounts = g_ptr_array_new_with_free_func(mount_free);
 	c->devices = g_ptr_array_new_with_free_func(device_free);
+	c->cdi_devices = g_new0(char *, 1);
 	c->labels = kv_list_new();
 	c->annotations = kv_list_new();
 	c->log_path = g_strdup("");
@@ -116,6 +117,7 @@ void ctr_config_free(CtrConfig *c)
 	g_ptr_array_unref(c->envs);
 	g_ptr_array_unref(c->mounts);
 	g_ptr_array_unref(c->devices);
+	g_strfreev(c->cdi_devices);
 	g_ptr_array_unref(c->labels);
 	g_ptr_array_unref(c->annotations);
 	g_free(c->log_path);

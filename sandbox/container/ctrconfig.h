@@ -107,10 +107,13 @@ typedef struct CtrConfig {
 	char *image;	/* as requested; informational here */
 	char **command; /* NULL-terminated, possibly empty */
 	char **args;
-	char *working_dir;	/* "" when not set */
-	GPtrArray *envs;	/* KeyValue*, in request order */
-	GPtrArray *mounts;	/* CtrMount* */
-	GPtrArray *devices;	/* CtrDevice* */
+	char *working_dir;  /* "" when not set */
+	GPtrArray *envs;    /* KeyValue*, in request order */
+	GPtrArray *mounts;  /* CtrMount* */
+	GPtrArray *devices; /* CtrDevice* */
+	/* CDI device names as the request's CDI_devices gave them (the
+	 * cdi.k8s.io/ annotations name more), NULL-terminated. */
+	char **cdi_devices;
 	GPtrArray *labels;	/* KeyValue*, as given */
 	GPtrArray *annotations; /* KeyValue*, as given */
 	char *log_path;

@@ -1,6 +1,6 @@
-/* Containers: create -> start -> (exit event) -> stop -> remove. Create's
- * steps: record (creating) -> rootfs overlay -> image volumes -> OCI
- * spec -> log dir ->
+/* Containers: create -> start -> (exit event) -> stop -> remove. Create
+ * resolves its CDI devices first, then its steps: record (creating) ->
+ * rootfs overlay -> image volumes -> OCI spec (+ CDI edits) -> log dir ->
  * record (created); no runtime runs. Start: the monitor has the runtime
  * create and start the container in one call (`run --detach`) -> record
  * (running). Undo runs the other way; every undo step is idempotent. */
@@ -35,6 +35,7 @@ CtrManager *ctr_manager_new(const CtrManagerDeps *d, GError **error)
 	m->images = d->images;
 	m->runtimes = d->runtimes;
 	m->events = d->events;
+	m->cdi = d->cdi;
 	m->conmon_path = g_strdup(d->conmon_path);
 	m->dir = g_steal_pointer(&dir);
 	m->sock_root = g_build_filename(d->config->runroot, "containers", NULL);
@@ -250,6 +251,7 @@ typedef struct {
 	ImageRecord *image;
 	ImageConfig *image_config;
 	GPtrArray *volumes; /* char*, per request mount; NULL: a host one */
+	CdiEdits *cdi;	    /* the CDI devices' edits, resolved up front */
 } CtrCreate;
 
 static gboolean step_volumes(CtrManager *m, CtrCreate *cc, GError **error)
@@ -344,7 +346,8 @@ static gboolean step_spec(CtrManager *m, CtrCreate *cc, GError **error)
 		.host = &m->host,
 	};
 	g_auto(OciSpecResult) res = {0};
-	if (!oci_spec_build(c->config, &ctx, &res, error))
+	if (!oci_spec_build(c->config, &ctx, &res, error) ||
+	    (cc->cdi != NULL && !cdi_apply(cc->cdi, res.spec, error)))
 		return FALSE;
 	keep_spec_result(c, &res);
 	g_autofree char *text = json_dumps(res.spec, JSON_INDENT(1));
@@ -416,6 +419,27 @@ static AttemptVerdict claim_retry(gpointer obj, gpointer h_obj)
 	};
 	g_mutex_unlock(&holder->lock);
 	return attempt_verdict(&h);
+}
+
+/* The CDI devices the request and its cdi.k8s.io/ annotations name,
+ * resolved before anything is made: an unknown device or a broken spec
+ * fails the create with the module's message (device and file). *out
+ * stays NULL when none is asked for. */
+static gboolean ctr_resolve_cdi(CtrManager *m, const CtrConfig *cfg,
+				CdiEdits **out, GError **error)
+{
+	g_auto(GStrv) names = cdi_device_names(
+		(const char *const *)cfg->cdi_devices, cfg->annotations, error);
+	if (names == NULL)
+		return FALSE;
+	if (names[0] == NULL)
+		return TRUE;
+	if (m->cdi == NULL)
+		return berth_throw(error, FAILED_PRECONDITION,
+				   "CDI device %s asked for, but berthd has no "
+				   "CDI registry",
+				   names[0]);
+	return cdi_resolve(m->cdi, (const char *const *)names, out, error);
 }
 
 /* A new container of pod p, not yet reserved or made. */
@@ -494,6 +518,9 @@ Container *ctr_manager_create(CtrManager *m, const char *pod_id,
 	    !image_config_parse(img->config_json, strlen(img->config_json),
 				&icfg, error))
 		return NULL;
+	g_autoptr(CdiEdits) cdi = NULL;
+	if (!ctr_resolve_cdi(m, cfg, &cdi, error))
+		return NULL;
 	g_autoptr(Container) c =
 		container_for(m, p, g_steal_pointer(&cfg), image, img);
 	Container *first = NULL;
@@ -502,7 +529,11 @@ Container *ctr_manager_create(CtrManager *m, const char *pod_id,
 		return NULL;
 	if (first != NULL)
 		return first;
-	CtrCreate cc = {.c = c, .pod = p, .image = img, .image_config = icfg};
+	CtrCreate cc = {.c = c,
+			.pod = p,
+			.image = img,
+			.image_config = icfg,
+			.cdi = cdi};
 	gboolean made = make(m, &cc, error);
 	if (cc.volumes != NULL)
 		g_ptr_array_unref(cc.volumes);
