@@ -2,6 +2,7 @@
 image's root filesystem, or a sub path of it, read-only in the container.
 The image stays in use (RemoveImage refuses) while a container mounts it,
 the mount survives kill -9 of berthd, and removal leaves no mount behind."""
+import os
 import signal
 import sys
 from pathlib import Path
@@ -178,6 +179,8 @@ def test_kill9_keeps_the_mount(pod, refs):
     run, vol = refs
     cid = run_with(b, pod_id, pcfg, run, [image_mount("/vol", vol, "data")])
     assert len(volume_mounts(b)) == 1
+    checkout = os.path.join(b.root, "storage", "checkouts", image_id(b, vol).split(":")[1])
+    assert os.path.isdir(checkout)
     b.proc.send_signal(signal.SIGKILL)
     b.proc.wait(10)
     b.log.close()
@@ -195,3 +198,6 @@ def test_kill9_keeps_the_mount(pod, refs):
     remove_image(b, vol)
     with open("/proc/self/mountinfo") as f:
         assert cid not in f.read()
+    # The volume was counted again after the restart and released once.
+    assert not os.path.exists(checkout)
+    assert "released more often than taken" not in open(b.log_path).read()

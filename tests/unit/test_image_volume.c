@@ -9,9 +9,11 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <signal.h>
+#include <sys/mount.h>
 
 #include "tests/unit/store-helpers.h"
 #include "util/error.h"
+#include "util/fs.h"
 #include "util/log.h"
 
 typedef struct {
@@ -163,8 +165,17 @@ static void test_restart_counts_volumes(void **state)
 {
 	Fixture *f = *state;
 	g_autofree char *p = mount_ok(f, "data", 0);
+	/* A bind that only looks like a volume of this image: not counted. */
+	g_autofree char *name = g_strdup_printf("0-%s", f->id + 7);
+	g_autofree char *decoy = g_build_filename(
+		f->dir, "other", IMAGE_VOLUMES_DIR, name, NULL);
+	g_autofree char *plain = g_build_filename(f->dir, "plain", NULL);
+	assert_true(berth_mkdir_p(decoy, 0755, NULL));
+	assert_true(berth_mkdir_p(plain, 0755, NULL));
+	assert_int_equal(mount(plain, decoy, NULL, MS_BIND, NULL), 0);
 	image_store_free(f->store);
 	open_store(f);
+	assert_int_equal(umount2(decoy, MNT_DETACH), 0);
 	assert_int_equal(checkout_users(f), 1);
 	/* removed while mounted: the checkout goes at the unmount */
 	assert_true(image_store_remove(f->store, f->id, NULL));
