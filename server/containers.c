@@ -42,11 +42,19 @@ static gboolean take_mounts(CtrConfig *c, Runtime__V1__Mount **ms, size_t n,
 {
 	for (size_t i = 0; i < n; i++) {
 		const Runtime__V1__Mount *m = ms[i];
-		if (m->image != NULL && m->image->image[0] != '\0')
-			return berth_throw(error, UNIMPLEMENTED,
-					   "mounts[%zu]: image volumes are not "
-					   "supported yet",
-					   i);
+		if (m->image != NULL && m->image->image[0] != '\0') {
+			if (m->container_path[0] != '/')
+				return berth_throw(
+					error, INVALID_ARGUMENT,
+					"mounts[%zu]: container_path "
+					"must be absolute",
+					i);
+			/* The image id is filled in by resolve_image_mounts. */
+			ctr_config_add_image_mount(
+				c, m->container_path, m->image->image, "",
+				m->image_sub_path, m->readonly);
+			continue;
+		}
 		if (m->container_path[0] != '/' || m->host_path[0] != '/')
 			return berth_throw(error, INVALID_ARGUMENT,
 					   "mounts[%zu]: container_path and "
@@ -206,6 +214,10 @@ ctr_config_from_request(const Runtime__V1__ContainerConfig *in, GError **error)
 	request_map(c->labels, (void *const *)in->labels, in->n_labels);
 	request_map(c->annotations, (void *const *)in->annotations,
 		    in->n_annotations);
+	g_strfreev(c->cdi_devices);
+	c->cdi_devices = g_new0(char *, in->n_cdi_devices + 1);
+	for (size_t i = 0; i < in->n_cdi_devices; i++)
+		c->cdi_devices[i] = g_strdup(in->cdi_devices[i]->name);
 	for (size_t i = 0; i < in->n_devices; i++)
 		ctr_config_add_device(c, in->devices[i]->container_path,
 				      in->devices[i]->host_path,
@@ -290,6 +302,12 @@ static Runtime__V1__Mount *mount_reply(CriCall *call, const CtrMount *m)
 	r->selinux_relabel = m->selinux_relabel;
 	r->recursive_read_only = m->recursive_read_only;
 	r->propagation = (Runtime__V1__MountPropagation)m->propagation;
+	if (m->image[0] != '\0') {
+		r->image = reply_new(call, Runtime__V1__ImageSpec,
+				     runtime__v1__image_spec__init);
+		r->image->image = reply_str(call, m->image);
+		r->image_sub_path = reply_str(call, m->image_sub_path);
+	}
 	return r;
 }
 
@@ -464,6 +482,28 @@ static gboolean filter_match(Container *c, CtrState st,
 
 /* --- handlers ------------------------------------------------------------ */
 
+/* Image volumes name their image as kubelet pulled it (tag, digest or
+ * id): resolved here as the container's own image is. */
+static gboolean resolve_image_mounts(BerthServer *s, CtrConfig *cfg,
+				     GError **error)
+{
+	for (guint i = 0; i < cfg->mounts->len; i++) {
+		CtrMount *m = g_ptr_array_index(cfg->mounts, i);
+		if (m->image[0] == '\0')
+			continue;
+		g_autoptr(ImageRecord) img =
+			image_puller_lookup(s->puller, m->image, NULL);
+		if (img == NULL)
+			return berth_throw(error, NOT_FOUND,
+					   "mounts[%u] (%s): image %s is not "
+					   "present: pull it first",
+					   i, m->container_path, m->image);
+		g_free(m->image_id);
+		m->image_id = g_strdup(img->id);
+	}
+	return TRUE;
+}
+
 BERTH_UNARY(server_create_container)
 {
 	BerthServer *s = ctx;
@@ -476,6 +516,10 @@ BERTH_UNARY(server_create_container)
 	CtrConfig *cfg = ctr_config_from_request(in->config, error);
 	if (cfg == NULL)
 		return NULL;
+	if (!resolve_image_mounts(s, cfg, error)) {
+		ctr_config_free(cfg);
+		return NULL;
+	}
 	/* The image as ImageStatus finds it: "busybox" is busybox:latest on
 	 * the first search registry that has it. */
 	const char *image = in->config->image->image;

@@ -50,11 +50,17 @@ static gboolean server_open_containers(BerthServer *s, const char *conmon,
 				       GError **error)
 {
 	s->events = event_bus_new();
+	static const char *const no_dirs[] = {NULL};
+	s->cdi = cdi_registry_new(
+		s->config->cdi_spec_dirs != NULL
+			? (const char *const *)s->config->cdi_spec_dirs
+			: no_dirs);
 	CtrManagerDeps cd = {.config = s->config,
 			     .pods = s->pods,
 			     .images = s->images,
 			     .runtimes = s->runtimes,
 			     .events = s->events,
+			     .cdi = s->cdi,
 			     .conmon_path = conmon};
 	s->containers = ctr_manager_new(&cd, error);
 	if (s->containers == NULL)
@@ -132,6 +138,7 @@ void berth_server_free(BerthServer *s)
 		return;
 	streaming_server_free(s->streaming);
 	ctr_manager_free(s->containers);
+	cdi_registry_free(s->cdi);
 	pod_manager_free(s->pods);
 	event_bus_free(s->events);
 	image_puller_free(s->puller);

@@ -25,6 +25,7 @@ typedef struct BerthServer {
 	PodManager *pods;
 	EventBus *events;
 	CtrManager *containers;
+	CdiRegistry *cdi;	/* CDI specs, for CreateContainer */
 	ImageStore *images;	/* <root>/storage */
 	Registries *registries; /* registries.conf + insecure_registries */
 	ImagePuller *puller;

@@ -30,6 +30,7 @@ struct CtrManager {
 	ImageStore *images;
 	OciRuntimes *runtimes;
 	EventBus *events;
+	CdiRegistry *cdi;
 	char *conmon_path;
 	char *dir;	 /* <root>/containers */
 	char *sock_root; /* <runroot>/containers */
@@ -57,6 +58,12 @@ gboolean ctr_runtime_delete(CtrManager *m, Container *c, GError **error);
 gboolean ctr_signal_init(CtrManager *m, Container *c, int sig, GError **error);
 /* Undo a create (rootfs, runtime leftovers, sockets); idempotent. */
 gboolean ctr_undo_create(CtrManager *m, Container *c, GError **error);
+/* Mount c's image volumes (ctrvolumes.c); per request mount its path,
+ * NULL for a host mount. Unmount is idempotent. */
+GPtrArray *ctr_volumes_mount(CtrManager *m, Container *c, GError **error);
+gboolean ctr_volumes_unmount(CtrManager *m, Container *c, GError **error);
+/* Whether one of c's image volumes is of image_id. */
+gboolean ctr_volumes_use_image(Container *c, const char *image_id);
 /* Undo what a start left behind; c is as created afterwards. */
 void ctr_undo_start(CtrManager *m, Container *c);
 /* The container an earlier berthd's start made, running as pid. */

@@ -35,14 +35,19 @@ static json_t *mounts_json(GPtrArray *mounts)
 	json_t *a = json_array();
 	for (guint i = 0; i < mounts->len; i++) {
 		const CtrMount *m = g_ptr_array_index(mounts, i);
-		json_array_append_new(
-			a, json_pack("{s:s, s:s, s:b, s:b, s:b, s:i}",
-				     "container_path", m->container_path,
-				     "host_path", m->host_path, "readonly",
-				     m->readonly, "selinux_relabel",
-				     m->selinux_relabel, "rro",
-				     m->recursive_read_only, "propagation",
-				     m->propagation));
+		json_t *o = json_pack(
+			"{s:s, s:s, s:b, s:b, s:b, s:i}", "container_path",
+			m->container_path, "host_path", m->host_path,
+			"readonly", m->readonly, "selinux_relabel",
+			m->selinux_relabel, "rro", m->recursive_read_only,
+			"propagation", m->propagation);
+		if (m->image[0] != '\0')
+			json_object_update_new(
+				o,
+				json_pack("{s:s, s:s, s:s}", "image", m->image,
+					  "image_id", m->image_id,
+					  "image_sub_path", m->image_sub_path));
+		json_array_append_new(a, o);
 	}
 	return a;
 }
@@ -124,7 +129,7 @@ static json_t *security_json(const CtrSecurity *s)
 	return o;
 }
 
-json_t *ctr_config_to_json(const CtrConfig *c)
+static json_t *config_core_json(const CtrConfig *c)
 {
 	return json_pack(
 		"{s:s, s:I, s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:s,"
@@ -139,6 +144,16 @@ json_t *ctr_config_to_json(const CtrConfig *c)
 		c->stdin_once, "tty", c->tty, "stop_signal", c->stop_signal,
 		"resources", resources_json(&c->resources), "security",
 		security_json(&c->security));
+}
+
+json_t *ctr_config_to_json(const CtrConfig *c)
+{
+	json_t *o = config_core_json(c);
+	/* Added after the first records were written: only when set. */
+	if (c->cdi_devices[0] != NULL)
+		json_object_set_new(o, "cdi_devices",
+				    berth_json_from_strv(c->cdi_devices));
+	return o;
 }
 
 /* --- from JSON ----------------------------------------------------------- */
@@ -280,6 +295,14 @@ CtrConfig *ctr_config_from_json(json_t *o, GError **error)
 			json_is_true(json_object_get(m, "selinux_relabel"));
 		last->recursive_read_only =
 			json_is_true(json_object_get(m, "rro"));
+		set_str(&last->image, str(m, "image"));
+		set_str(&last->image_id, str(m, "image_id"));
+		set_str(&last->image_sub_path, str(m, "image_sub_path"));
+	}
+	json_t *cdi = json_object_get(o, "cdi_devices");
+	if (cdi != NULL) {
+		g_strfreev(c->cdi_devices);
+		c->cdi_devices = berth_json_to_strv(cdi);
 	}
 	json_array_foreach(json_object_get(o, "devices"), i, m)
 	{

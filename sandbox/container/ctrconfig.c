@@ -13,6 +13,9 @@ static void mount_free(gpointer p)
 	CtrMount *m = p;
 	g_free(m->container_path);
 	g_free(m->host_path);
+	g_free(m->image);
+	g_free(m->image_id);
+	g_free(m->image_sub_path);
 	g_free(m);
 }
 
@@ -89,6 +92,7 @@ CtrConfig *ctr_config_new(void)
 	c->envs = kv_list_new();
 	c->mounts = g_ptr_array_new_with_free_func(mount_free);
 	c->devices = g_ptr_array_new_with_free_func(device_free);
+	c->cdi_devices = g_new0(char *, 1);
 	c->labels = kv_list_new();
 	c->annotations = kv_list_new();
 	c->log_path = g_strdup("");
@@ -113,6 +117,7 @@ void ctr_config_free(CtrConfig *c)
 	g_ptr_array_unref(c->envs);
 	g_ptr_array_unref(c->mounts);
 	g_ptr_array_unref(c->devices);
+	g_strfreev(c->cdi_devices);
 	g_ptr_array_unref(c->labels);
 	g_ptr_array_unref(c->annotations);
 	g_free(c->log_path);
@@ -131,9 +136,27 @@ void ctr_config_add_mount(CtrConfig *c, const char *container_path,
 	CtrMount *m = g_new0(CtrMount, 1);
 	m->container_path = g_strdup(container_path);
 	m->host_path = g_strdup(host_path);
+	m->image = g_strdup("");
+	m->image_id = g_strdup("");
+	m->image_sub_path = g_strdup("");
 	m->readonly = readonly;
 	m->propagation = propagation;
 	g_ptr_array_add(c->mounts, m);
+}
+
+void ctr_config_add_image_mount(CtrConfig *c, const char *container_path,
+				const char *image, const char *image_id,
+				const char *sub_path, gboolean readonly)
+{
+	ctr_config_add_mount(c, container_path, "", readonly,
+			     CTR_PROPAGATION_PRIVATE);
+	CtrMount *m = g_ptr_array_index(c->mounts, c->mounts->len - 1);
+	g_free(m->image);
+	g_free(m->image_id);
+	g_free(m->image_sub_path);
+	m->image = g_strdup(image);
+	m->image_id = g_strdup(image_id);
+	m->image_sub_path = g_strdup(sub_path);
 }
 
 void ctr_config_add_device(CtrConfig *c, const char *container_path,

@@ -27,9 +27,15 @@ typedef enum {
 	CTR_GROUPS_STRICT = 1,
 } CtrGroupsPolicy;
 
+/* A bind mount of host_path, or an image volume (image set, host_path
+ * ""): that image's root filesystem, or image_sub_path of it, always
+ * read-only. */
 typedef struct {
 	char *container_path;
 	char *host_path;
+	char *image;	      /* as requested; "" for a host path mount */
+	char *image_id;	      /* image resolved by server/, "sha256:..." */
+	char *image_sub_path; /* relative; "" for the whole image */
 	gboolean readonly;
 	gboolean selinux_relabel; /* ignored, with a log line */
 	gboolean recursive_read_only;
@@ -101,10 +107,13 @@ typedef struct CtrConfig {
 	char *image;	/* as requested; informational here */
 	char **command; /* NULL-terminated, possibly empty */
 	char **args;
-	char *working_dir;	/* "" when not set */
-	GPtrArray *envs;	/* KeyValue*, in request order */
-	GPtrArray *mounts;	/* CtrMount* */
-	GPtrArray *devices;	/* CtrDevice* */
+	char *working_dir;  /* "" when not set */
+	GPtrArray *envs;    /* KeyValue*, in request order */
+	GPtrArray *mounts;  /* CtrMount* */
+	GPtrArray *devices; /* CtrDevice* */
+	/* CDI device names as the request's CDI_devices gave them (the
+	 * cdi.k8s.io/ annotations name more), NULL-terminated. */
+	char **cdi_devices;
 	GPtrArray *labels;	/* KeyValue*, as given */
 	GPtrArray *annotations; /* KeyValue*, as given */
 	char *log_path;
@@ -128,6 +137,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(CtrConfig, ctr_config_free)
 void ctr_config_add_mount(CtrConfig *c, const char *container_path,
 			  const char *host_path, gboolean readonly,
 			  CtrPropagation propagation);
+/* An image volume: image as requested, image_id as resolved. */
+void ctr_config_add_image_mount(CtrConfig *c, const char *container_path,
+				const char *image, const char *image_id,
+				const char *sub_path, gboolean readonly);
 void ctr_config_add_device(CtrConfig *c, const char *container_path,
 			   const char *host_path, const char *permissions);
 void ctr_config_add_hugepage_limit(CtrConfig *c, const char *page_size,

@@ -1,5 +1,6 @@
-/* Containers: create -> start -> (exit event) -> stop -> remove. Create's
- * steps: record (creating) -> rootfs overlay -> OCI spec -> log dir ->
+/* Containers: create -> start -> (exit event) -> stop -> remove. Create
+ * resolves its CDI devices first, then its steps: record (creating) ->
+ * rootfs overlay -> image volumes -> OCI spec (+ CDI edits) -> log dir ->
  * record (created); no runtime runs. Start: the monitor has the runtime
  * create and start the container in one call (`run --detach`) -> record
  * (running). Undo runs the other way; every undo step is idempotent. */
@@ -34,6 +35,7 @@ CtrManager *ctr_manager_new(const CtrManagerDeps *d, GError **error)
 	m->images = d->images;
 	m->runtimes = d->runtimes;
 	m->events = d->events;
+	m->cdi = d->cdi;
 	m->conmon_path = g_strdup(d->conmon_path);
 	m->dir = g_steal_pointer(&dir);
 	m->sock_root = g_build_filename(d->config->runroot, "containers", NULL);
@@ -179,6 +181,11 @@ static gboolean start_monitor(CtrManager *m, Container *c, int *pid,
 	return TRUE;
 }
 
+static gboolean undo_volumes(CtrManager *m, Container *c, GError **error)
+{
+	return ctr_volumes_unmount(m, c, error);
+}
+
 static gboolean undo_rootfs(CtrManager *m, Container *c, GError **error)
 {
 	return image_rootfs_unmount(m->images, c->image_id, c->dir, error);
@@ -199,6 +206,7 @@ typedef gboolean (*CtrStep)(CtrManager *m, Container *c, GError **error);
 /* Everything of a container but its record, whatever state it is in. */
 static const CtrStep undo_steps[] = {
 	ctr_runtime_delete,
+	undo_volumes,
 	undo_rootfs,
 	undo_run_files,
 };
@@ -236,13 +244,21 @@ static int target_pid(CtrManager *m, Container *c, GError **error)
 }
 
 /* What CreateContainer's steps share: the pod and the image, looked up
- * once, and the image's config, parsed once. */
+ * once, the image's config, parsed once, and the image volumes' paths. */
 typedef struct {
 	Container *c;
 	Pod *pod;
 	ImageRecord *image;
 	ImageConfig *image_config;
+	GPtrArray *volumes; /* char*, per request mount; NULL: a host one */
+	CdiEdits *cdi;	    /* the CDI devices' edits, resolved up front */
 } CtrCreate;
+
+static gboolean step_volumes(CtrManager *m, CtrCreate *cc, GError **error)
+{
+	cc->volumes = ctr_volumes_mount(m, cc->c, error);
+	return cc->volumes != NULL;
+}
 
 static gboolean step_rootfs(CtrManager *m, CtrCreate *cc, GError **error)
 {
@@ -321,6 +337,7 @@ static gboolean step_spec(CtrManager *m, CtrCreate *cc, GError **error)
 		.target_pid = tpid,
 		.pod_cgroup = p->cgroup,
 		.image = cc->image_config,
+		.image_volumes = cc->volumes,
 		.resolv_conf = resolv,
 		.hosts = hosts,
 		.hostname_file = hostname,
@@ -334,7 +351,8 @@ static gboolean step_spec(CtrManager *m, CtrCreate *cc, GError **error)
 		.rro_mounts = rt->rro,
 	};
 	g_auto(OciSpecResult) res = {0};
-	if (!oci_spec_build(c->config, &ctx, &res, error))
+	if (!oci_spec_build(c->config, &ctx, &res, error) ||
+	    (cc->cdi != NULL && !cdi_apply(cc->cdi, res.spec, error)))
 		return FALSE;
 	keep_spec_result(c, &res);
 	g_autofree char *text = json_dumps(res.spec, JSON_INDENT(1));
@@ -351,6 +369,7 @@ static gboolean create_steps(CtrManager *m, CtrCreate *cc, GError **error)
 		CreateStep fn;
 	} steps[] = {
 		{"rootfs", step_rootfs},
+		{"image volumes", step_volumes},
 		{"OCI spec", step_spec},
 		{"log directory", step_log_dir},
 	};
@@ -405,6 +424,27 @@ static AttemptVerdict claim_retry(gpointer obj, gpointer h_obj)
 	};
 	g_mutex_unlock(&holder->lock);
 	return attempt_verdict(&h);
+}
+
+/* The CDI devices the request and its cdi.k8s.io/ annotations name,
+ * resolved before anything is made: an unknown device or a broken spec
+ * fails the create with the module's message (device and file). *out
+ * stays NULL when none is asked for. */
+static gboolean ctr_resolve_cdi(CtrManager *m, const CtrConfig *cfg,
+				CdiEdits **out, GError **error)
+{
+	g_auto(GStrv) names = cdi_device_names(
+		(const char *const *)cfg->cdi_devices, cfg->annotations, error);
+	if (names == NULL)
+		return FALSE;
+	if (names[0] == NULL)
+		return TRUE;
+	if (m->cdi == NULL)
+		return berth_throw(error, FAILED_PRECONDITION,
+				   "CDI device %s asked for, but berthd has no "
+				   "CDI registry",
+				   names[0]);
+	return cdi_resolve(m->cdi, (const char *const *)names, out, error);
 }
 
 /* A new container of pod p, not yet reserved or made. */
@@ -483,6 +523,9 @@ Container *ctr_manager_create(CtrManager *m, const char *pod_id,
 	    !image_config_parse(img->config_json, strlen(img->config_json),
 				&icfg, error))
 		return NULL;
+	g_autoptr(CdiEdits) cdi = NULL;
+	if (!ctr_resolve_cdi(m, cfg, &cdi, error))
+		return NULL;
 	g_autoptr(Container) c =
 		container_for(m, p, g_steal_pointer(&cfg), image, img);
 	Container *first = NULL;
@@ -491,8 +534,15 @@ Container *ctr_manager_create(CtrManager *m, const char *pod_id,
 		return NULL;
 	if (first != NULL)
 		return first;
-	CtrCreate cc = {.c = c, .pod = p, .image = img, .image_config = icfg};
-	if (!make(m, &cc, error))
+	CtrCreate cc = {.c = c,
+			.pod = p,
+			.image = img,
+			.image_config = icfg,
+			.cdi = cdi};
+	gboolean made = make(m, &cc, error);
+	if (cc.volumes != NULL)
+		g_ptr_array_unref(cc.volumes);
+	if (!made)
 		return NULL;
 	ctr_publish(m, c, CTR_EVENT_CREATED);
 	log_info("container %s (%s) created", c->id, c->full_name);
@@ -833,7 +883,8 @@ gboolean ctr_manager_image_in_use(CtrManager *m, const char *image_id)
 	g_autoptr(GPtrArray) all = store_list(m->store);
 	for (guint i = 0; i < all->len; i++) {
 		Container *c = g_ptr_array_index(all, i);
-		if (strcmp(c->image_id, image_id) == 0)
+		if (strcmp(c->image_id, image_id) == 0 ||
+		    ctr_volumes_use_image(c, image_id))
 			return TRUE;
 	}
 	return FALSE;

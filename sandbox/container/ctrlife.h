@@ -11,6 +11,7 @@
 #include "sandbox/container/events.h"
 #include "sandbox/pod/podlife.h"
 #include "sandbox/runtime.h"
+#include "sandbox/spec/cdi.h"
 
 typedef struct CtrManager CtrManager;
 
@@ -20,6 +21,7 @@ typedef struct {
 	ImageStore *images;
 	OciRuntimes *runtimes;
 	EventBus *events;
+	CdiRegistry *cdi; /* the daemon's CDI specs (config cdi_spec_dirs) */
 	const char *conmon_path;
 } CtrManagerDeps;
 

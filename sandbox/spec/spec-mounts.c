@@ -1,8 +1,8 @@
 /* A container's mounts: the kernel filesystems every container has, the
  * pod's /dev/shm and name files, /dev/termination-log, then the request's
- * bind mounts with their propagation. A request mount replaces a default
- * one at the same destination. All are ordered by depth so a parent is
- * mounted before what goes inside it. */
+ * bind mounts with their propagation and image volumes (read-only). A
+ * request mount replaces a default one at the same destination. All are
+ * ordered by depth so a parent is mounted before what goes inside it. */
 #include "sandbox/mountinfo.h"
 #include "sandbox/spec/spec-private.h"
 #include "util/error.h"
@@ -200,6 +200,30 @@ static gboolean check_mount(const CtrMount *cm, const CtrSpecContext *ctx,
 	return TRUE;
 }
 
+/* An image volume, mounted by the caller at source: read-only whatever
+ * the request says (an image is shared by every container using it). */
+static gboolean add_image_volume(MountSet *m, const CtrMount *cm,
+				 const char *source, GError **error)
+{
+	if (!g_path_is_absolute(cm->container_path) ||
+	    strcmp(cm->container_path, "/") == 0)
+		return berth_throw(error, INVALID_ARGUMENT,
+				   "image volume container path \"%s\" is not "
+				   "an absolute path below /",
+				   cm->container_path);
+	if (source == NULL)
+		return berth_throw(error, INTERNAL,
+				   "image volume %s: image %s is not mounted",
+				   cm->container_path, cm->image);
+	g_autofree char *dest =
+		g_canonicalize_filename(cm->container_path, "/");
+	const char *opts[] = {"rbind",	"rprivate", "ro",
+			      "nosuid", "nodev",    NULL};
+	g_ptr_array_add(m->requested, mount_json(dest, "bind", source, opts));
+	g_hash_table_add(m->dests, g_steal_pointer(&dest));
+	return TRUE;
+}
+
 static gboolean add_request_mount(MountSet *m, const CtrMount *cm,
 				  const CtrSpecContext *ctx, GError **error)
 {
@@ -255,10 +279,18 @@ gboolean oci_spec_add_mounts(json_t *spec, const CtrConfig *c,
 		.dests = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					       NULL),
 	};
-	for (guint i = 0; i < c->mounts->len; i++)
-		if (!add_request_mount(&m, g_ptr_array_index(c->mounts, i), ctx,
-				       error))
+	for (guint i = 0; i < c->mounts->len; i++) {
+		const CtrMount *cm = g_ptr_array_index(c->mounts, i);
+		const char *volume =
+			ctx->image_volumes != NULL &&
+					i < ctx->image_volumes->len
+				? g_ptr_array_index(ctx->image_volumes, i)
+				: NULL;
+		if (cm->image[0] != '\0'
+			    ? !add_image_volume(&m, cm, volume, error)
+			    : !add_request_mount(&m, cm, ctx, error))
 			return FALSE;
+	}
 	add_kernel_fs(&m, c->security.privileged);
 	add_shm(&m, ctx);
 	add_pod_files(&m, c, ctx);

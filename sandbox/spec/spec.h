@@ -47,6 +47,9 @@ typedef struct {
 	int target_pid;		/* the target container's init, for TARGET */
 	const char *pod_cgroup; /* the pod's relative cgroup; NULL: none */
 	const ImageConfig *image; /* NULL: an image without a config */
+	/* char*, per request mount: where its image volume is mounted on
+	 * the host; NULL entries for host path mounts. */
+	const GPtrArray *image_volumes;
 	/* Pod files bind-mounted at /etc/...; NULL: not mounted. */
 	const char *resolv_conf;
 	const char *hosts;
