@@ -146,12 +146,6 @@ service_checks() {
 		probe=$(journalctl -b --no-pager -o cat _SYSTEMD_INVOCATION_ID="$inv" | grep -m1 "runtime $rt (" || true)
 		case $probe in
 		*" works") pass "start-up probe: $probe" ;;
-		*"timed out"*)
-			if [ -n "$notify_env" ]; then
-				xfail "start-up probe with NOTIFY_SOCKET in berthd's environment: $probe (berthd passes NOTIFY_SOCKET on to the runtime; runc run then waits for READY=1 from the container)"
-			else
-				fail "start-up probe: $probe"
-			fi ;;
 		*) fail "start-up probe of $rt: ${probe:-not logged}" ;;
 		esac
 	done
@@ -166,34 +160,11 @@ mkdir -p $dropins
 printf '[Service]\nTimeoutStartSec=60s\n' >$dropins/50-vm-start-timeout.conf
 systemctl daemon-reload
 t0=$(date +%s)
-notify_gap=0
 if systemctl start berth.service 2>$work/start.err; then
-	xpass "berthd sent READY=1: Type=notify started in $(($(date +%s) - t0)) s"
+	pass "berthd sent READY=1: Type=notify started in $(($(date +%s) - t0)) s"
 else
-	notify_gap=1
 	msg=$(journalctl -u berth.service -b --no-pager -o cat | grep -m1 'start operation timed out' || true)
-	what="systemctl start failed after $(($(date +%s) - t0)) s: $(tr '\n' ' ' <$work/start.err) [journal: ${msg:-no timeout message}]"
-	if [ -n "$msg" ]; then
-		xfail "Type=notify: berthd sends no READY=1 (sd_notify not built yet): $what"
-	else
-		fail "Type=notify: $what"
-	fi
-	# Prove the rest of the unit: a drop-in for this boot only. (Stop
-	# first: Restart=on-failure may have it waiting to start again.)
-	# NotifyAccess=main stays, so systemd still hands berthd NOTIFY_SOCKET
-	# exactly as it does for Type=notify.
-	systemctl stop berth.service
-	cat >$dropins/90-vm-KNOWN-GAP-no-notify.conf <<'EOF'
-# tests/vm/guest-test.sh: KNOWN GAP (issue #18): berthd does not send
-# READY=1 yet, so the shipped Type=notify never becomes active. This boot
-# only: run it as Type=simple to check everything else.
-[Service]
-Type=simple
-EOF
-	echo "    KNOWN GAP: running berth.service as Type=simple (drop-in $dropins/90-vm-KNOWN-GAP-no-notify.conf)"
-	systemctl daemon-reload
-	systemctl reset-failed berth.service
-	systemctl start berth.service || fail "systemctl start berth.service (Type=simple)"
+	fail "Type=notify: systemctl start failed after $(($(date +%s) - t0)) s: $(tr '\n' ' ' <$work/start.err) [journal: ${msg:-no timeout message}]"
 fi
 service_checks
 
@@ -252,8 +223,8 @@ EOF
 }
 
 # infra_pods LABEL: a pod sharing one PID namespace (the infra process is
-# berth-pause, from a rootfs berthd makes under its runroot) on each
-# runtime; the known failures are told apart by their messages.
+# berth-pause, from a rootfs berthd makes under its root) on each
+# runtime.
 infra_pods() {
 	local handler p err
 	for handler in crun runc; do
@@ -262,18 +233,7 @@ infra_pods() {
 			berthctl rmp -f "$p" >/dev/null 2>&1 || fail "rmp -f $p"
 			continue
 		fi
-		err=$(tr '\n' ' ' <$work/runp-$handler.err)
-		case $err in
-		*"bind socket to"*"Address already in use"*)
-			xfail "infra process on $handler, $1: $err(berthd passes its NOTIFY_SOCKET on to crun, which then proxies sd_notify for the container)" ;;
-		*"timed out after"*)
-			[ -n "$notify_env" ] &&
-				xfail "infra process on $handler, $1: $err(runc given NOTIFY_SOCKET waits for READY=1 from the container)" ||
-				fail "infra process on $handler, $1: $err" ;;
-		*nodev* | *noexec* | *[Pp]ermission\ denied* | *"not permitted"*)
-			xfail "infra process on $handler, $1: $err(the pause rootfs is under the runroot /run/berth, and /run is a nosuid,nodev,noexec tmpfs)" ;;
-		*) fail "infra process on $handler, $1: $err" ;;
-		esac
+		fail "infra process on $handler, $1: $(tr '\n' ' ' <$work/runp-$handler.err)"
 	done
 }
 
@@ -295,14 +255,7 @@ web_pod() {
 		return
 	fi
 	if ! berthctl -t "$2" start "$ctr" 2>$work/start-ctr.err; then
-		r="berthctl start, $1: $(cat $work/start-ctr.err)"
-		case $r in
-		*DEADLINE_EXCEEDED*)
-			[ -n "$notify_env" ] &&
-				xfail "$r (berth-conmon passes berthd's NOTIFY_SOCKET on to \`crun run\`, which waits for READY=1 from the container)" ||
-				fail "$r" ;;
-		*) fail "$r" ;;
-		esac
+		fail "berthctl start, $1: $(cat $work/start-ctr.err)"
 		return
 	fi
 	pass "berthctl create + start, $1 (container $ctr)"
@@ -318,6 +271,9 @@ web_pod() {
 	echo "    container pid $cpid: $(cat /proc/$cpid/cgroup 2>/dev/null)"
 	for p in $(pidof berth-conmon); do
 		echo "    berth-conmon pid $p: $(cat /proc/$p/cgroup)"
+		tr '\0' '\n' </proc/$p/environ | grep -q '^NOTIFY_SOCKET=' &&
+			fail "berth-conmon $p has berthd's NOTIFY_SOCKET" ||
+			pass "berth-conmon $p has no NOTIFY_SOCKET"
 		grep -q '^0::/system.slice/berth.service$' /proc/$p/cgroup &&
 			echo "    NOTE: berth-conmon $p sits in berth.service's own cgroup: systemd reports it as left over at every stop and restart of berthd"
 	done
@@ -331,7 +287,7 @@ restart_berth() {
 	systemctl restart berth.service || fail "systemctl restart berth.service ($1)"
 	if journalctl -u berth.service --since "$since" --no-pager -o cat | grep -q "State 'stop-sigterm' timed out"; then
 		r="berthd did not exit on SIGTERM within TimeoutStopSec (1 min; shutdown_grace is 10 s): systemd killed it ($1)"
-		[ -n "$notify_env" ] && xfail "$r, with a StartContainer hung on NOTIFY_SOCKET" || fail "$r"
+		fail "$r"
 	fi
 	service_checks
 }
@@ -342,27 +298,6 @@ if [ -n "$ref" ]; then
 	web_pod "$(ns_label)" 10s
 	step "pods sharing one PID namespace (infra process), $(ns_label)"
 	infra_pods "$(ns_label)"
-fi
-
-if [ "$notify_gap" = 1 ]; then
-	step "berth.service again without NOTIFY_SOCKET"
-	# Without the notify protocol in use, systemd need not hand berthd a
-	# NOTIFY_SOCKET: this tells its effects apart from the other gaps.
-	printf '[Service]\nNotifyAccess=none\n' >$dropins/91-vm-no-notify-socket.conf
-	echo "    NotifyAccess=none: $dropins/91-vm-no-notify-socket.conf"
-	systemctl daemon-reload
-	restart_berth "with NOTIFY_SOCKET"
-	# The pod whose container start hung: its monitor is gone by now.
-	if [ -n "$pod" ] && ! r=$(berthctl rmp -f "$pod" 2>&1); then
-		xfail "rmp -f of the pod whose container start hung on NOTIFY_SOCKET: $r"
-		r=$(berthctl rmp -f "$pod" 2>&1) && pass "rmp -f again: $r" || fail "rmp -f again: $r"
-	fi
-	if [ -n "$ref" ]; then
-		step "a pod with a container, $(ns_label)"
-		web_pod "$(ns_label)" 120s
-		step "pods sharing one PID namespace (infra process), $(ns_label)"
-		infra_pods "$(ns_label)"
-	fi
 fi
 
 step "systemctl restart berth with a container running (KillMode=process)"
