@@ -29,6 +29,9 @@ packages=(
 	docker-registry busybox-static skopeo umoci apache2-utils
 	# format and lint
 	clang-format clang-tidy cppcheck
+	# fuzz (make fuzz, make fuzz-smoke): clang 14, and libFuzzer with the
+	# ASan/UBSan runtimes, which clang only recommends
+	clang libclang-rt-14-dev
 )
 # bench/compare.sh: containerd's CRI plugin is built in; the package's
 # service is never started by the bench (it starts its own containerd).
