@@ -77,33 +77,51 @@ static int connect_server(void)
 	struct sockaddr_in a = {.sin_family = AF_INET,
 				.sin_port = htons(httpd_port(server)),
 				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0)
+	/* libFuzzer's timer signal may interrupt us (EINTR): the connection
+	 * then completes on its own. */
+	if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0 && errno != EINTR)
 		fuzz_fail("fuzz_httpd: connect: %s", g_strerror(errno));
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
+	while (poll(&p, 1, -1) < 0 && errno == EINTR)
+		;
 	return fd;
 }
 
-/* Send it all, then read the answer until the server closes. MHD keeps
- * a half-closed connection with an unfinished request until its timeout:
- * without a blank line ending the header there is no answer to wait for,
- * and an unfinished body gets 300 ms. */
-static void exchange(int fd, const GString *req)
+/* FALSE when the server hung up early (fine: it may refuse at once). */
+static gboolean send_all(int fd, const GString *req)
 {
 	gsize off = 0;
 	while (off < req->len) {
 		ssize_t n =
 			send(fd, req->str + off, req->len - off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n <= 0)
-			return; /* the server hung up early: fine */
+			return FALSE;
 		off += n;
 	}
-	shutdown(fd, SHUT_WR);
+	return TRUE;
+}
+
+/* Read the answer until the server closes. MHD keeps a half-closed
+ * connection with an unfinished request until its timeout: without a
+ * blank line ending the header there is no answer to wait for, and an
+ * unfinished body gets 300 ms. */
+static void read_answer(int fd, const GString *req)
+{
 	if (g_strstr_len(req->str, req->len, "\r\n\r\n") == NULL &&
 	    g_strstr_len(req->str, req->len, "\n\n") == NULL)
 		return;
 	char buf[4096];
 	struct pollfd p = {.fd = fd, .events = POLLIN};
-	while (poll(&p, 1, 300) > 0) {
-		if (read(fd, buf, sizeof buf) <= 0)
+	for (;;) {
+		int r = poll(&p, 1, 300);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return;
+		ssize_t n = read(fd, buf, sizeof buf);
+		if (n == 0 || (n < 0 && errno != EINTR))
 			return;
 	}
 }
@@ -114,7 +132,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		start_server();
 	g_autoptr(GString) req = request(data, size);
 	int fd = connect_server();
-	exchange(fd, req);
+	if (send_all(fd, req)) {
+		shutdown(fd, SHUT_WR);
+		read_answer(fd, req);
+	}
 	close(fd);
 	return 0;
 }
