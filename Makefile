@@ -1,7 +1,11 @@
 # berth: a Kubernetes CRI server in C.
 #   make          build every binary into bin/
 #   make run      install deps, build, run berthd in the foreground (built-in defaults)
-#   make test     install deps, build, run unit + integration tests
+#   make test     install deps, build, run unit + integration tests, then
+#                 the VM test (BERTH_VM=0 skips it)
+#   make vm-test  the .deb and berth.service on a systemd + cgroup v2 guest
+#   make deb      build/deb/berth_<VERSION>_<arch>.deb
+#   make install  PREFIX (/usr/local), DESTDIR, UNITDIR
 #   make asan     the same tests with AddressSanitizer + UBSan
 #   make fuzz      every libFuzzer target in tests/fuzz/ for FUZZ_TIME s each
 #   make fuzz-smoke  the same for 30 s each from the seed corpus
@@ -34,7 +38,8 @@ PYGEN   := build/py
 
 # Evaluated lazily, so `make test` on a machine without the -dev packages
 # installs them first and only then asks pkg-config.
-PKGS     = grpc glib-2.0 gio-2.0 gio-unix-2.0 ostree-1 jansson libcurl libcrypto libseccomp libarchive libprotobuf-c libmicrohttpd zlib
+PKGS     = grpc glib-2.0 gio-2.0 gio-unix-2.0 ostree-1 jansson libcurl libcrypto libseccomp libarchive libprotobuf-c libmicrohttpd zlib yaml-0.1 \
+	libsystemd
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 
@@ -44,7 +49,8 @@ CFLAGS_COMMON = -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) -g $(SANFLAGS) -I. -I$(GEN
 CFLAGS_GLIB = $(CFLAGS_COMMON) $(PKG_CFLAGS)
 LDFLAGS_ALL = $(SANFLAGS) -pthread
 
-MODULE_DIRS := util config cri server server/streaming sandbox image network
+MODULE_DIRS := util config cri server server/streaming sandbox sandbox/pod sandbox/container \
+	sandbox/spec sandbox/cgroup image network
 # conmon/ holds two things: the client library berthd links (client*.c,
 # GLib) and the monitor itself (everything else, plain libc, no GLib).
 LIB_SRCS := $(foreach d,$(MODULE_DIRS),$(wildcard $(d)/*.c)) $(wildcard conmon/client*.c)
@@ -73,7 +79,7 @@ GLIB_BINS := $(BIN)/berthd $(BIN)/berthctl
 PYSTUBS   := $(PYGEN)/api_pb2.py $(PYGEN)/api_pb2_grpc.py
 
 .PHONY: all deps run test check unit unit-bins tool-bins integration asan fmt lint clean bench \
-	fuzz fuzz-smoke fuzz-bins
+	install deb vm-test fuzz fuzz-smoke fuzz-bins
 .DEFAULT_GOAL := all
 
 all: $(GLIB_BINS) $(BIN)/berth-pause $(BIN)/berth-conmon $(PYSTUBS)
@@ -100,6 +106,40 @@ bench:
 test: deps
 	@$(MAKE) --no-print-directory all unit-bins tool-bins
 	@$(MAKE) --no-print-directory check
+	@if [ "$${BERTH_VM:-1}" = 0 ]; then bash tests/vm/vm-test.sh; \
+	else $(MAKE) --no-print-directory deb && bash tests/vm/vm-test.sh --if-possible; fi
+
+# The package and the unit on a real systemd + cgroup v2 machine: a Debian
+# 12 guest under qemu (tests/vm/, docs/testing.md "Test VM").
+vm-test: deps
+	@$(MAKE) --no-print-directory deb
+	@bash tests/vm/vm-test.sh
+
+# --- packaging ---------------------------------------------------------------
+# berthd finds berth-conmon and berth-pause beside its own executable
+# (/proc/self/exe): all three live in $(PREFIX)/libexec/berth, and
+# $(PREFIX)/bin/berthd is a symlink. An existing /etc/berth/berth.conf is
+# never overwritten.
+PREFIX  ?= /usr/local
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+DESTDIR ?=
+LIBEXEC  = $(DESTDIR)$(PREFIX)/libexec/berth
+
+install: all
+	install -d $(LIBEXEC) $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(PREFIX)/share/berth/cni $(DESTDIR)/etc/berth
+	install -m 755 $(BIN)/berthd $(BIN)/berth-conmon $(BIN)/berth-pause $(LIBEXEC)/
+	ln -sfn ../libexec/berth/berthd $(DESTDIR)$(PREFIX)/bin/berthd
+	install -m 755 $(BIN)/berthctl $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 contrib/cni/10-berth.conflist $(DESTDIR)$(PREFIX)/share/berth/cni/
+	sed 's|/usr/bin/berthd|$(PREFIX)/bin/berthd|' contrib/systemd/berth.service \
+		>$(DESTDIR)$(UNITDIR)/berth.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/berth.service
+	[ -e $(DESTDIR)/etc/berth/berth.conf ] || \
+		install -m 644 contrib/berth.conf $(DESTDIR)/etc/berth/berth.conf
+
+deb: all
+	@bash contrib/deb/mkdeb.sh
 
 asan: deps
 	@$(MAKE) --no-print-directory SAN=1 all unit-bins tool-bins

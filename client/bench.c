@@ -367,8 +367,7 @@ int ctl_cmd_bench(CtlCtx *ctx, int argc, char **argv)
 			b.o.json_out);
 		ok = ok ? FALSE : ok;
 		if (error == NULL)
-			g_set_error(&error, BERTH_ERROR, BERTH_ERROR_INTERNAL,
-				    "write %s", b.o.json_out);
+			berth_throw(&error, INTERNAL, "write %s", b.o.json_out);
 	}
 	json_decref(report);
 	json_decref(b.results);

@@ -547,16 +547,16 @@ int ctl_cmd_logs(CtlCtx *ctx, int argc, char **argv)
 		r->status && r->status->log_path ? r->status->log_path : "");
 	protobuf_c_message_free_unpacked(&r->base, NULL);
 	if (path[0] == '\0') {
-		g_set_error(&error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND,
-			    "container %s has no log path", argv[optind]);
+		berth_throw(&error, NOT_FOUND, "container %s has no log path",
+			    argv[optind]);
 		return ctl_fail(error);
 	}
 	g_autofree char *text = NULL;
 	gsize len = 0;
 	if (!g_file_get_contents(path, &text, &len, &error)) {
 		g_clear_error(&error);
-		g_set_error(&error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND,
-			    "read log %s: not readable", path);
+		berth_throw(&error, NOT_FOUND, "read log %s: not readable",
+			    path);
 		return ctl_fail(error);
 	}
 	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);

@@ -281,7 +281,7 @@ int ctl_cmd_inspecti(CtlCtx *ctx, int argc, char **argv)
 			continue;
 		}
 		if (r->image == NULL) {
-			g_set_error(&error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND,
+			berth_throw(&error, NOT_FOUND,
 				    "no such image \"%s\" present", argv[i]);
 			rc = ctl_fail(error);
 		} else {

@@ -14,6 +14,7 @@
 #include <glib.h>
 #include <jansson.h>
 #include <protobuf-c/protobuf-c.h>
+#include "util/jsonutil.h"
 
 /* A new message (free with protobuf_c_message_free_unpacked) or NULL with
  * INVALID_ARGUMENT naming the offending field path. */
@@ -25,8 +26,6 @@ ProtobufCMessage *ctl_pbjson_parse_file(const ProtobufCMessageDescriptor *desc,
 					const char *path, GError **error);
 
 json_t *ctl_pbjson_dump(const ProtobufCMessage *msg);
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_t, json_decref)
 
 /* "log_directory" -> "logDirectory" (the proto3 JSON name). */
 char *ctl_pbjson_camel(const char *name);

@@ -299,25 +299,26 @@ ProtobufCMessage *ctl_stub_call_in(CtlStub *stub, const char *method,
 	ProtobufCMessage *reply = NULL;
 	grpc_call_error err = grpc_call_start_batch(call, ops, 6, stub, NULL);
 	if (err != GRPC_CALL_OK) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INTERNAL,
-			    "%s: start batch: error %d", method, err);
+		berth_throw(error, INTERNAL, "%s: start batch: error %d",
+			    method, err);
 	} else {
 		/* One batch in flight on a queue of our own: the next event
 		 * is its completion. */
 		grpc_event ev = grpc_completion_queue_next(
 			stub->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
 		if (ev.type != GRPC_OP_COMPLETE || !ev.success) {
-			g_set_error(error, BERTH_ERROR, BERTH_ERROR_INTERNAL,
-				    "%s: batch failed", method);
+			berth_throw(error, INTERNAL, "%s: batch failed",
+				    method);
 		} else if (status != GRPC_STATUS_OK) {
 			char *msg = grpc_slice_to_c_string(details);
-			g_set_error(error, BERTH_ERROR, status, "%s", msg);
+			berth_throw_code(error, (BerthErrorCode)status, "%s",
+					 msg);
 			gpr_free(msg);
 		} else if (recv == NULL ||
 			   (reply = unpack(m->desc->output, recv, arena)) ==
 				   NULL) {
-			g_set_error(error, BERTH_ERROR, BERTH_ERROR_INTERNAL,
-				    "%s: undecodable reply", method);
+			berth_throw(error, INTERNAL, "%s: undecodable reply",
+				    method);
 		}
 	}
 	if (recv != NULL)

@@ -4,6 +4,7 @@
 #include "cri/core.h"
 #include "cri/methods.h"
 #include "server/server.h"
+#include "util/notify.h"
 #include "util/log.h"
 #include "util/malloc.h"
 
@@ -43,6 +44,8 @@ static int serve(BerthConfig *config)
 					  ? g_strdup(config->conmon)
 					  : sibling_binary("berth-conmon");
 	g_autoptr(GError) error = NULL;
+	berth_notify_status("starting: probing runtimes, recovering pods and "
+			    "containers");
 	BerthServer *state = berth_server_new(config, pause, conmon, &error);
 	if (state == NULL) {
 		log_error("cannot start: %s", error->message);
@@ -65,11 +68,15 @@ static int serve(BerthConfig *config)
 		log_info("berthd %s serving CRI v1 on %s (%u methods)",
 			 BERTH_VERSION, config->listen,
 			 cri_server_method_count(srv));
+		g_autofree char *status = berth_server_summary(state);
+		berth_notify_ready(status);
+		berth_notify_watchdog_start(NULL, NULL);
 		for (;;) {
 			int sig = 0;
 			sigwait(&set, &sig);
 			if (sig == SIGTERM || sig == SIGINT) {
 				log_info("%s: shutting down", strsignal(sig));
+				berth_notify_stopping();
 				break;
 			}
 		}

@@ -58,6 +58,8 @@ BerthConfig *berth_config_new_default(void)
 	c->default_sysctls = g_new0(char *, 1);
 	c->pids_limit = 0;
 	c->stop_timeout = 30;
+	const char *cdi_dirs[] = {"/etc/cdi", "/var/run/cdi", NULL};
+	c->cdi_spec_dirs = g_strdupv((char **)cdi_dirs);
 	c->runtimes = g_ptr_array_new_with_free_func(runtime_free);
 	add_builtin_runtime(c, "crun");
 	add_builtin_runtime(c, "runc");
@@ -65,6 +67,7 @@ BerthConfig *berth_config_new_default(void)
 	c->auth_file = g_strdup("");
 	c->insecure_registries = g_new0(char *, 1);
 	c->max_parallel_downloads = 3;
+	c->pinned_images = g_new0(char *, 1);
 	c->cni_conf_dir = g_strdup("/etc/cni/net.d");
 	const char *dirs[] = {"/usr/lib/cni", "/opt/cni/bin", NULL};
 	c->cni_plugin_dirs = g_strdupv((char **)dirs);
@@ -135,9 +138,8 @@ static gboolean fail_at(GError **error, const Merge *m, guint line, guint col,
 	va_start(ap, fmt);
 	g_autofree char *msg = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-	g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-		    "%s:%u:%u: %s", m->file, line, col, msg);
-	return FALSE;
+	return berth_throw(error, INVALID_ARGUMENT, "%s:%u:%u: %s", m->file,
+			   line, col, msg);
 }
 
 static void set_origin(Merge *m, const char *section, const char *key,
@@ -318,10 +320,10 @@ gboolean berth_config_merge_file(BerthConfig *c, const char *path,
 	if (!g_file_get_contents(path, &text, &len, &local)) {
 		gboolean missing = g_error_matches(local, G_FILE_ERROR,
 						   G_FILE_ERROR_NOENT);
-		g_set_error(error, BERTH_ERROR,
-			    missing ? BERTH_ERROR_NOT_FOUND
-				    : BERTH_ERROR_INVALID_ARGUMENT,
-			    "%s", local->message);
+		berth_throw_code(error,
+				 missing ? BERTH_ERROR_NOT_FOUND
+					 : BERTH_ERROR_INVALID_ARGUMENT,
+				 "%s", local->message);
 		return FALSE;
 	}
 	return berth_config_merge_toml(c, text, len, path, error);
@@ -390,6 +392,15 @@ gboolean berth_config_validate(const BerthConfig *c, GError **error)
 				   "configured runtime handler",
 				   c->default_runtime,
 				   origin(c, "berth.runtime.default_runtime"));
+	for (char **p = c->pinned_images; *p != NULL; p++) {
+		const char *star = strchr(*p, '*');
+		if (**p == '*' || (star != NULL && star[1] != '\0'))
+			return berth_throw(
+				error, INVALID_ARGUMENT,
+				"berth.image.pinned_images entry \"%s\" (%s): "
+				"a name, or a prefix ending in one \"*\"",
+				*p, origin(c, "berth.image.pinned_images"));
+	}
 	if (!g_hostname_is_ip_address(c->stream_address))
 		return berth_throw(error, INVALID_ARGUMENT,
 				   "berth.streaming.address must be an IP "

@@ -33,12 +33,16 @@ typedef struct BerthConfig {
 	char **default_sysctls; /* "name=value" */
 	gint64 pids_limit;	/* 0 = no limit */
 	gint64 stop_timeout;	/* seconds, when a caller gives none */
+	char **cdi_spec_dirs;	/* CDI spec dirs, lowest priority first */
 	GPtrArray *runtimes;	/* BerthRuntimeHandler*, in name order */
 	/* [berth.image] */
 	char *registries_conf;
 	char *auth_file;
 	char **insecure_registries;
 	gint64 max_parallel_downloads;
+	/* Images kubelet's GC must leave (Image.pinned): exact names or
+	 * "prefix*" globs, matched against repo tags and digests. */
+	char **pinned_images;
 	/* [berth.network] */
 	char *cni_conf_dir;
 	char **cni_plugin_dirs;

@@ -123,9 +123,8 @@ gboolean toml_lex_fail(const TomlLexer *lx, gsize off, GError **error,
 
 	guint line, col;
 	toml_lex_position(lx, off, &line, &col);
-	g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-		    "%s:%u:%u: %s", lx->filename, line, col, msg);
-	return FALSE;
+	return berth_throw(error, INVALID_ARGUMENT, "%s:%u:%u: %s",
+			   lx->filename, line, col, msg);
 }
 
 char *toml_lex_describe(const TomlLexer *lx, gsize off)

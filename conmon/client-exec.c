@@ -144,11 +144,10 @@ static gboolean read_report(const ConmonExecOptions *o, int fd,
 		*exec_pid = pid;
 		ok = TRUE;
 	} else if (type == CONMON_FRAME_ERROR && msg != NULL) {
-		g_set_error(error, BERTH_ERROR, conmon_exec_error_code(msg),
-			    "%s", msg);
+		berth_throw_code(error, conmon_exec_error_code(msg), "%s", msg);
 	} else {
 		g_autofree char *tail = conmon_diag_tail(o->socket_dir);
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INTERNAL,
+		berth_throw(error, INTERNAL,
 			    "exec in %s: berth-conmon ended without a "
 			    "report%s%s",
 			    o->id, *tail ? ": " : "", tail);

@@ -41,7 +41,7 @@ static int connect_seqpacket(const char *dir, const char *name, GError **error)
 		return -1;
 	}
 	if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_FAILED_PRECONDITION,
+		berth_throw(error, FAILED_PRECONDITION,
 			    "no monitor answers on %s: %s", path,
 			    g_strerror(errno));
 		return -1;

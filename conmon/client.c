@@ -6,6 +6,7 @@
 #include "conmon/protocol.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/notify.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,8 +21,6 @@
 /* The monitor bounds the runtime itself; this is for the monitor. */
 #define REPORT_GRACE_MS 5000
 #define DEFAULT_TIMEOUT_MS (CONMON_DEFAULT_TIMEOUT_S * 1000u)
-
-extern char **environ;
 
 static void add(GPtrArray *argv, const char *a, const char *b)
 {
@@ -82,7 +81,7 @@ gboolean conmon_spawn_monitor(GPtrArray *argv, int diag_fd, int pass_fd,
 						POSIX_SPAWN_SETSID);
 	const char *path = g_ptr_array_index(argv, 0);
 	int r = posix_spawn(pid, path, &fa, &attr, (char **)argv->pdata,
-			    environ);
+			    (char **)berth_child_environ());
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	if (r != 0)
@@ -137,11 +136,10 @@ static gboolean parse_report(const ConmonOptions *o, const char *line,
 		*container_pid = (int)json_integer_value(pid);
 		ok = TRUE;
 	} else if (msg != NULL) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INTERNAL, "%s",
-			    msg);
+		berth_throw(error, INTERNAL, "%s", msg);
 	} else {
 		g_autofree char *tail = conmon_diag_tail(o->socket_dir);
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INTERNAL,
+		berth_throw(error, INTERNAL,
 			    "berth-conmon for %s ended without a report%s%s",
 			    o->id, *tail ? ": " : "", tail);
 	}

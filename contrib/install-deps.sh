@@ -20,13 +20,15 @@ packages=(
 	build-essential pkg-config
 	libgrpc-dev protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
 	libglib2.0-dev libostree-dev libjansson-dev libcurl4-openssl-dev libssl-dev
-	libseccomp-dev libarchive-dev libmicrohttpd-dev zlib1g-dev
+	libseccomp-dev libarchive-dev libmicrohttpd-dev zlib1g-dev libsystemd-dev libyaml-dev
 	libcmocka-dev
 	# run
 	crun runc containernetworking-plugins iproute2 iptables util-linux
 	# test
 	python3 python3-grpcio python3-grpc-tools python3-pytest
 	docker-registry busybox-static skopeo umoci apache2-utils
+	# the test VM (tests/vm/, make vm-test) and make deb
+	qemu-system-x86 qemu-utils mmdebstrap e2fsprogs dpkg-dev
 	# format and lint
 	clang-format clang-tidy cppcheck
 	# fuzz (make fuzz, make fuzz-smoke): clang 14, and libFuzzer with the

@@ -286,15 +286,15 @@ static void run_handler(CriCall *c, gboolean on_worker)
 		if (impl->stream(c->srv->ctx, c->request, c, &error))
 			g_clear_error(&error);
 		else if (error == NULL)
-			g_set_error(&error, BERTH_ERROR, BERTH_ERROR_INTERNAL,
-				    "%s failed", c->method->path);
+			berth_throw(&error, INTERNAL, "%s failed",
+				    c->method->path);
 		finish_call(c, NULL, error, on_worker);
 	} else {
 		ProtobufCMessage *resp =
 			impl->unary(c->srv->ctx, c->request, c, &error);
 		if (resp == NULL && error == NULL)
-			g_set_error(&error, BERTH_ERROR, BERTH_ERROR_INTERNAL,
-				    "%s returned nothing", c->method->path);
+			berth_throw(&error, INTERNAL, "%s returned nothing",
+				    c->method->path);
 		finish_call(c, resp, resp ? NULL : error, on_worker);
 	}
 	/* The reply is packed: drop what the handler built. */
@@ -397,7 +397,7 @@ static void on_new_call(CriServer *srv, Method *m, gboolean ok)
 		return;
 	}
 	if (m->impl.unary == NULL && m->impl.stream == NULL) {
-		g_set_error(&error, BERTH_ERROR, BERTH_ERROR_UNIMPLEMENTED,
+		berth_throw(&error, UNIMPLEMENTED,
 			    "%s is not implemented by berth yet", m->path);
 		finish_call(c, NULL, error, FALSE);
 		call_unref(c);
@@ -439,7 +439,7 @@ static void on_new_generic_call(CriServer *srv, gboolean ok)
 	g_cond_init(&c->cond);
 	start_close_op(c);
 	g_autoptr(GError) error = NULL;
-	g_set_error(&error, BERTH_ERROR, BERTH_ERROR_UNIMPLEMENTED,
+	berth_throw(&error, UNIMPLEMENTED,
 		    "unknown method %s: berth serves runtime.v1 "
 		    "RuntimeService and ImageService",
 		    method);

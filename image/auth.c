@@ -163,18 +163,18 @@ static AuthCredentials *auth_json_entry(json_t *entry, const char *what,
 {
 	g_autoptr(AuthCredentials) c = g_new0(AuthCredentials, 1);
 	if (!json_is_object(entry)) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "%s: auths \"%s\" is not an object", what, key);
-		return NULL;
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"%s: auths \"%s\" is not an object",
+					what, key);
 	}
 	json_t *auth = json_object_get(entry, "auth");
 	json_t *idt = json_object_get(entry, "identitytoken");
 	if ((auth && !json_is_string(auth)) || (idt && !json_is_string(idt))) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "%s: auths \"%s\": auth and identitytoken must "
-			    "be strings",
-			    what, key);
-		return NULL;
+		return berth_throw_null(
+			error, INVALID_ARGUMENT,
+			"%s: auths \"%s\": auth and identitytoken must "
+			"be strings",
+			what, key);
 	}
 	if (auth && *json_string_value(auth) != '\0' &&
 	    !auth_decode_basic(json_string_value(auth), &c->username,
@@ -218,18 +218,16 @@ static json_t *auth_json_auths(const char *text, gsize len, const char *what,
 	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	*root_out = root;
 	if (root == NULL) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "%s:%d:%d: %s", what, jerr.line, jerr.column,
-			    jerr.text);
-		return NULL;
+		return berth_throw_null(error, INVALID_ARGUMENT, "%s:%d:%d: %s",
+					what, jerr.line, jerr.column,
+					jerr.text);
 	}
 	json_t *auths =
 		json_is_object(root) ? json_object_get(root, "auths") : NULL;
 	if (!json_is_object(root) || (auths && !json_is_object(auths))) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "%s: want an object with an \"auths\" object",
-			    what);
-		return NULL;
+		return berth_throw_null(
+			error, INVALID_ARGUMENT,
+			"%s: want an object with an \"auths\" object", what);
 	}
 	return auths ? auths : json_object();
 }
@@ -510,9 +508,8 @@ GPtrArray *auth_challenges_parse(const char *header, GError **error)
 		g_ptr_array_add(out, c);
 	}
 	if (out->len == 0) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "empty WWW-Authenticate header");
-		return NULL;
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"empty WWW-Authenticate header");
 	}
 	return g_steal_pointer(&out);
 }

@@ -159,9 +159,9 @@ DigestVerifier *digest_verifier_new(const char *expected, gint64 size,
 	if (!digest_parse(expected, &algo, NULL, error))
 		return NULL;
 	if (size < -1) {
-		(void)berth_throw(error, INVALID_ARGUMENT,
-				  "blob %s: invalid size %" G_GINT64_FORMAT,
-				  expected, size);
+		berth_throw(error, INVALID_ARGUMENT,
+			    "blob %s: invalid size %" G_GINT64_FORMAT, expected,
+			    size);
 		return NULL;
 	}
 	DigestVerifier *v = g_new0(DigestVerifier, 1);

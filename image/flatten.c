@@ -340,9 +340,8 @@ static GVariant *flatten_load_layer(OstreeRepo *repo, const char *diff_id,
 	if (!ostree_repo_resolve_rev(repo, ref, TRUE, &csum, error))
 		return NULL;
 	if (csum == NULL) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND,
-			    "layer %s is not stored", diff_id);
-		return NULL;
+		return berth_throw_null(error, NOT_FOUND,
+					"layer %s is not stored", diff_id);
 	}
 	GVariant *commit = NULL;
 	if (!ostree_repo_load_variant(repo, OSTREE_OBJECT_TYPE_COMMIT, csum,

@@ -11,23 +11,22 @@ json_t *image_json_load(const char *body, gsize len, gsize max,
 {
 	json_error_t jerr;
 	if (len > max) {
-		(void)berth_throw(error, INVALID_ARGUMENT,
-				  "%s is %zu bytes, more than the %zu allowed",
-				  what, len, max);
+		berth_throw(error, INVALID_ARGUMENT,
+			    "%s is %zu bytes, more than the %zu allowed", what,
+			    len, max);
 		return NULL;
 	}
 	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
-		(void)berth_throw(
-			error, INVALID_ARGUMENT,
-			"%s is not valid JSON: %s (line %d, column %d)", what,
-			jerr.text, jerr.line, jerr.column);
+		berth_throw(error, INVALID_ARGUMENT,
+			    "%s is not valid JSON: %s (line %d, column %d)",
+			    what, jerr.text, jerr.line, jerr.column);
 		return NULL;
 	}
 	if (!json_is_object(root)) {
 		json_decref(root);
-		(void)berth_throw(error, INVALID_ARGUMENT,
-				  "%s is not a JSON object", what);
+		berth_throw(error, INVALID_ARGUMENT, "%s is not a JSON object",
+			    what);
 		return NULL;
 	}
 	return root;

@@ -6,7 +6,7 @@
 #include <glib.h>
 #include <jansson.h>
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_t, json_decref)
+#include "util/jsonutil.h"
 
 /* Parse body (at most max bytes, no duplicate keys) that must be an
  * object; what names the document in errors. */

@@ -305,16 +305,14 @@ static char *layer_write_regfile(LayerBuilder *b, struct archive *tar,
 		total += n;
 	}
 	if (n < 0) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_DATA_LOSS, "%s",
-			    archive_error_string(tar));
-		return NULL;
+		return berth_throw_null(error, DATA_LOSS, "%s",
+					archive_error_string(tar));
 	}
 	if (total != size) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_DATA_LOSS,
-			    "%" G_GINT64_FORMAT " of %" G_GINT64_FORMAT
-			    " bytes",
-			    total, size);
-		return NULL;
+		return berth_throw_null(error, DATA_LOSS,
+					"%" G_GINT64_FORMAT
+					" of %" G_GINT64_FORMAT " bytes",
+					total, size);
 	}
 	return ostree_content_writer_finish(w, NULL, error);
 }

@@ -168,11 +168,10 @@ const ImageIndexEntry *image_index_select(const ImageIndex *index,
 	}
 	if (best == NULL) {
 		g_autofree char *offered = platform_offered(index);
-		(void)berth_throw(
-			error, NOT_FOUND,
-			"no image for %s/%s%s%s in the index (it has: %s)", os,
-			arch, variant && *variant ? "/" : "",
-			variant ? variant : "", offered);
+		berth_throw(error, NOT_FOUND,
+			    "no image for %s/%s%s%s in the index (it has: %s)",
+			    os, arch, variant && *variant ? "/" : "",
+			    variant ? variant : "", offered);
 	}
 	return best;
 }

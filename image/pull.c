@@ -132,9 +132,9 @@ static char *pull_config(RegistryClient *c, const ImageManifest *im,
 	gsize len;
 	const char *data = g_bytes_get_data(blob, &len);
 	if (memchr(data, '\0', len) != NULL) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "config %s holds a NUL", im->config.digest);
-		return NULL;
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"config %s holds a NUL",
+					im->config.digest);
 	}
 	if (!image_config_parse(data, len, config, error) ||
 	    !image_manifest_check_config(im, *config, error)) {
@@ -338,6 +338,8 @@ static gboolean pull_caller_gone(const ImagePullOptions *o)
 	return o->cancelled != NULL && o->cancelled(o->cancel_data);
 }
 
+#define PULL_DEADLINE_SLACK_US (100 * G_TIME_SPAN_MILLISECOND)
+
 /* Wait for the flight's end, the caller's deadline or its cancel. */
 static char *pull_wait(PullFlight *f, const ImagePullOptions *o, GError **error)
 {
@@ -360,11 +362,13 @@ static char *pull_wait(PullFlight *f, const ImagePullOptions *o, GError **error)
 	g_atomic_int_add(&f->waiters, -1);
 	if (done)
 		return id;
-	if (gone)
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_CANCELLED,
-			    "cancelled by the caller");
+	/* gRPC cancels a call whose deadline passed, and its clock and ours
+	 * differ a little: a cancel that close to the deadline is the
+	 * deadline, which is what the client must be told. */
+	if (gone && g_get_monotonic_time() < deadline - PULL_DEADLINE_SLACK_US)
+		berth_throw(error, CANCELLED, "cancelled by the caller");
 	else
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_DEADLINE_EXCEEDED,
+		berth_throw(error, DEADLINE_EXCEEDED,
 			    "deadline exceeded before the image arrived");
 	return NULL;
 }

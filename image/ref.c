@@ -342,3 +342,20 @@ void image_ref_free(ImageRef *ref)
 	g_free(ref->digest);
 	g_free(ref);
 }
+
+gboolean image_ref_pattern_match(const char *pattern, const char *name)
+{
+	gsize n = strlen(pattern);
+	if (n > 0 && pattern[n - 1] == '*')
+		return strncmp(pattern, name, n - 1) == 0;
+	return strcmp(pattern, name) == 0;
+}
+
+gboolean image_ref_patterns_match_any(char *const *patterns, char *const *names)
+{
+	for (char *const *p = patterns; p && *p; p++)
+		for (char *const *n = names; n && *n; n++)
+			if (image_ref_pattern_match(*p, *n))
+				return TRUE;
+	return FALSE;
+}

@@ -56,6 +56,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ImageRef, image_ref_free)
  * return it as "sha256:<hex>", newly allocated; NULL otherwise. */
 char *image_ref_parse_id(const char *s);
 
+/* pinned_images matching: pattern is an exact name, or "prefix*" which
+ * matches every name starting with prefix. Names are compared as the
+ * store writes them ("docker.io/library/busybox:latest"). */
+gboolean image_ref_pattern_match(const char *pattern, const char *name);
+/* Any name of names (NULL-terminated, may be NULL) matches any pattern. */
+gboolean image_ref_patterns_match_any(char *const *patterns,
+				      char *const *names);
+
 /* Check pieces on their own (for config and API input). */
 gboolean image_ref_validate_domain(const char *domain, GError **error);
 gboolean image_ref_validate_tag(const char *tag, GError **error);

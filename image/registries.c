@@ -834,11 +834,11 @@ GPtrArray *registries_endpoints(const Registries *r, const ImageRef *ref,
 		return g_steal_pointer(&out);
 	}
 	if (e->blocked) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_PERMISSION_DENIED,
-			    "registry \"%s\" is blocked by registries.conf "
-			    "(prefix \"%s\")",
-			    ref->domain, e->prefix);
-		return NULL;
+		return berth_throw_null(
+			error, PERMISSION_DENIED,
+			"registry \"%s\" is blocked by registries.conf "
+			"(prefix \"%s\")",
+			ref->domain, e->prefix);
 	}
 	const char *rest = name + len;
 	if (!reg_add_mirrors(r, e, ref, rest, out, error))
@@ -896,11 +896,11 @@ GPtrArray *registries_candidates(const Registries *r, const ImageRef *ref,
 		g_ptr_array_add(out, c);
 	}
 	if (out->len == 0) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND,
-			    "short name \"%s\" has no alias and "
-			    "unqualified-search-registries is empty",
-			    short_name);
-		return NULL;
+		return berth_throw_null(
+			error, NOT_FOUND,
+			"short name \"%s\" has no alias and "
+			"unqualified-search-registries is empty",
+			short_name);
 	}
 	return g_steal_pointer(&out);
 }

@@ -36,12 +36,11 @@ gint64 registry_time_left_ms(const RegistryClient *c)
 gboolean registry_check_stop(RegistryClient *c, GError **error)
 {
 	if (c->cancelled != NULL && c->cancelled(c->cancel_data)) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_CANCELLED,
-			    "pull cancelled");
+		berth_throw(error, CANCELLED, "pull cancelled");
 		return TRUE;
 	}
 	if (c->deadline != 0 && g_get_monotonic_time() >= c->deadline) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_DEADLINE_EXCEEDED,
+		berth_throw(error, DEADLINE_EXCEEDED,
 			    "deadline exceeded while talking to the registry");
 		return TRUE;
 	}
@@ -104,19 +103,19 @@ void registry_auth_fail(RegistryClient *c, RegEp *e, long status,
 	const char *host = e->ep->host, *repo = e->ep->repo;
 	(void)c;
 	if (status == 403) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_PERMISSION_DENIED,
+		berth_throw(error, PERMISSION_DENIED,
 			    "registry %s: access to %s denied (403 Forbidden)"
 			    "%s%s",
 			    host, repo,
 			    e->creds ? "" : " and no credentials were given",
 			    detail);
 	} else if (e->creds == NULL) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_UNAUTHENTICATED,
+		berth_throw(error, UNAUTHENTICATED,
 			    "registry %s: %s needs credentials and none were "
 			    "given (401 Unauthorized)%s",
 			    host, repo, detail);
 	} else {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_UNAUTHENTICATED,
+		berth_throw(error, UNAUTHENTICATED,
 			    "registry %s: credentials%s%s%s for %s were "
 			    "rejected (401 Unauthorized)%s",
 			    host, e->creds->username ? " of user \"" : "",
@@ -195,9 +194,9 @@ static RegToken *reg_token_parse(const GByteArray *body, const char *realm,
 				json_object_get(root, "access_token"));
 	}
 	if (tok == NULL || *tok == '\0') {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_UNAVAILABLE,
-			    "token service %s: no token in its answer", realm);
-		return NULL;
+		return berth_throw_null(
+			error, UNAVAILABLE,
+			"token service %s: no token in its answer", realm);
 	}
 	json_t *exp = json_object_get(root, "expires_in");
 	gint64 secs = json_is_integer(exp) ? json_integer_value(exp) : 60;
@@ -214,7 +213,7 @@ static void reg_token_status_error(RegEp *e, const char *realm, long status,
 {
 	const AuthCredentials *cr = e->creds;
 	if (status == 401 && cr != NULL)
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_UNAUTHENTICATED,
+		berth_throw(error, UNAUTHENTICATED,
 			    "registry %s: token service %s rejected the "
 			    "credentials%s%s%s (401)",
 			    e->ep->host, realm,
@@ -222,17 +221,17 @@ static void reg_token_status_error(RegEp *e, const char *realm, long status,
 			    cr->username ? cr->username : "",
 			    cr->username ? "\"" : "");
 	else if (status == 401)
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_UNAUTHENTICATED,
+		berth_throw(error, UNAUTHENTICATED,
 			    "registry %s: token service %s needs credentials "
 			    "and none were given (401)",
 			    e->ep->host, realm);
 	else if (status == 403)
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_PERMISSION_DENIED,
+		berth_throw(error, PERMISSION_DENIED,
 			    "registry %s: token service %s denied access to "
 			    "%s (403)",
 			    e->ep->host, realm, e->ep->repo);
 	else
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_UNAVAILABLE,
+		berth_throw(error, UNAVAILABLE,
 			    "registry %s: token service %s: HTTP %ld",
 			    e->ep->host, realm, status);
 }
@@ -245,9 +244,8 @@ static RegToken *reg_fetch_token(RegistryClient *c, RegEp *e, const char *realm,
 	g_autofree char *form = NULL;
 	CURL *easy = curl_easy_init();
 	if (easy == NULL) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_RESOURCE_EXHAUSTED,
-			    "curl_easy_init");
-		return NULL;
+		return berth_throw_null(error, RESOURCE_EXHAUSTED,
+					"curl_easy_init");
 	}
 	g_autofree char *url = reg_token_url(easy, realm, service, scope);
 	char curl_error[CURL_ERROR_SIZE] = "";
@@ -279,11 +277,10 @@ static RegToken *reg_fetch_token(RegistryClient *c, RegEp *e, const char *realm,
 	if (registry_check_stop(c, error))
 		return NULL;
 	if (rc != CURLE_OK) {
-		g_set_error(
-			error, BERTH_ERROR, BERTH_ERROR_UNAVAILABLE,
-			"registry %s: token service %s: %s", e->ep->host, realm,
+		return berth_throw_null(
+			error, UNAVAILABLE, "registry %s: token service %s: %s",
+			e->ep->host, realm,
 			curl_error[0] ? curl_error : curl_easy_strerror(rc));
-		return NULL;
 	}
 	if (status != 200) {
 		reg_token_status_error(e, realm, status, error);

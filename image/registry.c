@@ -41,9 +41,9 @@ RegistryClient *registry_client_new(const RegistryClientOptions *o,
 				    GError **error)
 {
 	if (o->endpoints == NULL || o->endpoints->len == 0) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "registry client needs at least one endpoint");
-		return NULL;
+		return berth_throw_null(
+			error, INVALID_ARGUMENT,
+			"registry client needs at least one endpoint");
 	}
 	reg_curl_init_once();
 	RegistryClient *c = g_new0(RegistryClient, 1);
@@ -159,11 +159,10 @@ GBytes *registry_get_blob(RegistryClient *c, const char *digest, gint64 size,
 	if (!digest_validate(digest, error))
 		return NULL;
 	if (size > 0 && (guint64)size > max) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_RESOURCE_EXHAUSTED,
-			    "blob %s: %" G_GINT64_FORMAT
-			    " bytes is over the limit of %zu",
-			    digest, size, max);
-		return NULL;
+		return berth_throw_null(error, RESOURCE_EXHAUSTED,
+					"blob %s: %" G_GINT64_FORMAT
+					" bytes is over the limit of %zu",
+					digest, size, max);
 	}
 	g_autofree char *what = g_strdup_printf("blob %s", digest);
 	g_autofree char *suffix = g_strdup_printf("blobs/%s", digest);

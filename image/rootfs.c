@@ -3,7 +3,7 @@
  * mounted read-only onto itself so nothing can write through the links
  * into the repo's objects), and per container an overlay with that
  * checkout as its only lowerdir. A checkout is counted by the overlays
- * and checkout calls using it; after a restart the overlays still
+ * and image volumes (volume.c) using it; after a restart those still
  * mounted (in /proc/self/mountinfo) are counted again. It lives until
  * its image is removed and nobody uses it. */
 #include "image/ref.h"
@@ -19,6 +19,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define CHECKOUT_TMP_PREFIX ".tmp-"
@@ -141,9 +142,8 @@ char *image_store_checkout(ImageStore *store, const char *id, GError **error)
 {
 	g_autofree char *full = image_ref_parse_id(id);
 	if (full == NULL) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "%s is not an image id", id);
-		return NULL;
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"%s is not an image id", id);
 	}
 	const char *hex = image_store_hex(full);
 	g_autofree char *path = checkout_path(store, hex);
@@ -234,10 +234,40 @@ static char *mountinfo_unescape(const char *s, gsize len)
 	return g_string_free(out, FALSE);
 }
 
-/* Count, per checkout, the overlays in one mountinfo line using it. */
-static void mountinfo_count_line(ImageStore *store, const char *line,
-				 GHashTable *users)
+static void count_user(GHashTable *users, const char *hex)
 {
+	guint n = GPOINTER_TO_UINT(g_hash_table_lookup(users, hex));
+	g_hash_table_replace(users, g_strdup(hex), GUINT_TO_POINTER(n + 1));
+}
+
+/* An image volume's bind mount of one of this store's checkouts: its
+ * mount point (field 5) names the checkout, its root (field 4) is inside
+ * checkouts/<hex> of the store's filesystem (field 3), so another root's
+ * volumes in the same namespace are not counted. */
+static void mountinfo_count_volume(const char *line, const char *store_dev,
+				   GHashTable *users)
+{
+	g_auto(GStrv) f = g_strsplit(line, " ", 6);
+	if (g_strv_length(f) < 6 || strcmp(f[2], store_dev) != 0)
+		return;
+	g_autofree char *point = mountinfo_unescape(f[4], strlen(f[4]));
+	const char *hex = image_volume_hex_of(point);
+	if (hex == NULL)
+		return;
+	g_autofree char *root = mountinfo_unescape(f[3], strlen(f[3]));
+	g_autofree char *dir = g_strconcat("/checkouts/", hex, NULL);
+	const char *at = strstr(root, dir);
+	if (at != NULL && (at[strlen(dir)] == '\0' || at[strlen(dir)] == '/'))
+		count_user(users, hex);
+}
+
+/* Count, per checkout, the overlays and image volumes in one mountinfo
+ * line using it. */
+static void mountinfo_count_line(ImageStore *store, const char *line,
+				 const char *store_dev, GHashTable *users)
+{
+	if (strstr(line, "/" IMAGE_VOLUMES_DIR "/") != NULL)
+		mountinfo_count_volume(line, store_dev, users);
 	const char *sep = strstr(line, " - overlay ");
 	const char *opts = sep != NULL ? strstr(sep, "lowerdir=") : NULL;
 	if (opts == NULL)
@@ -250,10 +280,7 @@ static void mountinfo_count_line(ImageStore *store, const char *line,
 	for (char **d = dirs; *d != NULL; d++) {
 		if (!g_str_has_prefix(*d, prefix))
 			continue;
-		const char *hex = *d + strlen(prefix);
-		guint n = GPOINTER_TO_UINT(g_hash_table_lookup(users, hex));
-		g_hash_table_replace(users, g_strdup(hex),
-				     GUINT_TO_POINTER(n + 1));
+		count_user(users, *d + strlen(prefix));
 	}
 }
 
@@ -264,9 +291,15 @@ static GHashTable *checkout_overlay_users(ImageStore *store)
 	g_autofree char *info = NULL;
 	if (!g_file_get_contents("/proc/self/mountinfo", &info, NULL, NULL))
 		return users;
+	struct stat st;
+	g_autofree char *dev =
+		stat(store->checkouts_dir, &st) == 0
+			? g_strdup_printf("%u:%u", major(st.st_dev),
+					  minor(st.st_dev))
+			: g_strdup("");
 	g_auto(GStrv) lines = g_strsplit(info, "\n", -1);
 	for (char **l = lines; *l != NULL; l++)
-		mountinfo_count_line(store, *l, users);
+		mountinfo_count_line(store, *l, dev, users);
 	return users;
 }
 

@@ -137,10 +137,18 @@ gboolean image_flatten_commit(ImageStore *store, const char *id,
 			      char *const *diff_ids, GError **error);
 char *image_flatten_ref(const char *id);
 
+/* --- volume.c ---------------------------------------------------------- */
+
+/* Image volumes live in this directory of a container's dir; the
+ * checkout's hex a volume's mount point names, else NULL. */
+#define IMAGE_VOLUMES_DIR "image-volumes"
+const char *image_volume_hex_of(const char *mount_point);
+
 /* --- rootfs.c ---------------------------------------------------------- */
 
-/* At open: remove tmp and orphan checkouts, count the overlay mounts
- * still using the others, make sure they are mounted read-only. */
+/* At open: remove tmp and orphan checkouts, count the overlay mounts and
+ * image volumes still using the others, make sure they are mounted
+ * read-only. */
 gboolean image_checkout_recover(ImageStore *store, GError **error);
 /* The image is being removed: delete its checkout now, or at the last
  * release when containers still use it. */

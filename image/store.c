@@ -317,9 +317,8 @@ ImageRecord *image_store_lookup(ImageStore *store, const char *name,
 				GError **error)
 {
 	if (name == NULL || *name == '\0') {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "empty image name");
-		return NULL;
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"empty image name");
 	}
 	gboolean ambiguous = FALSE;
 	ImageRecord *copy = NULL;
@@ -331,11 +330,10 @@ ImageRecord *image_store_lookup(ImageStore *store, const char *name,
 		copy = image_record_copy(img->rec);
 	g_rw_lock_reader_unlock(&store->index_lock);
 	if (ambiguous)
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
+		berth_throw(error, INVALID_ARGUMENT,
 			    "image id prefix %s is ambiguous", name);
 	else if (copy == NULL)
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND,
-			    "image %s not found", name);
+		berth_throw(error, NOT_FOUND, "image %s not found", name);
 	return copy;
 }
 

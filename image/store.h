@@ -129,6 +129,23 @@ gboolean image_rootfs_mount(ImageStore *store, const char *image_id,
 gboolean image_rootfs_unmount(ImageStore *store, const char *image_id,
 			      const char *container_dir, GError **error);
 
+/* --- image volumes ------------------------------------------------------ */
+
+/* Bind mount the image's checkout, or sub_path inside it ("": all of it),
+ * read-only (and nosuid, nodev) at
+ * <container_dir>/image-volumes/<index>-<hex>, whose path goes to
+ * *path_out; it holds one checkout reference. sub_path must be relative
+ * without ".." (INVALID_ARGUMENT) and exist in the image (NOT_FOUND);
+ * symlinks in it resolve inside the image. Mounting an already mounted
+ * one succeeds without a second reference. */
+gboolean image_volume_mount(ImageStore *store, const char *image_id,
+			    const char *sub_path, const char *container_dir,
+			    guint index, char **path_out, GError **error);
+/* Unmount it and drop its reference; success when it is not mounted. */
+gboolean image_volume_unmount(ImageStore *store, const char *image_id,
+			      const char *container_dir, guint index,
+			      GError **error);
+
 /* --- usage -------------------------------------------------------------- */
 
 /* Bytes and inodes the store occupies, as measured after the last change

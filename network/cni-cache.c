@@ -152,14 +152,14 @@ CniCacheEntry *cni_cache_read(const char *cache_dir, const char *sandbox_id,
 	json_error_t jerr;
 	g_autoptr(json_t) root = json_loadb(data, len, 0, &jerr);
 	if (!json_is_object(root))
-		return cni_throw_null(error, INTERNAL,
-				      "CNI cache %s: bad JSON: %s", path,
-				      root ? "not an object" : jerr.text);
+		return berth_throw_null(error, INTERNAL,
+					"CNI cache %s: bad JSON: %s", path,
+					root ? "not an object" : jerr.text);
 	const char *kind = json_string_value(json_object_get(root, "kind"));
 	json_int_t version =
 		json_integer_value(json_object_get(root, "version"));
 	if (g_strcmp0(kind, CACHE_KIND) != 0 || version != CACHE_VERSION)
-		return cni_throw_null(
+		return berth_throw_null(
 			error, INTERNAL,
 			"CNI cache %s: not a version %d berth CNI "
 			"cache file",
@@ -170,10 +170,11 @@ CniCacheEntry *cni_cache_read(const char *cache_dir, const char *sandbox_id,
 		json_string_value(json_object_get(root, "network"));
 	if (!json_is_object(config) || !json_is_object(result) ||
 	    network == NULL)
-		return cni_throw_null(error, INTERNAL,
-				      "CNI cache %s: config, result or network "
-				      "missing",
-				      path);
+		return berth_throw_null(
+			error, INTERNAL,
+			"CNI cache %s: config, result or network "
+			"missing",
+			path);
 
 	g_autoptr(CniCacheEntry) e = g_new0(CniCacheEntry, 1);
 	e->sandbox_id = g_strdup(sandbox_id);
@@ -230,8 +231,8 @@ CniResult *cni_cache_load(CniManager *m, const char *sandbox_id, GError **error)
 {
 	if (sandbox_id == NULL || sandbox_id[0] == '\0' ||
 	    strchr(sandbox_id, '/') != NULL)
-		return cni_throw_null(error, INVALID_ARGUMENT,
-				      "CNI: bad sandbox id");
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"CNI: bad sandbox id");
 	g_autoptr(CniCacheEntry) e =
 		cni_cache_read(m->cache_dir, sandbox_id, error);
 	if (e == NULL)

@@ -131,25 +131,26 @@ CniNetwork *cni_network_from_json(json_t *list, const char *path,
 				  GError **error)
 {
 	if (!json_is_object(list))
-		return cni_throw_null(error, INVALID_ARGUMENT,
-				      "not a JSON object");
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"not a JSON object");
 	json_t *jver = json_object_get(list, "cniVersion");
 	const char *version = json_string_value(jver);
 	if (version == NULL || version[0] == '\0')
-		return cni_throw_null(error, INVALID_ARGUMENT,
-				      "no \"cniVersion\"");
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"no \"cniVersion\"");
 	if (!cni_version_supported(version))
-		return cni_throw_null(error, INVALID_ARGUMENT,
-				      "cniVersion \"%s\" is not supported "
-				      "(0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0 are)",
-				      version);
+		return berth_throw_null(
+			error, INVALID_ARGUMENT,
+			"cniVersion \"%s\" is not supported "
+			"(0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0 are)",
+			version);
 	const char *name = json_string_value(json_object_get(list, "name"));
 	if (name == NULL || name[0] == '\0')
-		return cni_throw_null(error, INVALID_ARGUMENT, "no \"name\"");
+		return berth_throw_null(error, INVALID_ARGUMENT, "no \"name\"");
 	json_t *plugins = json_object_get(list, "plugins");
 	if (!json_is_array(plugins) || json_array_size(plugins) == 0)
-		return cni_throw_null(error, INVALID_ARGUMENT,
-				      "no \"plugins\" (or an empty list)");
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"no \"plugins\" (or an empty list)");
 
 	guint n = json_array_size(plugins);
 	for (guint i = 0; i < n; i++) {
@@ -201,20 +202,20 @@ CniNetwork *cni_network_load_file(const char *path,
 	if (!berth_read_file(path, &data, &len, error))
 		return NULL;
 	if (len == 0)
-		return cni_throw_null(error, INVALID_ARGUMENT, "empty file");
+		return berth_throw_null(error, INVALID_ARGUMENT, "empty file");
 	json_error_t jerr;
 	g_autoptr(json_t) root = json_loadb(data, len, 0, &jerr);
 	if (root == NULL)
-		return cni_throw_null(error, INVALID_ARGUMENT,
-				      "bad JSON at line %d: %s", jerr.line,
-				      jerr.text);
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"bad JSON at line %d: %s", jerr.line,
+					jerr.text);
 	if (!json_is_object(root))
-		return cni_throw_null(error, INVALID_ARGUMENT,
-				      "not a JSON object");
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"not a JSON object");
 	if (json_object_get(root, "plugins") == NULL) {
 		if (g_str_has_suffix(path, ".conflist"))
-			return cni_throw_null(error, INVALID_ARGUMENT,
-					      "no \"plugins\" list");
+			return berth_throw_null(error, INVALID_ARGUMENT,
+						"no \"plugins\" list");
 		g_autoptr(json_t) list = wrap_single(root);
 		return cni_network_from_json(list, path, plugin_dirs, error);
 	}
@@ -465,7 +466,7 @@ CniManager *cni_manager_new(const char *conf_dir,
 {
 	if (conf_dir == NULL || conf_dir[0] == '\0' || cache_dir == NULL ||
 	    cache_dir[0] == '\0')
-		return cni_throw_null(
+		return berth_throw_null(
 			error, INVALID_ARGUMENT,
 			"CNI: conf_dir and cache_dir are required");
 	if (plugin_dirs == NULL || plugin_dirs[0] == NULL)

@@ -4,16 +4,9 @@
 #pragma once
 
 #include "network/cni.h"
+#include "util/jsonutil.h"
 
 #include <jansson.h>
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_t, json_decref)
-
-/* berth_throw / berth_throw_errno for functions returning a pointer. */
-#define cni_throw_null(error, code, ...)                                       \
-	((void)berth_throw((error), code, __VA_ARGS__), NULL)
-#define cni_throw_errno_null(error, errsv, ...)                                \
-	((void)berth_throw_errno((error), (errsv), __VA_ARGS__), NULL)
 
 #define CNI_DEFAULT_IFNAME "eth0"
 #define CNI_DEFAULT_TIMEOUT_SEC 60

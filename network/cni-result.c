@@ -172,9 +172,9 @@ CniResult *cni_result_parse(const char *json, const char *network,
 	json_error_t jerr;
 	g_autoptr(json_t) root = json_loads(json ? json : "", 0, &jerr);
 	if (!json_is_object(root))
-		return cni_throw_null(error, INTERNAL,
-				      "CNI result is not a JSON object: %s",
-				      root ? "wrong type" : jerr.text);
+		return berth_throw_null(error, INTERNAL,
+					"CNI result is not a JSON object: %s",
+					root ? "wrong type" : jerr.text);
 	g_autoptr(CniResult) r = g_new0(CniResult, 1);
 	r->network = g_strdup(network);
 	r->cni_version = dup_nonempty(json_object_get(root, "cniVersion"));

@@ -45,10 +45,11 @@ char *cni_build_args(const CniPodArgs *pod, GError **error)
 		if (kv[i].value == NULL || kv[i].value[0] == '\0')
 			continue;
 		if (!arg_value_ok(kv[i].value))
-			return cni_throw_null(error, INVALID_ARGUMENT,
-					      "CNI_ARGS: %s \"%s\" contains "
-					      "';', '=' or a control character",
-					      kv[i].key, kv[i].value);
+			return berth_throw_null(
+				error, INVALID_ARGUMENT,
+				"CNI_ARGS: %s \"%s\" contains "
+				"';', '=' or a control character",
+				kv[i].key, kv[i].value);
 		g_string_append_printf(s, ";%s=%s", kv[i].key, kv[i].value);
 	}
 	return g_string_free(g_steal_pointer(&s), FALSE);
@@ -134,8 +135,8 @@ char *cni_build_stdin(const char *plugin_conf, const char *net_name,
 	json_error_t jerr;
 	g_autoptr(json_t) conf = json_loads(plugin_conf, 0, &jerr);
 	if (!json_is_object(conf))
-		return cni_throw_null(error, INTERNAL, "CNI plugin config: %s",
-				      jerr.text);
+		return berth_throw_null(error, INTERNAL,
+					"CNI plugin config: %s", jerr.text);
 	json_object_set_new(conf, "name", json_string(net_name));
 	json_object_set_new(conf, "cniVersion", json_string(cni_version));
 	if (prev_result)
@@ -328,10 +329,10 @@ static char *add_chain(const CniOp *op, GError **error)
 		json_t *res = json_loads(out, 0, &jerr);
 		if (!json_is_object(res)) {
 			json_decref(res);
-			(void)berth_throw(error, INTERNAL,
-					  "CNI plugin %s ADD: result is not "
-					  "a JSON object: %s",
-					  op->net->plugin_types[i], jerr.text);
+			berth_throw(error, INTERNAL,
+				    "CNI plugin %s ADD: result is not "
+				    "a JSON object: %s",
+				    op->net->plugin_types[i], jerr.text);
 			rollback(op, i, prev);
 			return NULL;
 		}
@@ -341,9 +342,9 @@ static char *add_chain(const CniOp *op, GError **error)
 		last = g_steal_pointer(&out);
 	}
 	if (last == NULL) {
-		(void)berth_throw(error, INTERNAL,
-				  "CNI network %s: no plugin returned a result",
-				  op->net->name);
+		berth_throw(error, INTERNAL,
+			    "CNI network %s: no plugin returned a result",
+			    op->net->name);
 		rollback(op, op->net->n_plugins - 1, NULL);
 		return NULL;
 	}
@@ -357,13 +358,13 @@ static CniResult *setup_locked(CniManager *m, const CniPodArgs *pod,
 	if (net == NULL) {
 		g_autofree char *msg = NULL;
 		cni_manager_status(m, NULL, &msg);
-		return cni_throw_null(error, FAILED_PRECONDITION,
-				      "CNI network not ready: %s", msg);
+		return berth_throw_null(error, FAILED_PRECONDITION,
+					"CNI network not ready: %s", msg);
 	}
 	if (access(pod->netns_path, F_OK) < 0)
-		return cni_throw_null(error, FAILED_PRECONDITION,
-				      "CNI ADD: netns %s: %s", pod->netns_path,
-				      g_strerror(errno));
+		return berth_throw_null(error, FAILED_PRECONDITION,
+					"CNI ADD: netns %s: %s",
+					pod->netns_path, g_strerror(errno));
 	g_autofree char *args = cni_build_args(pod, error);
 	if (args == NULL)
 		return NULL;

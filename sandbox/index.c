@@ -119,9 +119,8 @@ gboolean index_was_removed(Index *ix, const char *id)
 gpointer index_lookup(Index *ix, const char *id, GError **error)
 {
 	if (id == NULL || id[0] == '\0') {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "%s id is empty", ix->ops.what);
-		return NULL;
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"%s id is empty", ix->ops.what);
 	}
 	g_rw_lock_reader_lock(&ix->lock);
 	gpointer found = g_hash_table_lookup(ix->by_id, id);
@@ -145,16 +144,16 @@ gpointer index_lookup(Index *ix, const char *id, GError **error)
 	if (matches == 1)
 		return found;
 	if (matches > 1)
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
+		berth_throw(error, INVALID_ARGUMENT,
 			    "%s id prefix %s matches %u; give more of the id",
 			    ix->ops.what, id, matches);
 	else
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND,
-			    "%s %s not found", ix->ops.what, id);
+		berth_throw(error, NOT_FOUND, "%s %s not found", ix->ops.what,
+			    id);
 	return NULL;
 }
 
-GPtrArray *index_list(Index *ix, GCompareFunc cmp)
+GPtrArray *index_list(Index *ix, GCompareDataFunc cmp, gpointer data)
 {
 	GPtrArray *out = g_ptr_array_new_with_free_func(ix->ops.unref);
 	g_rw_lock_reader_lock(&ix->lock);
@@ -165,7 +164,7 @@ GPtrArray *index_list(Index *ix, GCompareFunc cmp)
 		g_ptr_array_add(out, ix->ops.ref(value));
 	g_rw_lock_reader_unlock(&ix->lock);
 	if (cmp != NULL)
-		g_ptr_array_sort(out, cmp);
+		g_ptr_array_sort_with_data(out, cmp, data);
 	return out;
 }
 

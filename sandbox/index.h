@@ -34,5 +34,5 @@ gpointer index_lookup(Index *ix, const char *id, GError **error);
 gboolean index_was_removed(Index *ix, const char *id);
 
 /* A snapshot of every object (new refs), in the order given by cmp. */
-GPtrArray *index_list(Index *ix, GCompareFunc cmp);
+GPtrArray *index_list(Index *ix, GCompareDataFunc cmp, gpointer data);
 guint index_count(Index *ix);

@@ -1,8 +1,11 @@
 /* Runtime probing: the one way to know a runtime works on a host (crun on
- * a hybrid cgroup host, say) is to run a container with it. */
+ * a hybrid cgroup host, say) is to run a container with it; what it can
+ * do beyond that (rro mounts) comes from `<runtime> features` and the
+ * kernel. */
 #include "sandbox/runtime.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/jsonutil.h"
 #include "util/log.h"
 #include "util/spawn.h"
 
@@ -10,10 +13,15 @@
 #include <jansson.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define PROBE_TIMEOUT_MS 20000
+
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
 
 static char *probe_spec(void)
 {
@@ -101,6 +109,80 @@ gboolean oci_runtime_probe_one(const char *path, const char *root,
 	return *problem == NULL;
 }
 
+/* Flags no kernel accepts: a kernel with the call answers EINVAL before
+ * looking at the fd; one without answers ENOSYS (a seccomp filter that
+ * hides it, EPERM or ENOSYS: also a no). */
+gboolean oci_kernel_has_mount_setattr(void)
+{
+	long r = syscall(SYS_mount_setattr, -1, "", ~0U, NULL, (size_t)0);
+	return r < 0 && errno == EINVAL;
+}
+
+static gboolean features_list_option(json_t *features, const char *opt)
+{
+	json_t *opts = json_object_get(features, "mountOptions");
+	size_t i;
+	json_t *v;
+	json_array_foreach(opts, i, v)
+	{
+		if (g_strcmp0(json_string_value(v), opt) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+gboolean oci_runtime_has_mount_option(const char *path, const char *opt,
+				      char **why)
+{
+	*why = NULL;
+	const char *argv[] = {path, "features", NULL};
+	SpawnOptions o = {.argv = argv, .timeout_ms = PROBE_TIMEOUT_MS};
+	SpawnResult r;
+	g_autoptr(GError) error = NULL;
+	if (!spawn_sync(&o, &r, &error)) {
+		*why = g_strdup(error->message);
+		return FALSE;
+	}
+	gboolean ok = FALSE;
+	if (r.timed_out || !WIFEXITED(r.status) || WEXITSTATUS(r.status)) {
+		g_autofree char *f = spawn_describe_failure(&o, &r);
+		*why = g_strdup_printf("`%s features` failed (%s)", path, f);
+	} else {
+		json_error_t je;
+		g_autoptr(json_t) doc =
+			json_loadb(r.out->str, r.out->len, 0, &je);
+		if (doc == NULL)
+			*why = g_strdup_printf("`%s features` is not JSON: %s",
+					       path, je.text);
+		else if (!(ok = features_list_option(doc, opt)))
+			*why = g_strdup_printf("`%s features` does not list "
+					       "mount option %s",
+					       path, opt);
+	}
+	spawn_result_clear(&r);
+	return ok;
+}
+
+/* rro needs both the runtime and the kernel; the log says which lacks. */
+static void probe_rro(OciRuntime *rt, gboolean kernel)
+{
+	g_autofree char *why = NULL;
+	if (!rt->works)
+		return;
+	rt->rro = oci_runtime_has_mount_option(rt->path, "rro", &why);
+	if (rt->rro && !kernel) {
+		rt->rro = FALSE;
+		why = g_strdup("the kernel has no mount_setattr(2) (Linux "
+			       "5.12)");
+	}
+	if (rt->rro)
+		log_info("runtime %s: recursive read-only mounts supported",
+			 rt->name);
+	else
+		log_info("runtime %s: no recursive read-only mounts: %s",
+			 rt->name, why);
+}
+
 static void runtime_free(gpointer p)
 {
 	OciRuntime *r = p;
@@ -168,6 +250,8 @@ OciRuntimes *oci_runtimes_probe(const BerthConfig *c, const char *pause_path,
 	out->runtimes = g_ptr_array_new_with_free_func(runtime_free);
 	if (!berth_mkdir_p(workdir, 0700, NULL))
 		log_warn("cannot create %s", workdir);
+	gboolean setattr = oci_kernel_has_mount_setattr();
+	log_info("kernel mount_setattr(2): %s", setattr ? "present" : "absent");
 	for (guint i = 0; i < c->runtimes->len; i++) {
 		const BerthRuntimeHandler *h =
 			g_ptr_array_index(c->runtimes, i);
@@ -183,6 +267,7 @@ OciRuntimes *oci_runtimes_probe(const BerthConfig *c, const char *pause_path,
 			log_warn("runtime %s (%s) cannot run containers here: "
 				 "%s",
 				 rt->name, rt->path, rt->problem);
+		probe_rro(rt, setattr);
 		g_ptr_array_add(out->runtimes, rt);
 	}
 	choose_default(out, c);
@@ -220,8 +305,8 @@ gboolean oci_runtime_run(const OciRuntime *rt, const char *log,
 		if (log != NULL &&
 		    g_file_get_contents(log, &logtext, NULL, NULL))
 			g_strstrip(logtext);
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INTERNAL, "%s%s%s",
-			    why, logtext && *logtext ? ": " : "",
+		berth_throw(error, INTERNAL, "%s%s%s", why,
+			    logtext && *logtext ? ": " : "",
 			    logtext ? logtext : "");
 	}
 	spawn_result_clear(&r);

@@ -15,6 +15,9 @@ typedef struct {
 	char *root;
 	gboolean works;
 	char *problem; /* why it does not work, NULL when it does */
+	/* Recursive read-only mounts work: the runtime lists "rro" in its
+	 * `features` mountOptions and the kernel has mount_setattr(2). */
+	gboolean rro;
 } OciRuntime;
 
 typedef struct {
@@ -30,6 +33,13 @@ OciRuntimes *oci_runtimes_probe(const BerthConfig *c, const char *pause_path,
 				const char *workdir);
 void oci_runtimes_free(OciRuntimes *r);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(OciRuntimes, oci_runtimes_free)
+
+/* The runtime's `features` output lists the mount option opt; FALSE with
+ * *why saying so when it does not, or has no `features` command. */
+gboolean oci_runtime_has_mount_option(const char *path, const char *opt,
+				      char **why);
+/* The kernel has mount_setattr(2) (Linux 5.12), probed with a real call. */
+gboolean oci_kernel_has_mount_setattr(void);
 
 const OciRuntime *oci_runtimes_get(const OciRuntimes *r, const char *name);
 

@@ -2,29 +2,17 @@
  * RemoveContainer, ContainerStatus, ListContainers, StreamContainers,
  * ExecSync, ReopenContainerLog, GetContainerEvents. Converts CRI messages
  * to CtrConfig and containers to replies; the work is in sandbox/. */
-#include "sandbox/ctrlife.h"
+#include "sandbox/container/ctrlife.h"
 #include "server/reply.h"
 #include "server/server.h"
+#include "server/signal.h"
 #include "util/error.h"
 
-#include <jansson.h>
+#include "util/jsonutil.h"
+#include <signal.h>
 #include <string.h>
 
 /* --- request -> CtrConfig ------------------------------------------------ */
-
-static void set(char **slot, const char *s)
-{
-	g_free(*slot);
-	*slot = g_strdup(s);
-}
-
-static char **strv_of(char **v, size_t n)
-{
-	char **out = g_new0(char *, n + 1);
-	for (size_t i = 0; i < n; i++)
-		out[i] = g_strdup(v[i]);
-	return out;
-}
 
 static gboolean take_envs(CtrConfig *c, Runtime__V1__KeyValue **kvs, size_t n,
 			  GError **error)
@@ -44,7 +32,7 @@ static gboolean take_envs(CtrConfig *c, Runtime__V1__KeyValue **kvs, size_t n,
 					   i, kvs[i]->key);
 		g_autofree char *value =
 			g_strndup((const char *)v->data, v->len);
-		pod_kv_add(c->envs, kvs[i]->key, value);
+		kv_list_add(c->envs, kvs[i]->key, value);
 	}
 	return TRUE;
 }
@@ -54,11 +42,19 @@ static gboolean take_mounts(CtrConfig *c, Runtime__V1__Mount **ms, size_t n,
 {
 	for (size_t i = 0; i < n; i++) {
 		const Runtime__V1__Mount *m = ms[i];
-		if (m->image != NULL && m->image->image[0] != '\0')
-			return berth_throw(error, UNIMPLEMENTED,
-					   "mounts[%zu]: image volumes are not "
-					   "supported yet",
-					   i);
+		if (m->image != NULL && m->image->image[0] != '\0') {
+			if (m->container_path[0] != '/')
+				return berth_throw(
+					error, INVALID_ARGUMENT,
+					"mounts[%zu]: container_path "
+					"must be absolute",
+					i);
+			/* The image id is filled in by resolve_image_mounts. */
+			ctr_config_add_image_mount(
+				c, m->container_path, m->image->image, "",
+				m->image_sub_path, m->readonly);
+			continue;
+		}
 		if (m->container_path[0] != '/' || m->host_path[0] != '/')
 			return berth_throw(error, INVALID_ARGUMENT,
 					   "mounts[%zu]: container_path and "
@@ -89,28 +85,35 @@ take_security(CtrConfig *c, const Runtime__V1__LinuxContainerSecurityContext *s,
 	      GError **error)
 {
 	CtrSecurity *o = &c->security;
+	if (s->run_as_group != NULL && s->run_as_user == NULL &&
+	    s->run_as_username[0] == '\0')
+		return berth_throw(error, INVALID_ARGUMENT,
+				   "config.linux.security_context.run_as_group "
+				   "is set without run_as_user or "
+				   "run_as_username");
 	if (s->capabilities) {
 		g_strfreev(o->cap_add);
 		g_strfreev(o->cap_drop);
 		g_strfreev(o->cap_add_ambient);
-		o->cap_add = strv_of(s->capabilities->add_capabilities,
-				     s->capabilities->n_add_capabilities);
-		o->cap_drop = strv_of(s->capabilities->drop_capabilities,
-				      s->capabilities->n_drop_capabilities);
-		o->cap_add_ambient =
-			strv_of(s->capabilities->add_ambient_capabilities,
-				s->capabilities->n_add_ambient_capabilities);
+		o->cap_add = request_strv(s->capabilities->add_capabilities,
+					  s->capabilities->n_add_capabilities);
+		o->cap_drop =
+			request_strv(s->capabilities->drop_capabilities,
+				     s->capabilities->n_drop_capabilities);
+		o->cap_add_ambient = request_strv(
+			s->capabilities->add_ambient_capabilities,
+			s->capabilities->n_add_ambient_capabilities);
 	}
 	o->privileged = s->privileged;
 	if (s->namespace_options) {
 		o->ns_pid = (PodNsMode)s->namespace_options->pid;
-		set(&o->ns_target_id, s->namespace_options->target_id);
+		request_set(&o->ns_target_id, s->namespace_options->target_id);
 	}
 	if (s->run_as_user)
 		o->run_as_user = (CtrOptInt){TRUE, s->run_as_user->value};
 	if (s->run_as_group)
 		o->run_as_group = (CtrOptInt){TRUE, s->run_as_group->value};
-	set(&o->run_as_username, s->run_as_username);
+	request_set(&o->run_as_username, s->run_as_username);
 	o->readonly_rootfs = s->readonly_rootfs;
 	for (size_t i = 0; i < s->n_supplemental_groups; i++)
 		g_array_append_val(o->supplemental_groups,
@@ -122,12 +125,13 @@ take_security(CtrConfig *c, const Runtime__V1__LinuxContainerSecurityContext *s,
 	 * keeps berth's defaults (kubelet sends its own lists explicitly). */
 	if (s->n_masked_paths > 0) {
 		g_strfreev(o->masked_paths);
-		o->masked_paths = strv_of(s->masked_paths, s->n_masked_paths);
+		o->masked_paths =
+			request_strv(s->masked_paths, s->n_masked_paths);
 	}
 	if (s->n_readonly_paths > 0) {
 		g_strfreev(o->readonly_paths);
 		o->readonly_paths =
-			strv_of(s->readonly_paths, s->n_readonly_paths);
+			request_strv(s->readonly_paths, s->n_readonly_paths);
 	}
 	/* The deprecated string fields still come from older kubelets. */
 #pragma GCC diagnostic push
@@ -147,10 +151,10 @@ take_security(CtrConfig *c, const Runtime__V1__LinuxContainerSecurityContext *s,
 					   error))
 		return FALSE;
 	if (s->selinux_options) {
-		set(&o->selinux_user, s->selinux_options->user);
-		set(&o->selinux_role, s->selinux_options->role);
-		set(&o->selinux_type, s->selinux_options->type);
-		set(&o->selinux_level, s->selinux_options->level);
+		request_set(&o->selinux_user, s->selinux_options->user);
+		request_set(&o->selinux_role, s->selinux_options->role);
+		request_set(&o->selinux_type, s->selinux_options->type);
+		request_set(&o->selinux_level, s->selinux_options->level);
 	}
 	return TRUE;
 }
@@ -165,8 +169,8 @@ static void take_resources(CtrConfig *c,
 	o->memory_limit = r->memory_limit_in_bytes;
 	o->memory_swap_limit = r->memory_swap_limit_in_bytes;
 	o->oom_score_adj = r->oom_score_adj;
-	set(&o->cpuset_cpus, r->cpuset_cpus);
-	set(&o->cpuset_mems, r->cpuset_mems);
+	request_set(&o->cpuset_cpus, r->cpuset_cpus);
+	request_set(&o->cpuset_mems, r->cpuset_mems);
 	for (size_t i = 0; i < r->n_hugepage_limits; i++)
 		ctr_config_add_hugepage_limit(c,
 					      r->hugepage_limits[i]->page_size,
@@ -174,63 +178,46 @@ static void take_resources(CtrConfig *c,
 	request_map(o->unified, (void *const *)r->unified, r->n_unified);
 }
 
-static int stop_signal_of(Runtime__V1__Signal s)
-{
-	if (s == RUNTIME__V1__SIGNAL__RUNTIME_DEFAULT)
-		return 0;
-	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
-		&runtime__v1__signal__descriptor, s);
-	return v ? ctr_signal_parse(v->name) : 0;
-}
-
 static CtrConfig *
 ctr_config_from_request(const Runtime__V1__ContainerConfig *in, GError **error)
 {
-	if (in == NULL || in->metadata == NULL ||
-	    in->metadata->name[0] == '\0') {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "config.metadata.name is required");
+	if (in == NULL || in->metadata == NULL)
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"config.metadata.name is required");
+	if (!request_check_name("config.metadata.name", in->metadata->name,
+				error))
 		return NULL;
-	}
-	if (in->image == NULL || in->image->image[0] == '\0') {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "config.image.image is required");
-		return NULL;
-	}
-	for (const char *p = in->metadata->name; *p; p++) {
-		if (!g_ascii_isalnum(*p) && !strchr("-._", *p)) {
-			g_set_error(error, BERTH_ERROR,
-				    BERTH_ERROR_INVALID_ARGUMENT,
-				    "metadata.name \"%s\" may hold only "
-				    "letters, digits, '-', '.' and '_'",
-				    in->metadata->name);
-			return NULL;
-		}
-	}
+	if (in->image == NULL || in->image->image[0] == '\0')
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"config.image.image is required");
 	g_autoptr(CtrConfig) c = ctr_config_new();
-	set(&c->name, in->metadata->name);
+	request_set(&c->name, in->metadata->name);
 	c->attempt = in->metadata->attempt;
-	set(&c->image, in->image->image);
+	request_set(&c->image, in->image->image);
 	g_strfreev(c->command);
 	g_strfreev(c->args);
-	c->command = strv_of(in->command, in->n_command);
-	c->args = strv_of(in->args, in->n_args);
-	set(&c->working_dir, in->working_dir);
+	c->command = request_strv(in->command, in->n_command);
+	c->args = request_strv(in->args, in->n_args);
+	request_set(&c->working_dir, in->working_dir);
 	if (in->log_path[0] == '/' || strstr(in->log_path, "..")) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "log_path \"%s\" must be relative to the pod's "
-			    "log_directory",
-			    in->log_path);
-		return NULL;
+		return berth_throw_null(
+			error, INVALID_ARGUMENT,
+			"log_path \"%s\" must be relative to the pod's "
+			"log_directory",
+			in->log_path);
 	}
-	set(&c->log_path, in->log_path);
+	request_set(&c->log_path, in->log_path);
 	c->stdin_ = in->stdin;
 	c->stdin_once = in->stdin_once;
 	c->tty = in->tty;
-	c->stop_signal = stop_signal_of(in->stop_signal);
+	c->stop_signal = server_signal_from_cri(in->stop_signal);
 	request_map(c->labels, (void *const *)in->labels, in->n_labels);
 	request_map(c->annotations, (void *const *)in->annotations,
 		    in->n_annotations);
+	g_strfreev(c->cdi_devices);
+	c->cdi_devices = g_new0(char *, in->n_cdi_devices + 1);
+	for (size_t i = 0; i < in->n_cdi_devices; i++)
+		c->cdi_devices[i] = g_strdup(in->cdi_devices[i]->name);
 	for (size_t i = 0; i < in->n_devices; i++)
 		ctr_config_add_device(c, in->devices[i]->container_path,
 				      in->devices[i]->host_path,
@@ -315,10 +302,16 @@ static Runtime__V1__Mount *mount_reply(CriCall *call, const CtrMount *m)
 	r->selinux_relabel = m->selinux_relabel;
 	r->recursive_read_only = m->recursive_read_only;
 	r->propagation = (Runtime__V1__MountPropagation)m->propagation;
+	if (m->image[0] != '\0') {
+		r->image = reply_new(call, Runtime__V1__ImageSpec,
+				     runtime__v1__image_spec__init);
+		r->image->image = reply_str(call, m->image);
+		r->image_sub_path = reply_str(call, m->image_sub_path);
+	}
 	return r;
 }
 
-/* The resources as last applied; caller holds c->lock (an update
+/* The resources as last applied; read under container_read (an update
  * rewrites them). */
 static Runtime__V1__ContainerResources *resources_reply(CriCall *call,
 							const Container *c)
@@ -359,7 +352,7 @@ static Runtime__V1__ContainerResources *resources_reply(CriCall *call,
 	return out;
 }
 
-/* Unset for records older than the field. Caller holds c->lock. */
+/* Unset for records older than the field. Read under container_read. */
 static Runtime__V1__ContainerUser *user_reply(CriCall *call, const Container *c)
 {
 	if (!c->has_user)
@@ -379,6 +372,29 @@ static Runtime__V1__ContainerUser *user_reply(CriCall *call, const Container *c)
 			  runtime__v1__container_user__init);
 	u->linux = l;
 	return u;
+}
+
+typedef struct {
+	CriCall *call;
+	Runtime__V1__ContainerStatus *st;
+} StatusRead;
+
+/* What of a status can change, read in one go (container_read). */
+static void read_status(const Container *c, gpointer data)
+{
+	StatusRead *r = data;
+	Runtime__V1__ContainerStatus *st = r->st;
+	st->state = cri_state(c->state);
+	st->started_at = c->started_at;
+	st->finished_at = c->finished_at;
+	st->exit_code = c->exit_code;
+	st->reason = reply_str(r->call, c->reason);
+	st->message = reply_str(r->call, c->message);
+	st->resources = resources_reply(r->call, c);
+	st->user = user_reply(r->call, c);
+	/* The signal in effect: config, else the image's, else SIGTERM. */
+	st->stop_signal = (Runtime__V1__Signal)server_signal_to_cri(
+		c->stop_signal > 0 ? c->stop_signal : SIGTERM);
 }
 
 /* The status as of now; caller holds nothing. */
@@ -408,30 +424,40 @@ Runtime__V1__ContainerStatus *server_container_status(CriCall *call,
 	for (guint i = 0; i < mounts->len; i++)
 		st->mounts[st->n_mounts++] =
 			mount_reply(call, g_ptr_array_index(mounts, i));
-	g_mutex_lock(&c->lock);
-	st->state = cri_state(c->state);
-	st->started_at = c->started_at;
-	st->finished_at = c->finished_at;
-	st->exit_code = c->exit_code;
-	st->reason = reply_str(call, c->reason);
-	st->message = reply_str(call, c->message);
-	st->resources = resources_reply(call, c);
-	st->user = user_reply(call, c);
-	g_mutex_unlock(&c->lock);
+	StatusRead r = {.call = call, .st = st};
+	container_read(c, read_status, &r);
 	return st;
+}
+
+static void read_info(const Container *c, gpointer data)
+{
+	*(json_t **)data = json_pack(
+		"{s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "id", c->id, "sandboxID",
+		c->pod_id, "pid", c->pid, "runtime", c->runtime, "bundle",
+		c->dir, "cgroup", c->cgroup, "name", c->full_name);
+}
+
+Runtime__V1__ContainerStatus **server_pod_container_statuses(BerthServer *s,
+							     CriCall *call,
+							     const char *pod_id,
+							     size_t *n_out)
+{
+	g_autoptr(GPtrArray) ctrs = ctr_manager_list_pod(s->containers, pod_id);
+	Runtime__V1__ContainerStatus **out =
+		arena_newv(cri_call_arena(call), Runtime__V1__ContainerStatus *,
+			   ctrs->len + 1);
+	*n_out = 0;
+	for (guint i = 0; i < ctrs->len; i++)
+		out[(*n_out)++] = server_container_status(
+			call, g_ptr_array_index(ctrs, i));
+	return out;
 }
 
 static char *ctr_info(Container *c)
 {
-	g_mutex_lock(&c->lock);
-	json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "id",
-			      c->id, "sandboxID", c->pod_id, "pid", c->pid,
-			      "runtime", c->runtime, "bundle", c->dir, "cgroup",
-			      c->cgroup, "name", c->full_name);
-	g_mutex_unlock(&c->lock);
-	char *text = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	return text;
+	g_autoptr(json_t) o = NULL;
+	container_read(c, read_info, &o);
+	return json_dumps(o, JSON_COMPACT);
 }
 
 /* st is c's state, read once by the caller: the one its summary shows.
@@ -456,27 +482,51 @@ static gboolean filter_match(Container *c, CtrState st,
 
 /* --- handlers ------------------------------------------------------------ */
 
+/* Image volumes name their image as kubelet pulled it (tag, digest or
+ * id): resolved here as the container's own image is. */
+static gboolean resolve_image_mounts(BerthServer *s, CtrConfig *cfg,
+				     GError **error)
+{
+	for (guint i = 0; i < cfg->mounts->len; i++) {
+		CtrMount *m = g_ptr_array_index(cfg->mounts, i);
+		if (m->image[0] == '\0')
+			continue;
+		g_autoptr(ImageRecord) img =
+			image_puller_lookup(s->puller, m->image, NULL);
+		if (img == NULL)
+			return berth_throw(error, NOT_FOUND,
+					   "mounts[%u] (%s): image %s is not "
+					   "present: pull it first",
+					   i, m->container_path, m->image);
+		g_free(m->image_id);
+		m->image_id = g_strdup(img->id);
+	}
+	return TRUE;
+}
+
 BERTH_UNARY(server_create_container)
 {
 	BerthServer *s = ctx;
 	const Runtime__V1__CreateContainerRequest *in =
 		(const Runtime__V1__CreateContainerRequest *)req;
 	if (in->pod_sandbox_id[0] == '\0') {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "pod_sandbox_id is required");
-		return NULL;
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"pod_sandbox_id is required");
 	}
 	CtrConfig *cfg = ctr_config_from_request(in->config, error);
 	if (cfg == NULL)
 		return NULL;
+	if (!resolve_image_mounts(s, cfg, error)) {
+		ctr_config_free(cfg);
+		return NULL;
+	}
 	/* The image as ImageStatus finds it: "busybox" is busybox:latest on
 	 * the first search registry that has it. */
 	const char *image = in->config->image->image;
 	g_autoptr(ImageRecord) img =
 		image_puller_lookup(s->puller, image, NULL);
-	g_autoptr(Container) c =
-		ctr_manager_create(s->containers, in->pod_sandbox_id, cfg,
-				   image, img ? img->id : NULL, error);
+	g_autoptr(Container) c = ctr_manager_create(
+		s->containers, in->pod_sandbox_id, cfg, image, img, error);
 	if (c == NULL)
 		return NULL;
 	ctr_manager_mark_answered(s->containers, c, !cri_call_cancelled(call));
@@ -506,9 +556,8 @@ BERTH_UNARY(server_stop_container)
 	const Runtime__V1__StopContainerRequest *in =
 		(const Runtime__V1__StopContainerRequest *)req;
 	if (in->timeout < 0) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "timeout must not be negative");
-		return NULL;
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"timeout must not be negative");
 	}
 	if (!ctr_manager_stop(s->containers, in->container_id, in->timeout,
 			      error))
@@ -525,9 +574,8 @@ BERTH_UNARY(server_remove_container)
 	const Runtime__V1__RemoveContainerRequest *in =
 		(const Runtime__V1__RemoveContainerRequest *)req;
 	if (in->container_id[0] == '\0') {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "container_id is required");
-		return NULL;
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"container_id is required");
 	}
 	if (!ctr_manager_remove(s->containers, in->container_id, error))
 		return NULL;
@@ -578,18 +626,11 @@ matching(BerthServer *s, const Runtime__V1__ContainerFilter *f, GArray *states)
 }
 
 /* c's summary packed as one element of a repeated message field: its
- * length as a varint, then the message. Kept on the container for the
- * state it shows, so a list at 1,000 containers packs only what changed
- * since the last one. */
-static GBytes *summary_entry(CriCall *call, Container *c, CtrState st)
+ * length as a varint, then the message. The container keeps it for the
+ * state it shows (container_list_entry), so a list at 1,000 containers
+ * packs only what changed since the last one. */
+static GBytes *pack_summary(Container *c, CtrState st, gpointer call)
 {
-	GBytes *b = NULL;
-	g_mutex_lock(&c->lock);
-	if (c->list_entry != NULL && c->list_state == st)
-		b = g_bytes_ref(c->list_entry);
-	g_mutex_unlock(&c->lock);
-	if (b != NULL)
-		return b;
 	Runtime__V1__Container *r = ctr_summary(call, c, st);
 	size_t len = protobuf_c_message_get_packed_size(&r->base);
 	guint8 *buf = g_malloc(len + 10);
@@ -598,14 +639,7 @@ static GBytes *summary_entry(CriCall *call, Container *c, CtrState st)
 		buf[n++] = (guint8)(v | 0x80);
 	buf[n++] = (guint8)v;
 	protobuf_c_message_pack(&r->base, buf + n);
-	b = g_bytes_new_take(buf, n + len);
-	g_mutex_lock(&c->lock);
-	if (c->list_entry != NULL)
-		g_bytes_unref(c->list_entry);
-	c->list_entry = g_bytes_ref(b);
-	c->list_state = st;
-	g_mutex_unlock(&c->lock);
-	return b;
+	return g_bytes_new_take(buf, n + len);
 }
 
 /* The reply's containers go out as the packed entries themselves:
@@ -627,8 +661,9 @@ BERTH_UNARY(server_list_containers)
 	ProtobufCMessageUnknownField *fields =
 		arena_newv(a, ProtobufCMessageUnknownField, items->len + 1);
 	for (guint i = 0; i < items->len; i++) {
-		GBytes *b = summary_entry(call, g_ptr_array_index(items, i),
-					  g_array_index(states, CtrState, i));
+		GBytes *b = container_list_entry(
+			g_ptr_array_index(items, i),
+			g_array_index(states, CtrState, i), pack_summary, call);
 		arena_own(a, b, (GDestroyNotify)g_bytes_unref);
 		gsize size = 0;
 		fields[i].tag = fd->id;
@@ -668,11 +703,10 @@ BERTH_UNARY(server_exec_sync)
 	const Runtime__V1__ExecSyncRequest *in =
 		(const Runtime__V1__ExecSyncRequest *)req;
 	if (in->n_cmd == 0) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "cmd is required");
-		return NULL;
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"cmd is required");
 	}
-	g_auto(GStrv) cmd = strv_of(in->cmd, in->n_cmd);
+	g_auto(GStrv) cmd = request_strv(in->cmd, in->n_cmd);
 	ExecResult res;
 	if (!ctr_manager_exec_sync(s->containers, in->container_id, cmd,
 				   in->timeout, &res, error))

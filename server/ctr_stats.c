@@ -1,8 +1,8 @@
 /* ContainerStats, ListContainerStats, StreamContainerStats: CPU and memory
  * from the container's cgroup, the writable layer's usage from a walk of
  * its overlay upper dir (once per call per container). Reads only. */
-#include "sandbox/cgroup.h"
-#include "sandbox/ctrlife.h"
+#include "sandbox/cgroup/cgroup.h"
+#include "sandbox/container/ctrlife.h"
 #include "server/reply.h"
 #include "server/server.h"
 #include "util/du.h"
@@ -32,8 +32,6 @@ static Runtime__V1__FilesystemUsage *writable_layer(CriCall *call,
 
 /* What the cgroup still has; nothing when it is gone (an exited
  * container whose runtime already removed it). */
-/* What the cgroup still has; nothing when it is gone (an exited
- * container whose runtime already removed it). */
 static void cgroup_usage(CriCall *call, Runtime__V1__ContainerStats *st,
 			 const char *cgroup)
 {
@@ -42,7 +40,7 @@ static void cgroup_usage(CriCall *call, Runtime__V1__ContainerStats *st,
 		reply_cgroup_usage(call, &cs, &st->cpu, &st->memory);
 }
 
-static Runtime__V1__ContainerStats *ctr_stats(CriCall *call, Container *c)
+Runtime__V1__ContainerStats *server_ctr_stats(CriCall *call, Container *c)
 {
 	Runtime__V1__ContainerStats *st =
 		reply_new(call, Runtime__V1__ContainerStats,
@@ -99,7 +97,7 @@ static GPtrArray *matching(BerthServer *s, CriCall *call,
 	for (guint i = 0; i < all->len; i++) {
 		Container *c = g_ptr_array_index(all, i);
 		if (stats_match(c, f))
-			g_ptr_array_add(items, ctr_stats(call, c));
+			g_ptr_array_add(items, server_ctr_stats(call, c));
 	}
 	return items;
 }
@@ -116,7 +114,7 @@ BERTH_UNARY(server_container_stats)
 	Runtime__V1__ContainerStatsResponse *r =
 		reply_new(call, Runtime__V1__ContainerStatsResponse,
 			  runtime__v1__container_stats_response__init);
-	r->stats = ctr_stats(call, c);
+	r->stats = server_ctr_stats(call, c);
 	return &r->base;
 }
 

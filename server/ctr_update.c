@@ -2,8 +2,8 @@
  * LinuxContainerResources converted to CtrResources; the work is in
  * sandbox/ctrupdate.c (the runtime) and sandbox/cgroup-update.c (the pod
  * cgroup). */
-#include "sandbox/cgroup.h"
-#include "sandbox/ctrlife.h"
+#include "sandbox/cgroup/cgroup.h"
+#include "sandbox/container/ctrlife.h"
 #include "server/reply.h"
 #include "server/server.h"
 #include "util/error.h"
@@ -65,14 +65,13 @@ BERTH_UNARY(server_update_pod_sandbox_resources)
 	if (in->resources == NULL)
 		return berth_throw_null(error, INVALID_ARGUMENT,
 					"resources are required");
-	g_autoptr(Pod) p = pod_store_lookup(pod_manager_store(s->pods),
-					    in->pod_sandbox_id, error);
+	g_autoptr(Pod) p = store_lookup(pod_manager_store(s->pods),
+					in->pod_sandbox_id, error);
 	if (p == NULL)
 		return NULL;
-	g_mutex_lock(&p->lock);
-	g_autofree char *cgroup =
-		p->state == POD_READY ? g_strdup(p->cgroup) : NULL;
-	g_mutex_unlock(&p->lock);
+	g_auto(PodSnapshot) now = {0};
+	pod_snapshot(p, &now);
+	const char *cgroup = now.state == POD_READY ? now.cgroup : NULL;
 	if (cgroup == NULL)
 		return berth_throw_null(error, FAILED_PRECONDITION,
 					"pod sandbox %s is not ready: it has "

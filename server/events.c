@@ -1,7 +1,7 @@
 /* GetContainerEvents: a long-lived stream of container lifecycle events,
  * each with the pod's status and its containers' statuses as of sending.
  * Waits on the event bus; a client cancel wakes it (no polling). */
-#include "sandbox/ctrlife.h"
+#include "sandbox/container/ctrlife.h"
 #include "server/reply.h"
 #include "server/server.h"
 #include "util/error.h"
@@ -20,19 +20,11 @@ static void fill_event(BerthServer *s, CriCall *call, const CtrEvent *ev,
 	r->container_event_type = (Runtime__V1__ContainerEventType)ev->type;
 	r->created_at = ev->created_at;
 	g_autoptr(Pod) p =
-		pod_store_lookup(pod_manager_store(s->pods), ev->pod_id, NULL);
+		store_lookup(pod_manager_store(s->pods), ev->pod_id, NULL);
 	if (p != NULL)
 		r->pod_sandbox_status = server_pod_status(call, p);
-	g_autoptr(GPtrArray) all = ctr_manager_list(s->containers);
-	r->containers_statuses =
-		arena_newv(cri_call_arena(call), Runtime__V1__ContainerStatus *,
-			   all->len + 1);
-	for (guint i = 0; i < all->len; i++) {
-		Container *c = g_ptr_array_index(all, i);
-		if (strcmp(c->pod_id, ev->pod_id) == 0)
-			r->containers_statuses[r->n_containers_statuses++] =
-				server_container_status(call, c);
-	}
+	r->containers_statuses = server_pod_container_statuses(
+		s, call, ev->pod_id, &r->n_containers_statuses);
 }
 
 BERTH_STREAM(server_get_container_events)

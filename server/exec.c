@@ -1,6 +1,6 @@
 /* Exec, Attach and PortForward: check the request as kubelet would, then
  * hand out a single-use URL of the streaming server. */
-#include "sandbox/ctrstream.h"
+#include "sandbox/container/ctrstream.h"
 #include "server/reply.h"
 #include "server/server.h"
 #include "util/error.h"

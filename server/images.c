@@ -1,6 +1,7 @@
 /* ImageService RPCs: PullImage, ListImages, StreamImages, ImageStatus,
  * RemoveImage, ImageFsInfo. Converts CRI messages to the image module's
  * calls and ImageRecord to CRI's Image; the work is in image/. */
+#include "image/ref.h"
 #include "server/reply.h"
 #include "server/server.h"
 #include "util/error.h"
@@ -15,9 +16,8 @@ static const char *image_name(const Runtime__V1__ImageSpec *spec,
 			      GError **error)
 {
 	if (spec == NULL || spec->image[0] == '\0') {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "image.image is required");
-		return NULL;
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"image.image is required");
 	}
 	return spec->image;
 }
@@ -55,7 +55,17 @@ static void image_user(CriCall *call, const char *user, Runtime__V1__Image *img)
 	}
 }
 
-static Runtime__V1__Image *image_reply(CriCall *call, const ImageRecord *r)
+/* Pinned: recorded so, or named by the config's pinned_images (kubelet's
+ * image GC then leaves it; RemoveImage still removes it). */
+static gboolean image_pinned(BerthServer *s, const ImageRecord *r)
+{
+	char **pats = s->config->pinned_images;
+	return r->pinned || image_ref_patterns_match_any(pats, r->repo_tags) ||
+	       image_ref_patterns_match_any(pats, r->repo_digests);
+}
+
+static Runtime__V1__Image *image_reply(BerthServer *s, CriCall *call,
+				       const ImageRecord *r)
 {
 	Runtime__V1__Image *img =
 		reply_new(call, Runtime__V1__Image, runtime__v1__image__init);
@@ -71,7 +81,7 @@ static Runtime__V1__Image *image_reply(CriCall *call, const ImageRecord *r)
 	img->spec->annotations = reply_map_table(
 		call, &runtime__v1__image_spec__annotations_entry__descriptor,
 		r->annotations, &img->spec->n_annotations);
-	img->pinned = r->pinned;
+	img->pinned = image_pinned(s, r);
 	return img;
 }
 
@@ -99,8 +109,8 @@ static char *image_verbose_info(BerthServer *s, const ImageRecord *r)
 		json_strv(r->repo_digests), "manifestDigest",
 		r->manifest_digest, "diffIDs", json_strv(r->diff_ids), "size",
 		(json_int_t)r->size, "createdAt", (json_int_t)r->created_ns,
-		"pinned", r->pinned, "imageSpec", config, "store", "path",
-		storage, "ref", ref);
+		"pinned", image_pinned(s, r), "imageSpec", config, "store",
+		"path", storage, "ref", ref);
 	char *text = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return text;
@@ -203,7 +213,7 @@ BERTH_UNARY(server_list_images)
 	r->images = arena_newv(cri_call_arena(call), Runtime__V1__Image *,
 			       recs->len + 1);
 	for (guint i = 0; i < recs->len; i++)
-		r->images[r->n_images++] = image_reply(call, recs->pdata[i]);
+		r->images[r->n_images++] = image_reply(s, call, recs->pdata[i]);
 	return &r->base;
 }
 
@@ -217,7 +227,7 @@ BERTH_STREAM(server_stream_images)
 		return FALSE;
 	g_autoptr(GPtrArray) items = g_ptr_array_new();
 	for (guint i = 0; i < recs->len; i++)
-		g_ptr_array_add(items, image_reply(call, recs->pdata[i]));
+		g_ptr_array_add(items, image_reply(s, call, recs->pdata[i]));
 	Runtime__V1__StreamImagesResponse page =
 		RUNTIME__V1__STREAM_IMAGES_RESPONSE__INIT;
 	return reply_stream_pages(call, &page.base, (void ***)&page.images,
@@ -241,7 +251,7 @@ BERTH_UNARY(server_image_status)
 			  runtime__v1__image_status_response__init);
 	if (rec == NULL)
 		return &r->base;
-	r->image = image_reply(call, rec);
+	r->image = image_reply(s, call, rec);
 	if (in->verbose)
 		image_status_info(s, call, rec, r);
 	return &r->base;

@@ -1,8 +1,9 @@
 /* PodSandboxStats, ListPodSandboxStats, StreamPodSandboxStats: CPU and
  * memory from the pod's cgroup, network from the host end of its veth
  * (the pod's receive is the veth's transmit). Reads kernel files only. */
-#include "sandbox/cgroup.h"
-#include "sandbox/podlife.h"
+#include "sandbox/cgroup/cgroup.h"
+#include "sandbox/container/ctrlife.h"
+#include "sandbox/pod/podlife.h"
 #include "server/reply.h"
 #include "server/server.h"
 #include "util/error.h"
@@ -65,7 +66,25 @@ static void cgroup_usage(CriCall *call, Runtime__V1__LinuxPodSandboxStats *l,
 	}
 }
 
-static Runtime__V1__PodSandboxStats *pod_stats(CriCall *call, Pod *p)
+/* Each container's stats, as ContainerStats gives them (kubelet's CRI
+ * stats provider reads them here). ctrs: the pod's containers. */
+static void container_usage(CriCall *call, Runtime__V1__LinuxPodSandboxStats *l,
+			    GPtrArray *ctrs)
+{
+	l->containers =
+		arena_newv(cri_call_arena(call), Runtime__V1__ContainerStats *,
+			   ctrs->len + 1);
+	for (guint i = 0; i < ctrs->len; i++) {
+		Container *c = g_ptr_array_index(ctrs, i);
+		CtrState st = container_get_state(c);
+		if (st != CTR_CREATING && st != CTR_REMOVING)
+			l->containers[l->n_containers++] =
+				server_ctr_stats(call, c);
+	}
+}
+
+static Runtime__V1__PodSandboxStats *pod_stats(CriCall *call, Pod *p,
+					       GPtrArray *ctrs)
 {
 	gint64 now = g_get_real_time() * 1000;
 	Runtime__V1__PodSandboxStats *st =
@@ -93,15 +112,33 @@ static Runtime__V1__PodSandboxStats *pod_stats(CriCall *call, Pod *p)
 	Runtime__V1__LinuxPodSandboxStats *l =
 		reply_new(call, Runtime__V1__LinuxPodSandboxStats,
 			  runtime__v1__linux_pod_sandbox_stats__init);
-	g_mutex_lock(&p->lock);
-	g_autofree char *cgroup = g_strdup(p->cgroup);
-	g_autofree char *veth =
-		p->state == POD_READY ? g_strdup(p->host_veth) : NULL;
-	g_mutex_unlock(&p->lock);
-	cgroup_usage(call, l, cgroup, now);
-	l->network = network_usage(call, veth, now);
+	g_auto(PodSnapshot) snap = {0};
+	pod_snapshot(p, &snap);
+	cgroup_usage(call, l, snap.cgroup, now);
+	l->network = network_usage(call, snap.host_veth, now);
+	container_usage(call, l, ctrs);
 	st->linux = l;
 	return st;
+}
+
+/* Every listed container by pod id (arrays of new refs), from one list. */
+static GHashTable *containers_by_pod(BerthServer *s)
+{
+	GHashTable *by_pod =
+		g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+				      (GDestroyNotify)g_ptr_array_unref);
+	g_autoptr(GPtrArray) all = ctr_manager_list(s->containers);
+	for (guint i = 0; i < all->len; i++) {
+		Container *c = g_ptr_array_index(all, i);
+		GPtrArray *mine = g_hash_table_lookup(by_pod, c->pod_id);
+		if (mine == NULL) {
+			mine = g_ptr_array_new_with_free_func(
+				(GDestroyNotify)container_unref);
+			g_hash_table_insert(by_pod, c->pod_id, mine);
+		}
+		g_ptr_array_add(mine, container_ref(c));
+	}
+	return by_pod;
 }
 
 static gboolean stats_match(Pod *p, const Runtime__V1__PodSandboxStatsFilter *f)
@@ -117,19 +154,38 @@ static gboolean stats_match(Pod *p, const Runtime__V1__PodSandboxStatsFilter *f)
 			    f->n_label_selector);
 }
 
+/* The matching pods' stats, each with its containers'. */
+static GPtrArray *matching(BerthServer *s, CriCall *call,
+			   const Runtime__V1__PodSandboxStatsFilter *f)
+{
+	g_autoptr(GPtrArray) pods = store_list(pod_manager_store(s->pods));
+	g_autoptr(GHashTable) by_pod = containers_by_pod(s);
+	g_autoptr(GPtrArray) none = g_ptr_array_new();
+	GPtrArray *items = g_ptr_array_new();
+	for (guint i = 0; i < pods->len; i++) {
+		Pod *p = g_ptr_array_index(pods, i);
+		GPtrArray *ctrs = g_hash_table_lookup(by_pod, p->id);
+		if (stats_match(p, f))
+			g_ptr_array_add(items,
+					pod_stats(call, p, ctrs ? ctrs : none));
+	}
+	return items;
+}
+
 BERTH_UNARY(server_pod_sandbox_stats)
 {
 	BerthServer *s = ctx;
 	const Runtime__V1__PodSandboxStatsRequest *in =
 		(const Runtime__V1__PodSandboxStatsRequest *)req;
-	g_autoptr(Pod) p = pod_store_lookup(pod_manager_store(s->pods),
-					    in->pod_sandbox_id, error);
+	g_autoptr(Pod) p = store_lookup(pod_manager_store(s->pods),
+					in->pod_sandbox_id, error);
 	if (p == NULL)
 		return NULL;
 	Runtime__V1__PodSandboxStatsResponse *r =
 		reply_new(call, Runtime__V1__PodSandboxStatsResponse,
 			  runtime__v1__pod_sandbox_stats_response__init);
-	r->stats = pod_stats(call, p);
+	g_autoptr(GPtrArray) ctrs = ctr_manager_list_pod(s->containers, p->id);
+	r->stats = pod_stats(call, p, ctrs);
 	return &r->base;
 }
 
@@ -139,17 +195,11 @@ BERTH_UNARY(server_list_pod_sandbox_stats)
 	(void)error;
 	const Runtime__V1__ListPodSandboxStatsRequest *in =
 		(const Runtime__V1__ListPodSandboxStatsRequest *)req;
-	g_autoptr(GPtrArray) pods = pod_store_list(pod_manager_store(s->pods));
+	g_autoptr(GPtrArray) items = matching(s, call, in->filter);
 	Runtime__V1__ListPodSandboxStatsResponse *r =
 		reply_new(call, Runtime__V1__ListPodSandboxStatsResponse,
 			  runtime__v1__list_pod_sandbox_stats_response__init);
-	r->stats = arena_newv(cri_call_arena(call),
-			      Runtime__V1__PodSandboxStats *, pods->len + 1);
-	for (guint i = 0; i < pods->len; i++) {
-		Pod *p = g_ptr_array_index(pods, i);
-		if (stats_match(p, in->filter))
-			r->stats[r->n_stats++] = pod_stats(call, p);
-	}
+	r->stats = reply_items(call, items, &r->n_stats);
 	return &r->base;
 }
 
@@ -158,13 +208,7 @@ BERTH_STREAM(server_stream_pod_sandbox_stats)
 	BerthServer *s = ctx;
 	const Runtime__V1__StreamPodSandboxStatsRequest *in =
 		(const Runtime__V1__StreamPodSandboxStatsRequest *)req;
-	g_autoptr(GPtrArray) pods = pod_store_list(pod_manager_store(s->pods));
-	g_autoptr(GPtrArray) items = g_ptr_array_new();
-	for (guint i = 0; i < pods->len; i++) {
-		Pod *p = g_ptr_array_index(pods, i);
-		if (stats_match(p, in->filter))
-			g_ptr_array_add(items, pod_stats(call, p));
-	}
+	g_autoptr(GPtrArray) items = matching(s, call, in->filter);
 	Runtime__V1__StreamPodSandboxStatsResponse page =
 		RUNTIME__V1__STREAM_POD_SANDBOX_STATS_RESPONSE__INIT;
 	return reply_stream_pages(call, &page.base,

@@ -1,29 +1,15 @@
 /* Pod sandbox RPCs: RunPodSandbox, StopPodSandbox, RemovePodSandbox,
  * PodSandboxStatus, ListPodSandbox, StreamPodSandboxes. Converts CRI
  * messages to PodConfig and Pod to CRI replies; the work is in sandbox/. */
-#include "sandbox/podlife.h"
+#include "sandbox/pod/podlife.h"
 #include "server/reply.h"
 #include "server/server.h"
 #include "util/error.h"
 
-#include <jansson.h>
+#include "util/jsonutil.h"
 #include <string.h>
 
 /* --- request -> PodConfig ------------------------------------------------ */
-
-static void set(char **slot, const char *s)
-{
-	g_free(*slot);
-	*slot = g_strdup(s);
-}
-
-static char **strv_of(char **v, size_t n)
-{
-	char **out = g_new0(char *, n + 1);
-	for (size_t i = 0; i < n; i++)
-		out[i] = g_strdup(v[i]);
-	return out;
-}
 
 static const char *protocol_name(Runtime__V1__Protocol p)
 {
@@ -37,44 +23,30 @@ static const char *protocol_name(Runtime__V1__Protocol p)
 	}
 }
 
-/* Names end up in log paths, cgroup names and CNI args: keep them to what
- * Kubernetes allows in an object name, plus what crictl users type. */
-static gboolean check_name(const char *what, const char *s, GError **error)
+static gboolean take_linux(PodConfig *c,
+			   const Runtime__V1__LinuxPodSandboxConfig *l,
+			   GError **error)
 {
-	if (s == NULL || s[0] == '\0')
-		return berth_throw(error, INVALID_ARGUMENT,
-				   "metadata.%s is required", what);
-	if (strlen(s) > 253)
-		return berth_throw(error, INVALID_ARGUMENT,
-				   "metadata.%s is longer than 253 bytes",
-				   what);
-	for (const char *p = s; *p; p++) {
-		if (!g_ascii_isalnum(*p) && !strchr("-._", *p))
-			return berth_throw(error, INVALID_ARGUMENT,
-					   "metadata.%s \"%s\" may hold only "
-					   "letters, digits, '-', '.' and '_'",
-					   what, s);
-	}
-	return TRUE;
-}
-
-static void take_linux(PodConfig *c,
-		       const Runtime__V1__LinuxPodSandboxConfig *l)
-{
-	set(&c->cgroup_parent, l->cgroup_parent);
+	request_set(&c->cgroup_parent, l->cgroup_parent);
 	request_map(c->sysctls, (void *const *)l->sysctls, l->n_sysctls);
 	const Runtime__V1__LinuxSandboxSecurityContext *sc =
 		l->security_context;
 	if (sc == NULL)
-		return;
+		return TRUE;
+	/* The proto: run_as_group only with run_as_user, else fail. */
+	if (sc->run_as_group != NULL && sc->run_as_user == NULL)
+		return berth_throw(error, INVALID_ARGUMENT,
+				   "config.linux.security_context.run_as_group "
+				   "is set without run_as_user");
 	c->privileged = sc->privileged;
 	const Runtime__V1__NamespaceOption *ns = sc->namespace_options;
 	if (ns != NULL) {
 		c->ns_network = (PodNsMode)ns->network;
 		c->ns_pid = (PodNsMode)ns->pid;
 		c->ns_ipc = (PodNsMode)ns->ipc;
-		set(&c->ns_target_id, ns->target_id);
+		request_set(&c->ns_target_id, ns->target_id);
 	}
+	return TRUE;
 }
 
 static PodConfig *
@@ -83,30 +55,29 @@ pod_config_from_request(const Runtime__V1__RunPodSandboxRequest *r,
 {
 	const Runtime__V1__PodSandboxConfig *in = r->config;
 	if (in == NULL || in->metadata == NULL) {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "config.metadata is required");
-		return NULL;
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"config.metadata is required");
 	}
 	const Runtime__V1__PodSandboxMetadata *md = in->metadata;
-	if (!check_name("name", md->name, error) ||
-	    !check_name("namespace", md->namespace_, error) ||
-	    !check_name("uid", md->uid, error))
+	if (!request_check_name("metadata.name", md->name, error) ||
+	    !request_check_name("metadata.namespace", md->namespace_, error) ||
+	    !request_check_name("metadata.uid", md->uid, error))
 		return NULL;
 	g_autoptr(PodConfig) c = pod_config_new();
-	set(&c->name, md->name);
-	set(&c->namespace_, md->namespace_);
-	set(&c->uid, md->uid);
+	request_set(&c->name, md->name);
+	request_set(&c->namespace_, md->namespace_);
+	request_set(&c->uid, md->uid);
 	c->attempt = md->attempt;
-	set(&c->hostname, in->hostname);
-	set(&c->log_directory, in->log_directory);
+	request_set(&c->hostname, in->hostname);
+	request_set(&c->log_directory, in->log_directory);
 	if (in->dns_config) {
 		const Runtime__V1__DNSConfig *d = in->dns_config;
 		g_strfreev(c->dns_servers);
 		g_strfreev(c->dns_searches);
 		g_strfreev(c->dns_options);
-		c->dns_servers = strv_of(d->servers, d->n_servers);
-		c->dns_searches = strv_of(d->searches, d->n_searches);
-		c->dns_options = strv_of(d->options, d->n_options);
+		c->dns_servers = request_strv(d->servers, d->n_servers);
+		c->dns_searches = request_strv(d->searches, d->n_searches);
+		c->dns_options = request_strv(d->options, d->n_options);
 	}
 	for (size_t i = 0; i < in->n_port_mappings; i++) {
 		const Runtime__V1__PortMapping *pm = in->port_mappings[i];
@@ -120,9 +91,9 @@ pod_config_from_request(const Runtime__V1__RunPodSandboxRequest *r,
 	request_map(c->labels, (void *const *)in->labels, in->n_labels);
 	request_map(c->annotations, (void *const *)in->annotations,
 		    in->n_annotations);
-	if (in->linux)
-		take_linux(c, in->linux);
-	set(&c->runtime_handler, r->runtime_handler);
+	if (in->linux && !take_linux(c, in->linux, error))
+		return NULL;
+	request_set(&c->runtime_handler, r->runtime_handler);
 	return g_steal_pointer(&c);
 }
 
@@ -230,9 +201,8 @@ BERTH_UNARY(server_remove_pod_sandbox)
 	const Runtime__V1__RemovePodSandboxRequest *in =
 		(const Runtime__V1__RemovePodSandboxRequest *)req;
 	if (in->pod_sandbox_id[0] == '\0') {
-		g_set_error(error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-			    "pod_sandbox_id is required");
-		return NULL;
+		return berth_throw_null(error, INVALID_ARGUMENT,
+					"pod_sandbox_id is required");
 	}
 	if (!pod_manager_remove(s->pods, in->pod_sandbox_id, error))
 		return NULL;
@@ -254,12 +224,13 @@ static Runtime__V1__NamespaceOption *ns_options(CriCall *call, const Pod *p)
 	return o;
 }
 
-static Runtime__V1__PodSandboxNetworkStatus *network(CriCall *call, Pod *p)
+static Runtime__V1__PodSandboxNetworkStatus *network(CriCall *call,
+						     const PodSnapshot *p)
 {
 	Runtime__V1__PodSandboxNetworkStatus *n =
 		reply_new(call, Runtime__V1__PodSandboxNetworkStatus,
 			  runtime__v1__pod_sandbox_network_status__init);
-	guint count = p->ips ? g_strv_length(p->ips) : 0;
+	guint count = g_strv_length(p->ips);
 	if (count == 0)
 		return n;
 	n->ip = reply_str(call, p->ips[0]);
@@ -274,17 +245,15 @@ static Runtime__V1__PodSandboxNetworkStatus *network(CriCall *call, Pod *p)
 	return n;
 }
 
-static char *verbose_info(Pod *p)
+static char *verbose_info(const Pod *p, const PodSnapshot *now)
 {
-	json_t *o =
-		json_pack("{s:s, s:s, s:s, s:I, s:s?, s:s?, s:s?, s:s?, s:s?}",
-			  "id", p->id, "name", p->full_name, "runtime",
-			  p->runtime, "pid", (json_int_t)p->infra_pid, "netns",
-			  p->netns, "ipcns", p->ipcns, "utsns", p->utsns,
-			  "cgroup", p->cgroup, "infra_id", p->infra_id);
-	char *text = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	return text;
+	g_autoptr(json_t) o = json_pack(
+		"{s:s, s:s, s:s, s:I, s:s?, s:s?, s:s?, s:s?, s:s?}", "id",
+		p->id, "name", p->full_name, "runtime", p->runtime, "pid",
+		(json_int_t)now->infra_pid, "netns", now->netns, "ipcns",
+		now->ipcns, "utsns", now->utsns, "cgroup", now->cgroup,
+		"infra_id", now->infra_id);
+	return json_dumps(o, JSON_COMPACT);
 }
 
 /* The status as of now; also sent with every container event. */
@@ -310,10 +279,10 @@ Runtime__V1__PodSandboxStatus *server_pod_status(CriCall *call, Pod *p)
 	st->linux->namespaces = reply_new(call, Runtime__V1__Namespace,
 					  runtime__v1__namespace__init);
 	st->linux->namespaces->options = ns_options(call, p);
-	g_mutex_lock(&p->lock);
-	st->state = cri_state(p->state);
-	st->network = network(call, p);
-	g_mutex_unlock(&p->lock);
+	g_auto(PodSnapshot) now = {0};
+	pod_snapshot(p, &now);
+	st->state = cri_state(now.state);
+	st->network = network(call, &now);
 	return st;
 }
 
@@ -322,18 +291,22 @@ BERTH_UNARY(server_pod_sandbox_status)
 	BerthServer *s = ctx;
 	const Runtime__V1__PodSandboxStatusRequest *in =
 		(const Runtime__V1__PodSandboxStatusRequest *)req;
-	g_autoptr(Pod) p = pod_store_lookup(pod_manager_store(s->pods),
-					    in->pod_sandbox_id, error);
+	g_autoptr(Pod) p = store_lookup(pod_manager_store(s->pods),
+					in->pod_sandbox_id, error);
 	if (p == NULL)
 		return NULL;
 	Runtime__V1__PodSandboxStatusResponse *r =
 		reply_new(call, Runtime__V1__PodSandboxStatusResponse,
 			  runtime__v1__pod_sandbox_status_response__init);
 	r->status = server_pod_status(call, p);
+	/* The timestamp tells an evented-PLEG kubelet that the list of
+	 * containers is complete: the two are set together. */
+	r->containers_statuses = server_pod_container_statuses(
+		s, call, p->id, &r->n_containers_statuses);
 	if (in->verbose) {
-		g_mutex_lock(&p->lock);
-		char *text = verbose_info(p);
-		g_mutex_unlock(&p->lock);
+		g_auto(PodSnapshot) now = {0};
+		pod_snapshot(p, &now);
+		char *text = verbose_info(p, &now);
 		r->info = reply_info(
 			call,
 			&runtime__v1__pod_sandbox_status_response__info_entry__descriptor,
@@ -349,7 +322,7 @@ BERTH_UNARY(server_list_pod_sandbox)
 	(void)error;
 	const Runtime__V1__ListPodSandboxRequest *in =
 		(const Runtime__V1__ListPodSandboxRequest *)req;
-	g_autoptr(GPtrArray) pods = pod_store_list(pod_manager_store(s->pods));
+	g_autoptr(GPtrArray) pods = store_list(pod_manager_store(s->pods));
 	Runtime__V1__ListPodSandboxResponse *r =
 		reply_new(call, Runtime__V1__ListPodSandboxResponse,
 			  runtime__v1__list_pod_sandbox_response__init);
@@ -368,7 +341,7 @@ BERTH_STREAM(server_stream_pod_sandboxes)
 	BerthServer *s = ctx;
 	const Runtime__V1__StreamPodSandboxesRequest *in =
 		(const Runtime__V1__StreamPodSandboxesRequest *)req;
-	g_autoptr(GPtrArray) pods = pod_store_list(pod_manager_store(s->pods));
+	g_autoptr(GPtrArray) pods = store_list(pod_manager_store(s->pods));
 	g_autoptr(GPtrArray) items = g_ptr_array_new();
 	for (guint i = 0; i < pods->len; i++) {
 		Pod *p = g_ptr_array_index(pods, i);

@@ -1,6 +1,7 @@
 /* Reply-building helpers shared by the handlers. */
 #include "server/reply.h"
 #include "api.pb-c.h"
+#include "util/error.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,7 @@ void *reply_map(CriCall *call, const ProtobufCMessageDescriptor *entry,
 	Arena *a = cri_call_arena(call);
 	ReplyMapEntry **out = arena_newv(a, ReplyMapEntry *, kvs->len + 1);
 	for (guint i = 0; i < kvs->len; i++) {
-		const PodKV *kv = g_ptr_array_index(kvs, i);
+		const KeyValue *kv = g_ptr_array_index(kvs, i);
 		ReplyMapEntry *e = arena_alloc(a, entry->sizeof_message);
 		entry->message_init(&e->base);
 		e->key = arena_strdup(a, kv->key);
@@ -37,7 +38,8 @@ void *reply_map_table(CriCall *call, const ProtobufCMessageDescriptor *entry,
 		guint n = g_hash_table_size(table);
 		qsort(keys, n, sizeof(gpointer), reply_cmp_str);
 		for (guint i = 0; i < n; i++) {
-			PodKV *kv = arena_new0(cri_call_arena(call), PodKV);
+			KeyValue *kv =
+				arena_new0(cri_call_arena(call), KeyValue);
 			kv->key = keys[i];
 			kv->value = g_hash_table_lookup(table, keys[i]);
 			g_ptr_array_add(kvs, kv);
@@ -60,7 +62,7 @@ void *reply_info(CriCall *call, const ProtobufCMessageDescriptor *entry,
 		 const char *key, char *value, size_t *n_out)
 {
 	g_autoptr(GPtrArray) kvs = g_ptr_array_new_with_free_func(g_free);
-	PodKV *kv = g_new0(PodKV, 1);
+	KeyValue *kv = g_new0(KeyValue, 1);
 	kv->key = (char *)key;
 	kv->value = value ? value : "";
 	g_ptr_array_add(kvs, kv);
@@ -69,11 +71,43 @@ void *reply_info(CriCall *call, const ProtobufCMessageDescriptor *entry,
 	return out;
 }
 
+void request_set(char **slot, const char *s)
+{
+	g_free(*slot);
+	*slot = g_strdup(s);
+}
+
+char **request_strv(char **v, size_t n)
+{
+	char **out = g_new0(char *, n + 1);
+	for (size_t i = 0; i < n; i++)
+		out[i] = g_strdup(v[i]);
+	return out;
+}
+
+gboolean request_check_name(const char *field, const char *s, GError **error)
+{
+	if (s == NULL || s[0] == '\0')
+		return berth_throw(error, INVALID_ARGUMENT, "%s is required",
+				   field);
+	if (strlen(s) > 253)
+		return berth_throw(error, INVALID_ARGUMENT,
+				   "%s is longer than 253 bytes", field);
+	for (const char *p = s; *p; p++) {
+		if (!g_ascii_isalnum(*p) && !strchr("-._", *p))
+			return berth_throw(error, INVALID_ARGUMENT,
+					   "%s \"%s\" may hold only letters, "
+					   "digits, '-', '.' and '_'",
+					   field, s);
+	}
+	return TRUE;
+}
+
 void request_map(GPtrArray *dst, void *const *entries, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		const ReplyMapEntry *e = entries[i];
-		pod_kv_add(dst, e->key, e->value);
+		kv_list_add(dst, e->key, e->value);
 	}
 }
 
@@ -81,7 +115,7 @@ gboolean labels_match(GPtrArray *kvs, void *const *selector, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		const ReplyMapEntry *want = selector[i];
-		const char *have = pod_kv_get(kvs, want->key);
+		const char *have = kv_list_get(kvs, want->key);
 		if (have == NULL || strcmp(have, want->value) != 0)
 			return FALSE;
 	}

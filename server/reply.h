@@ -2,8 +2,8 @@
 #pragma once
 
 #include "cri/core.h"
-#include "sandbox/cgroup.h"
-#include "sandbox/pod.h"
+#include "sandbox/cgroup/cgroup.h"
+#include "sandbox/pod/pod.h"
 #include "util/arena.h"
 
 /* A zeroed, initialised message of type T in the call's arena. */
@@ -27,7 +27,7 @@ typedef struct {
  * entry type of that field (e.g.
  * runtime__v1__pod_sandbox__labels_entry__descriptor). */
 void *reply_map(CriCall *call, const ProtobufCMessageDescriptor *entry,
-		GPtrArray *kvs /* PodKV* */, size_t *n_out);
+		GPtrArray *kvs /* KeyValue* */, size_t *n_out);
 
 /* The same from a char* → char* table, keys sorted. */
 void *reply_map_table(CriCall *call, const ProtobufCMessageDescriptor *entry,
@@ -45,7 +45,16 @@ void *reply_info(CriCall *call, const ProtobufCMessageDescriptor *entry,
  * of a reply; *n_out gets the count. */
 void *reply_items(CriCall *call, GPtrArray *items, size_t *n_out);
 
-/* Copy a request's map field into key/value pairs (PodKV*). */
+/* Replace *slot with a copy of s. */
+void request_set(char **slot, const char *s);
+/* A request's repeated string field as a new NULL-terminated vector. */
+char **request_strv(char **v, size_t n);
+/* Names end up in log paths, cgroup names and CNI args: keep them to what
+ * Kubernetes allows in an object name (at most 253 bytes of letters,
+ * digits, '-', '.' and '_'). field names it in the message. */
+gboolean request_check_name(const char *field, const char *s, GError **error);
+
+/* Copy a request's map field into key/value pairs (KeyValue*). */
 void request_map(GPtrArray *dst, void *const *entries, size_t n);
 
 /* TRUE when every pair of selector is in kvs with the same value. */

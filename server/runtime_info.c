@@ -59,7 +59,9 @@ static Runtime__V1__RuntimeCondition *network_condition(BerthServer *s,
 	return condition(call, "NetworkReady", ok, reason, message);
 }
 
-/* Handlers offered: "" (the default) and every configured one that works. */
+/* Handlers offered: "" (the default) and every configured one that works,
+ * each with what its start-up probe showed working. User namespaces are
+ * not implemented yet: always false. */
 static void add_handlers(BerthServer *s, CriCall *call,
 			 Runtime__V1__StatusResponse *r)
 {
@@ -79,6 +81,8 @@ static void add_handlers(BerthServer *s, CriCall *call,
 		h->features =
 			reply_new(call, Runtime__V1__RuntimeHandlerFeatures,
 				  runtime__v1__runtime_handler_features__init);
+		h->features->recursive_read_only_mounts = rt->rro;
+		h->features->user_namespaces = FALSE;
 		r->runtime_handlers[r->n_runtime_handlers++] = h;
 	}
 }
@@ -89,9 +93,10 @@ static char *runtimes_json(BerthServer *s)
 	for (guint i = 0; i < s->runtimes->runtimes->len; i++) {
 		const OciRuntime *rt =
 			g_ptr_array_index(s->runtimes->runtimes, i);
-		json_t *o = json_pack("{s:s, s:s, s:s, s:b}", "name", rt->name,
-				      "path", rt->path, "root", rt->root,
-				      "works", rt->works);
+		json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:b}", "name",
+				      rt->name, "path", rt->path, "root",
+				      rt->root, "works", rt->works,
+				      "recursiveReadOnlyMounts", rt->rro);
 		if (rt->problem)
 			json_object_set_new(o, "problem",
 					    json_string(rt->problem));
@@ -134,6 +139,8 @@ BERTH_UNARY(server_status)
 	add_handlers(s, call, r);
 	r->features = reply_new(call, Runtime__V1__RuntimeFeatures,
 				runtime__v1__runtime_features__init);
+	/* Merge and Strict: sandbox/spec/ctr-user.c. */
+	r->features->supplemental_groups_policy = TRUE;
 	if (in->verbose) {
 		r->info = arena_newv(
 			a, Runtime__V1__StatusResponse__InfoEntry *, 3);
@@ -198,12 +205,11 @@ BERTH_UNARY(server_update_runtime_config)
 		g_auto(GStrv) list = g_strsplit(cidr, ",", -1);
 		for (char **p = list; *p; p++) {
 			if (!valid_cidr(g_strstrip(*p))) {
-				g_set_error(error, BERTH_ERROR,
-					    BERTH_ERROR_INVALID_ARGUMENT,
-					    "pod_cidr \"%s\" is not a CIDR "
-					    "like 10.244.0.0/24",
-					    *p);
-				return NULL;
+				return berth_throw_null(
+					error, INVALID_ARGUMENT,
+					"pod_cidr \"%s\" is not a CIDR "
+					"like 10.244.0.0/24",
+					*p);
 			}
 		}
 		g_mutex_lock(&s->lock);

@@ -50,11 +50,17 @@ static gboolean server_open_containers(BerthServer *s, const char *conmon,
 				       GError **error)
 {
 	s->events = event_bus_new();
+	static const char *const no_dirs[] = {NULL};
+	s->cdi = cdi_registry_new(
+		s->config->cdi_spec_dirs != NULL
+			? (const char *const *)s->config->cdi_spec_dirs
+			: no_dirs);
 	CtrManagerDeps cd = {.config = s->config,
 			     .pods = s->pods,
 			     .images = s->images,
 			     .runtimes = s->runtimes,
 			     .events = s->events,
+			     .cdi = s->cdi,
 			     .conmon_path = conmon};
 	s->containers = ctr_manager_new(&cd, error);
 	if (s->containers == NULL)
@@ -70,8 +76,10 @@ static gboolean server_open_containers(BerthServer *s, const char *conmon,
 BerthServer *berth_server_new(BerthConfig *config, const char *pause_path,
 			      const char *conmon_path, GError **error)
 {
+	/* Under root, not runroot: systemd mounts /run nodev, and a rootfs
+	 * there cannot give a container its /dev/null. */
 	g_autofree char *probe_dir =
-		g_build_filename(config->runroot, "probe", NULL);
+		g_build_filename(config->root, "probe", NULL);
 	g_autofree char *cni_cache =
 		g_build_filename(config->root, "network", "cni-cache", NULL);
 	if (!berth_mkdir_p(config->root, 0711, error) ||
@@ -130,6 +138,7 @@ void berth_server_free(BerthServer *s)
 		return;
 	streaming_server_free(s->streaming);
 	ctr_manager_free(s->containers);
+	cdi_registry_free(s->cdi);
 	pod_manager_free(s->pods);
 	event_bus_free(s->events);
 	image_puller_free(s->puller);
@@ -140,4 +149,12 @@ void berth_server_free(BerthServer *s)
 	g_free(s->pod_cidr);
 	g_mutex_clear(&s->lock);
 	g_free(s);
+}
+
+char *berth_server_summary(BerthServer *s)
+{
+	g_autoptr(GPtrArray) ctrs = ctr_manager_list(s->containers);
+	return g_strdup_printf(
+		"serving CRI on %s: %u pods, %u containers", s->config->listen,
+		store_count(pod_manager_store(s->pods)), ctrs->len);
 }

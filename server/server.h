@@ -12,9 +12,9 @@
 #include "image/registries.h"
 #include "image/store.h"
 #include "network/cni.h"
-#include "sandbox/ctrlife.h"
-#include "sandbox/events.h"
-#include "sandbox/podlife.h"
+#include "sandbox/container/ctrlife.h"
+#include "sandbox/container/events.h"
+#include "sandbox/pod/podlife.h"
 #include "sandbox/runtime.h"
 #include "server/streaming/streaming.h"
 
@@ -25,6 +25,7 @@ typedef struct BerthServer {
 	PodManager *pods;
 	EventBus *events;
 	CtrManager *containers;
+	CdiRegistry *cdi;	/* CDI specs, for CreateContainer */
 	ImageStore *images;	/* <root>/storage */
 	Registries *registries; /* registries.conf + insecure_registries */
 	ImagePuller *puller;
@@ -40,6 +41,8 @@ BerthServer *berth_server_new(BerthConfig *config, const char *pause_path,
 			      const char *conmon_path, GError **error);
 /* Ends long-lived streams (GetContainerEvents) before the gRPC shutdown. */
 void berth_server_close_streams(BerthServer *s);
+/* One line on what berthd serves and holds, for systemd's STATUS. */
+char *berth_server_summary(BerthServer *s);
 void berth_server_free(BerthServer *s);
 
 /* Handlers (ctx is the BerthServer). */
@@ -80,6 +83,14 @@ BERTH_UNARY(server_update_pod_sandbox_resources);
 
 /* Status builders shared by the status RPCs and the event stream. */
 Runtime__V1__PodSandboxStatus *server_pod_status(CriCall *call, Pod *p);
+/* The statuses of every container of the pod, as ContainerStatus gives
+ * them (evented PLEG reads them with the pod's status). */
+Runtime__V1__ContainerStatus **server_pod_container_statuses(BerthServer *s,
+							     CriCall *call,
+							     const char *pod_id,
+							     size_t *n_out);
+/* A container's stats as ContainerStats gives them. */
+Runtime__V1__ContainerStats *server_ctr_stats(CriCall *call, Container *c);
 Runtime__V1__ContainerStatus *server_container_status(CriCall *call,
 						      Container *c);
 

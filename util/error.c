@@ -30,14 +30,38 @@ static BerthErrorCode code_for_errno(int errsv)
 	}
 }
 
+void berth_set_error(GError **error, BerthErrorCode code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	GError *e = g_error_new_valist(BERTH_ERROR, code, fmt, ap);
+	va_end(ap);
+	g_propagate_error(error, e);
+}
+
 gboolean berth_throw_errno(GError **error, int errsv, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	g_autofree char *prefix = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-	g_set_error(error, BERTH_ERROR, code_for_errno(errsv), "%s: %s", prefix,
-		    g_strerror(errsv));
+	return berth_throw_code(error, code_for_errno(errsv), "%s: %s", prefix,
+				g_strerror(errsv));
+}
+
+void berth_keep_first_error(GError **first, GError *e)
+{
+	if (*first == NULL)
+		*first = e;
+	else
+		g_error_free(e);
+}
+
+gboolean berth_raise_first_error(GError **error, GError *first)
+{
+	if (first == NULL)
+		return TRUE;
+	g_propagate_error(error, first);
 	return FALSE;
 }
 

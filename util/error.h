@@ -27,15 +27,37 @@ typedef enum {
 	BERTH_ERROR_UNAUTHENTICATED = 16,
 } BerthErrorCode;
 
-/* Shorthand for the common case: set *error and return FALSE. */
+/* The one way to fail with a berth error: set *error to code and a
+ * message naming the object and the cause, and give FALSE, so a boolean
+ * function says `return berth_throw(error, NOT_FOUND, "pod %s ...", id)`.
+ * Usable as a statement where the function returns something else. */
 #define berth_throw(error, code, ...)                                          \
-	(g_set_error((error), BERTH_ERROR, BERTH_ERROR_##code, __VA_ARGS__),   \
-	 FALSE)
+	berth_throw_code((error), BERTH_ERROR_##code, __VA_ARGS__)
 
 /* The same for functions that return a pointer: set *error, give NULL. */
 #define berth_throw_null(error, code, ...)                                     \
-	(g_set_error((error), BERTH_ERROR, BERTH_ERROR_##code, __VA_ARGS__),   \
-	 NULL)
+	({                                                                     \
+		berth_set_error((error), BERTH_ERROR_##code, __VA_ARGS__);     \
+		NULL;                                                          \
+	})
+
+/* berth_throw with a code chosen at run time. These are statement
+ * expressions so that the compiler sees the FALSE or NULL (and knows what
+ * a failed call left unset). */
+#define berth_throw_code(error, code, ...)                                     \
+	({                                                                     \
+		berth_set_error((error), (code), __VA_ARGS__);                 \
+		FALSE;                                                         \
+	})
+void berth_set_error(GError **error, BerthErrorCode code, const char *fmt, ...)
+	G_GNUC_PRINTF(3, 4);
+
+/* berth_throw_errno for functions that return a pointer. */
+#define berth_throw_errno_null(error, errsv, ...)                              \
+	({                                                                     \
+		berth_throw_errno((error), (errsv), __VA_ARGS__);              \
+		NULL;                                                          \
+	})
 
 /* Set *error from errno with a formatted prefix; returns FALSE.
  * ENOENT maps to NOT_FOUND, EEXIST to ALREADY_EXISTS, EINVAL to
@@ -43,6 +65,13 @@ typedef enum {
  * INTERNAL. */
 gboolean berth_throw_errno(GError **error, int errsv, const char *fmt, ...)
 	G_GNUC_PRINTF(3, 4);
+
+/* For undo sequences, which go on past failures and report the first:
+ * keep e in *first when that is still empty, else free it. */
+void berth_keep_first_error(GError **first, GError *e);
+/* The end of such a sequence: TRUE when nothing failed, else first goes
+ * to *error and FALSE. */
+gboolean berth_raise_first_error(GError **error, GError *first);
 
 /* The gRPC code an arbitrary GError should be answered with: ours as is,
  * anything from another domain (GIO, ostree) as INTERNAL, or NOT_FOUND for

@@ -74,12 +74,11 @@ gboolean berth_read_file(const char *path, char **out, gsize *len,
 {
 	g_autoptr(GError) local = NULL;
 	if (!g_file_get_contents(path, out, len, &local)) {
-		int code =
+		BerthErrorCode code =
 			g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
 				? BERTH_ERROR_NOT_FOUND
 				: BERTH_ERROR_INTERNAL;
-		g_set_error(error, BERTH_ERROR, code, "%s", local->message);
-		return FALSE;
+		return berth_throw_code(error, code, "%s", local->message);
 	}
 	return TRUE;
 }

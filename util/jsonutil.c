@@ -1,6 +1,14 @@
 /* String lists to and from JSON arrays. */
 #include "util/jsonutil.h"
 
+char *berth_json_text(const json_t *o, size_t flags)
+{
+	char *text = json_dumps(o, flags);
+	char *out = g_strdup(text);
+	free(text);
+	return out;
+}
+
 json_t *berth_json_from_strv(char *const *v)
 {
 	json_t *a = json_array();

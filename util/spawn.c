@@ -2,6 +2,7 @@
 #include "util/spawn.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/notify.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,8 +12,6 @@
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/wait.h>
-
-extern char **environ;
 
 void spawn_result_clear(SpawnResult *r)
 {
@@ -52,7 +51,8 @@ static pid_t start_child(const SpawnOptions *o, int in_r, int out_w, int err_w,
 						POSIX_SPAWN_SETSID);
 	pid_t pid = -1;
 	int r = posix_spawn(&pid, o->argv[0], &fa, &attr, (char **)o->argv,
-			    o->envp ? (char **)o->envp : environ);
+			    o->envp ? (char **)o->envp
+				    : (char **)berth_child_environ());
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	if (r != 0) {

@@ -7,7 +7,7 @@
 
 typedef struct {
 	const char *const *argv; /* argv[0] is an absolute path */
-	const char *const *envp; /* NULL: inherit berthd's environment */
+	const char *const *envp; /* NULL: berth_child_environ() */
 	const char *stdin_data;	 /* NULL: /dev/null */
 	gsize stdin_len;
 	guint timeout_ms; /* 0: none */

@@ -21,7 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "sandbox/ctrstream.h"
+#include "sandbox/container/ctrstream.h"
 #include "server/streaming/session.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -140,16 +140,15 @@ static int dial(Pf *pf, guint16 port, GError **error)
 	pthread_t t;
 	int r = pthread_create(&t, NULL, dial_thread, &d);
 	if (r != 0) {
-		(void)berth_throw(error, RESOURCE_EXHAUSTED,
-				  "no thread to connect with: %s",
-				  g_strerror(r));
+		berth_throw(error, RESOURCE_EXHAUSTED,
+			    "no thread to connect with: %s", g_strerror(r));
 		return -1;
 	}
 	pthread_join(t, NULL);
 	if (d.fd < 0) {
-		(void)berth_throw(error, UNAVAILABLE,
-				  "error forwarding port %u to pod %s: %s: %s",
-				  port, pf->pod_id, d.step, g_strerror(d.err));
+		berth_throw(error, UNAVAILABLE,
+			    "error forwarding port %u to pod %s: %s: %s", port,
+			    pf->pod_id, d.step, g_strerror(d.err));
 		return -1;
 	}
 	fcntl(d.fd, F_SETFL, fcntl(d.fd, F_GETFL) | O_NONBLOCK);
@@ -202,9 +201,9 @@ static void connect_fwd(Pf *pf, guint idx, Fwd *f)
 {
 	g_autoptr(GError) error = NULL;
 	if (!port_allowed(pf, f->port))
-		(void)berth_throw(&error, INVALID_ARGUMENT,
-				  "port %u was not in the PortForward request",
-				  f->port);
+		berth_throw(&error, INVALID_ARGUMENT,
+			    "port %u was not in the PortForward request",
+			    f->port);
 	else
 		f->sock = dial(pf, f->port, &error);
 	if (f->sock < 0) {

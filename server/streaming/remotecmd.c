@@ -19,7 +19,7 @@
 
 #include "conmon/client.h"
 #include "conmon/protocol.h"
-#include "sandbox/ctrstream.h"
+#include "sandbox/container/ctrstream.h"
 #include "server/streaming/session.h"
 #include "util/error.h"
 #include "util/log.h"

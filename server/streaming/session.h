@@ -6,8 +6,8 @@
 #include <glib.h>
 #include <poll.h>
 
-#include "sandbox/ctrlife.h"
-#include "sandbox/podlife.h"
+#include "sandbox/container/ctrlife.h"
+#include "sandbox/pod/podlife.h"
 #include "server/streaming/httpd.h"
 #include "server/streaming/wire.h"
 

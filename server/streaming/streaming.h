@@ -5,8 +5,8 @@
 #include <glib.h>
 
 #include "config/config.h"
-#include "sandbox/ctrlife.h"
-#include "sandbox/podlife.h"
+#include "sandbox/container/ctrlife.h"
+#include "sandbox/pod/podlife.h"
 
 typedef struct StreamingServer StreamingServer;
 

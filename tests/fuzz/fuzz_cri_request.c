@@ -9,8 +9,8 @@
 #include "cri/validate.h"
 #include "image/auth.h"
 #include "image/ref.h"
-#include "sandbox/dns.h"
-#include "sandbox/sysctl.h"
+#include "sandbox/pod/dns.h"
+#include "sandbox/pod/sysctl.h"
 #include "tests/fuzz/fuzz.h"
 #include "util/error.h"
 

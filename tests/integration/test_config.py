@@ -125,3 +125,35 @@ def test_bad_config_stops_daemon_start(confs):
     r = run_berthd("--config", str(main), "--config-dir", str(d))
     assert r.returncode == 2
     assert f"{main}:2:10: berth.listen must be a string, not an integer" in r.stderr
+
+
+def test_shipped_berth_conf_shows_every_key(tmp_path):
+    """contrib/berth.conf (the package's conffile) is accepted as it is and
+    names every key berthd knows, commented out with its default."""
+    shipped = os.path.join(os.path.dirname(__file__), "..", "..", "contrib", "berth.conf")
+    r = run_berthd("--config", shipped, "--config-dir", str(tmp_path), "config")
+    assert r.returncode == 0, r.stderr
+    with open(shipped) as f:
+        text = f.read()
+    keys = [line.split("=")[0].strip() for line in r.stdout.splitlines()
+            if "=" in line and not line.startswith(("#", "["))]
+    assert keys
+    missing = [k for k in keys if f"# {k} = " not in text]
+    assert missing == []
+
+
+def test_pinned_images(confs):
+    main, d = confs
+    r = berthd_config(main, d)
+    assert value(r.stdout, "pinned_images") == "[]"
+    main.write_text('[berth.image]\npinned_images = ["registry.k8s.io/pause:3.10", "quay.io/ns/*"]\n')
+    r = berthd_config(main, d, "--pinned-image", "docker.io/library/busybox:latest")
+    assert r.returncode == 0, r.stderr
+    # A flag replaces the file's list, as for every list key.
+    assert value(r.stdout, "pinned_images") == '["docker.io/library/busybox:latest"]'
+    r = berthd_config(main, d)
+    assert value(r.stdout, "pinned_images") == '["registry.k8s.io/pause:3.10", "quay.io/ns/*"]'
+    for bad in ("*", "quay.io/*/app", "*pause"):
+        r = berthd_config(main, d, "--pinned-image", bad)
+        assert r.returncode == 2, bad
+        assert "pinned_images entry" in r.stderr and bad in r.stderr

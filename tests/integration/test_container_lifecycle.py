@@ -212,7 +212,37 @@ def test_create_errors(pod, image_ref):
     with pytest.raises(grpc.RpcError) as e:
         create(b, pod_id, pcfg, bad_mount)
     assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    group_only = ctr_config(image_ref, name="g")
+    group_only.linux.security_context.run_as_group.value = 1000
+    with pytest.raises(grpc.RpcError) as e:
+        create(b, pod_id, pcfg, group_only)
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "run_as_group is set without run_as_user or run_as_username" in e.value.details()
     assert {x.id for x in b.runtime.ListContainers(api_pb2.ListContainersRequest()).containers} == set()
+    # With a user, the group is fine (by uid or by name).
+    for name, user in (("u", {"run_as_user": 1000}), ("n", {"run_as_username": "root"})):
+        ok = ctr_config(image_ref, name=name)
+        sc = ok.linux.security_context
+        sc.run_as_group.value = 1000
+        if "run_as_user" in user:
+            sc.run_as_user.value = user["run_as_user"]
+        else:
+            sc.run_as_username = user["run_as_username"]
+        b.runtime.RemoveContainer(api_pb2.RemoveContainerRequest(
+            container_id=create(b, pod_id, pcfg, ok)))
+
+
+def test_stop_and_remove_unknown_are_ok_status_is_not_found(pod):
+    b, _, _ = pod
+    # kubelet's cleanup stops containers that may be gone (critest >= 1.29).
+    b.runtime.StopContainer(api_pb2.StopContainerRequest(container_id="f" * 64, timeout=0))
+    b.runtime.RemoveContainer(api_pb2.RemoveContainerRequest(container_id="f" * 64))
+    with pytest.raises(grpc.RpcError) as e:
+        cstatus(b, "f" * 64)
+    assert e.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.RpcError) as e:
+        b.runtime.StopContainer(api_pb2.StopContainerRequest(container_id=""))
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
 def test_list_entry_follows_state(pod, image_ref):

@@ -594,3 +594,25 @@ def test_crictl_pull_images_inspecti_rmi(bd, reg, auth_reg, built):
     assert r.returncode != 0 and "none were given" in r.stderr
     out = crictl(bd, "pull", "--creds", "alice:s3cret", private).stdout
     assert img.config_digest in out
+
+
+def test_pinned_images_from_config(reg, make_berthd):
+    """pinned_images (exact names and prefix* globs) marks images pinned in
+    ListImages and ImageStatus, so kubelet's GC leaves them; RemoveImage
+    still removes them."""
+    b = make_berthd(extra_args=[
+        "--insecure-registry", reg.host,
+        "--pinned-image", f"{reg.host}/berth/busybox:latest",
+        "--pinned-image", f"{reg.host}/berth/ap*"]).start()
+    for n in ("berth/busybox", "berth/app", "berth/layers"):
+        pull(b, f"{reg.host}/{n}:latest")
+    pinned = {t: i.pinned for i in listed(b) for t in i.repo_tags}
+    assert pinned == {f"{reg.host}/berth/busybox:latest": True,
+                      f"{reg.host}/berth/app:latest": True,
+                      f"{reg.host}/berth/layers:latest": False}
+    assert status(b, f"{reg.host}/berth/app:latest").image.pinned
+    assert not status(b, f"{reg.host}/berth/layers:latest").image.pinned
+    info = json.loads(status(b, f"{reg.host}/berth/busybox:latest", verbose=True).info["info"])
+    assert info["pinned"] is True
+    remove(b, f"{reg.host}/berth/app:latest")
+    assert not status(b, f"{reg.host}/berth/app:latest").HasField("image")

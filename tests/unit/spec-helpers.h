@@ -4,7 +4,7 @@
  * Header-only: each test_*.c is its own program. */
 #pragma once
 
-#include "sandbox/spec.h"
+#include "sandbox/spec/spec.h"
 #include "util/error.h"
 #include "util/fs.h"
 
@@ -110,6 +110,8 @@ static inline SpecFx *spec_fx_new(void)
 		.termination_log = f->termlog,
 		.default_capabilities = spec_test_default_caps,
 		.host = &f->host,
+		.runtime = "runc",
+		.rro_mounts = TRUE,
 	};
 	return f;
 }
@@ -265,7 +267,7 @@ static inline json_t *spec_ns(json_t *spec, const char *type)
 
 static inline void kv_set(GPtrArray *list, const char *k, const char *v)
 {
-	pod_kv_add(list, k, v);
+	kv_list_add(list, k, v);
 }
 
 static inline void strv_set(char ***v, const char *const *items)

@@ -2,7 +2,7 @@
  * (v1, v2, hybrid), names, and (as root) a pod cgroup created under a test
  * parent /berth-test-<pid> in every hierarchy of this host, its stats, a
  * busy remove, and removal of everything again. */
-#include "sandbox/cgroup-private.h"
+#include "sandbox/cgroup/cgroup-private.h"
 #include "sandbox/mountinfo.h"
 #include "util/error.h"
 #include "util/fs.h"

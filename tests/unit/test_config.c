@@ -277,6 +277,96 @@ static void test_json(void **state)
 	json_decref(j);
 }
 
+static void test_pinned_images(void **state)
+{
+	(void)state;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(BerthConfig) d = berth_config_new_default();
+	assert_null(d->pinned_images[0]);
+	g_autofree char *printed = berth_config_to_toml(d);
+	assert_non_null(strstr(printed, "\npinned_images = []\n"));
+	g_autoptr(BerthConfig) c =
+		merged("[berth.image]\npinned_images = "
+		       "[\"registry.k8s.io/pause:3.10\", \"quay.io/ns/*\"]\n",
+		       &error);
+	assert_non_null(c);
+	assert_string_equal(c->pinned_images[0], "registry.k8s.io/pause:3.10");
+	assert_string_equal(c->pinned_images[1], "quay.io/ns/*");
+	assert_null(c->pinned_images[2]);
+	assert_true(berth_config_validate(c, &error));
+	const char *bad[] = {"*", "*pause", "quay.io/*/app"};
+	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autoptr(BerthConfig) b = berth_config_new_default();
+		g_strfreev(b->pinned_images);
+		const char *one[] = {bad[i], NULL};
+		b->pinned_images = g_strdupv((char **)one);
+		g_autoptr(GError) e = NULL;
+		assert_false(berth_config_validate(b, &e));
+		assert_int_equal(e->code, BERTH_ERROR_INVALID_ARGUMENT);
+		assert_non_null(strstr(e->message, "pinned_images entry"));
+	}
+}
+
+static void test_cdi_spec_dirs(void **state)
+{
+	(void)state;
+	g_autoptr(BerthConfig) d = berth_config_new_default();
+	assert_string_equal(d->cdi_spec_dirs[0], "/etc/cdi");
+	assert_string_equal(d->cdi_spec_dirs[1], "/var/run/cdi");
+	assert_null(d->cdi_spec_dirs[2]);
+	g_autofree char *printed = berth_config_to_toml(d);
+	assert_non_null(strstr(printed, "\ncdi_spec_dirs = [\"/etc/cdi\", "
+					"\"/var/run/cdi\"]\n"));
+
+	g_autoptr(GError) error = NULL;
+	g_autoptr(BerthConfig) c = merged("[berth.runtime]\ncdi_spec_dirs = "
+					  "[\"/opt/cdi\", \"/run/cdi\"]\n",
+					  &error);
+	assert_non_null(c);
+	assert_string_equal(c->cdi_spec_dirs[0], "/opt/cdi");
+	assert_string_equal(c->cdi_spec_dirs[1], "/run/cdi");
+	assert_null(c->cdi_spec_dirs[2]);
+	assert_string_equal(
+		g_hash_table_lookup(c->origins, "berth.runtime.cdi_spec_dirs"),
+		"t.conf:2:17");
+	g_autoptr(BerthConfig) none =
+		merged("[berth.runtime]\ncdi_spec_dirs = []\n", &error);
+	assert_non_null(none);
+	assert_null(none->cdi_spec_dirs[0]);
+
+	assert_fails("[berth.runtime]\ncdi_spec_dirs = [\"cdi\"]\n",
+		     "berth.runtime.cdi_spec_dirs must be an absolute path, "
+		     "not \"cdi\"");
+	assert_fails("[berth.runtime]\ncdi_spec_dirs = \"/etc/cdi\"\n",
+		     "berth.runtime.cdi_spec_dirs must be an array of strings");
+	assert_fails("[berth.runtime]\ncdi_spec_dirs = [\"\"]\n",
+		     "berth.runtime.cdi_spec_dirs has an empty entry");
+
+	char *argv_in[] = {"berthd",
+			   "--config",
+			   "/dev/null",
+			   "--config-dir",
+			   "/nonexistent/berth.d",
+			   "--cdi-spec-dir",
+			   "/a,/b",
+			   "--cdi-spec-dir=/c",
+			   NULL};
+	int argc = G_N_ELEMENTS(argv_in) - 1;
+	char **argv = g_memdup2(argv_in, sizeof argv_in);
+	gboolean exit_now = FALSE;
+	g_autoptr(BerthConfig) f =
+		berth_config_from_args(&argc, &argv, &exit_now, &error);
+	assert_non_null(f);
+	assert_string_equal(f->cdi_spec_dirs[0], "/a");
+	assert_string_equal(f->cdi_spec_dirs[1], "/b");
+	assert_string_equal(f->cdi_spec_dirs[2], "/c");
+	assert_null(f->cdi_spec_dirs[3]);
+	assert_string_equal(
+		g_hash_table_lookup(f->origins, "berth.runtime.cdi_spec_dirs"),
+		"--cdi-spec-dir");
+	g_free(argv);
+}
+
 static void test_args(void **state)
 {
 	(void)state;
@@ -344,6 +434,8 @@ int main(void)
 		cmocka_unit_test(test_toml_round_trip),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_args),
+		cmocka_unit_test(test_cdi_spec_dirs),
+		cmocka_unit_test(test_pinned_images),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -1,7 +1,7 @@
 /* Tests of sandbox/ctr-user.c: passwd/group parsing, every way the CRI and
  * the image name a user, supplemental groups under Merge and Strict, the
  * validation errors, and reading the files without leaving the rootfs. */
-#include "sandbox/ctr-user.h"
+#include "sandbox/spec/ctr-user.h"
 #include "util/error.h"
 #include "util/fs.h"
 

@@ -8,7 +8,7 @@
 
 #include <glib.h>
 
-#include "sandbox/events.h"
+#include "sandbox/container/events.h"
 #include "util/error.h"
 
 static int freed;

@@ -10,7 +10,7 @@
 #include <glib/gstdio.h>
 #include <stdio.h>
 
-#include "sandbox/exits.h"
+#include "sandbox/container/exits.h"
 #include "util/fs.h"
 
 typedef struct {

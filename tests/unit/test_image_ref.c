@@ -372,6 +372,26 @@ static void test_validate_domain(void **state)
 	assert_false(image_ref_validate_domain(NULL, NULL));
 }
 
+static void test_pattern_match(void **state)
+{
+	(void)state;
+	const char *name = "quay.io/ns/app:1.2";
+	assert_true(image_ref_pattern_match("quay.io/ns/app:1.2", name));
+	assert_false(image_ref_pattern_match("quay.io/ns/app", name));
+	assert_true(image_ref_pattern_match("quay.io/ns/*", name));
+	assert_true(image_ref_pattern_match("quay.io/ns/app:*", name));
+	assert_false(image_ref_pattern_match("quay.io/other/*", name));
+	char *pats[] = {"registry.k8s.io/pause:*", "quay.io/ns/app:1.2", NULL};
+	char *tags[] = {"docker.io/library/busybox:latest",
+			"registry.k8s.io/pause:3.10", NULL};
+	char *none[] = {"docker.io/library/busybox:latest", NULL};
+	assert_true(image_ref_patterns_match_any(pats, tags));
+	assert_false(image_ref_patterns_match_any(pats, none));
+	assert_false(image_ref_patterns_match_any(pats, NULL));
+	char *empty[] = {NULL};
+	assert_false(image_ref_patterns_match_any(empty, tags));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -386,6 +406,7 @@ int main(void)
 		cmocka_unit_test(test_with_domain),
 		cmocka_unit_test(test_copy),
 		cmocka_unit_test(test_validate_domain),
+		cmocka_unit_test(test_pattern_match),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

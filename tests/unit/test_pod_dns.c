@@ -1,6 +1,6 @@
 /* Tests of sandbox/dns.c: exact file contents, the host copy, and entries
  * that would inject lines or are not addresses. */
-#include "sandbox/dns.h"
+#include "sandbox/pod/dns.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"

@@ -2,7 +2,7 @@
  * was set inside them is read back through the pins from a helper thread,
  * release is idempotent, and failures half-way leave no pin or mount. */
 #include "sandbox/mountinfo.h"
-#include "sandbox/netns.h"
+#include "sandbox/pod/netns.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"

@@ -1,6 +1,6 @@
 /* Tests of sandbox/sysctl.c: the namespace table, both name forms, the
  * malformed names and values, and refusals with host namespaces. */
-#include "sandbox/sysctl.h"
+#include "sandbox/pod/sysctl.h"
 #include "util/error.h"
 
 #include <setjmp.h>

@@ -2,8 +2,8 @@
  * RuntimeDefault, that libseccomp compiles every profile berth makes,
  * what the default filter really does to a process (a forked child loads
  * it), and Localhost profiles in OCI and Docker form, good and bad. */
-#include "sandbox/caps.h"
-#include "sandbox/seccomp-profile.h"
+#include "sandbox/spec/caps.h"
+#include "sandbox/spec/seccomp-profile.h"
 #include "util/error.h"
 #include "util/fs.h"
 

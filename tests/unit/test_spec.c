@@ -2,7 +2,7 @@
  * field by field — command and args merged with the image, environment,
  * working dir, user, capabilities, masked paths, seccomp, namespaces per
  * mode, resources, oom_score_adj clamping, labels — and the errors. */
-#include "sandbox/spec.h"
+#include "sandbox/spec/spec.h"
 
 #include <setjmp.h>
 #include <signal.h>

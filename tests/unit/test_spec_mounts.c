@@ -2,8 +2,8 @@
  * mounts, the pod's files and /dev/shm, request mounts with propagation
  * (checked against real shared, slave and private mounts, as root),
  * ordering, devices, privileged containers, and the pod shm tmpfs. */
-#include "sandbox/shm.h"
-#include "sandbox/spec.h"
+#include "sandbox/pod/shm.h"
+#include "sandbox/spec/spec.h"
 
 #include <errno.h>
 #include <setjmp.h>
@@ -208,6 +208,46 @@ static void test_request_mount_errors(void **state)
 	}
 }
 
+/* A handler without rro support refuses the mount; never a plain "ro". */
+static void test_rro_unsupported(void **state)
+{
+	SpecFx *f = *state;
+	g_autoptr(CtrConfig) c = spec_test_config();
+	ctr_config_add_mount(c, "/ro", f->data, TRUE, CTR_PROPAGATION_PRIVATE);
+	CtrMount *m = g_ptr_array_index(c->mounts, 0);
+	m->recursive_read_only = TRUE;
+	f->ctx.rro_mounts = FALSE;
+	f->ctx.runtime = "crun";
+	spec_gen_fails(f, c, BERTH_ERROR_FAILED_PRECONDITION,
+		       "recursive read-only is not supported by runtime "
+		       "handler crun");
+}
+
+/* An image volume is bound from where the caller mounted it, read-only
+ * whatever the request says; one without a mounted path is a bug. */
+static void test_image_volume(void **state)
+{
+	SpecFx *f = *state;
+	g_autoptr(CtrConfig) c = spec_test_config();
+	ctr_config_add_mount(c, "/host", f->data, FALSE,
+			     CTR_PROPAGATION_PRIVATE);
+	ctr_config_add_image_mount(c, "/vol/", "busybox", "sha256:ab", "data",
+				   FALSE);
+	g_autoptr(GPtrArray) vols = g_ptr_array_new();
+	g_ptr_array_add(vols, NULL);
+	g_ptr_array_add(vols, "/var/lib/berth/containers/x/image-volumes/1");
+	f->ctx.image_volumes = vols;
+	json_t *spec = spec_gen(f, c);
+	assert_mount(spec, "/host", "bind", f->data, "rbind,rprivate,rw");
+	assert_mount(spec, "/vol", "bind",
+		     "/var/lib/berth/containers/x/image-volumes/1",
+		     "rbind,rprivate,ro,nosuid,nodev");
+	json_decref(spec);
+	g_ptr_array_set_size(vols, 1);
+	spec_gen_fails(f, c, BERTH_ERROR_INTERNAL, "not mounted");
+	f->ctx.image_volumes = NULL;
+}
+
 /* A tmpfs at <dir>/prop/<name> with the given propagation flag. */
 static char *prop_mount(SpecFx *f, const char *name, unsigned long flag)
 {
@@ -405,6 +445,8 @@ int main(void)
 		T(test_shm_choices),
 		T(test_request_mounts),
 		T(test_request_mount_errors),
+		T(test_rro_unsupported),
+		T(test_image_volume),
 		T(test_propagation),
 		T(test_devices),
 		T(test_device_dir_and_errors),

@@ -4,8 +4,8 @@
  * container reports what it got from /proc/self/status. Skipped when
  * not root or when runc or a static busybox is missing. Everything it
  * creates (bundle, runc state, shm mount, cgroup) is removed. */
-#include "sandbox/shm.h"
-#include "sandbox/spec.h"
+#include "sandbox/pod/shm.h"
+#include "sandbox/spec/spec.h"
 #include "util/spawn.h"
 
 #include <setjmp.h>

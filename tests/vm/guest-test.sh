@@ -1,0 +1,413 @@
+#!/usr/bin/env bash
+# Runs INSIDE the test VM (systemd 252 as PID 1, cgroup v2, no network),
+# as root, from the `out` share (/mnt/out, which holds berth_*.deb); the
+# source tree is at /mnt/repo, read-only. It checks berth as a Debian
+# package and a systemd service: offline `apt install ./berth_*.deb`, the
+# unit (systemd-analyze verify, Type=notify, Delegate, limits), berthctl
+# over the socket, a pod and a container from a registry in the guest, and
+# containers surviving `systemctl restart berth` (KillMode=process).
+#
+# Each check prints PASS, FAIL, XFAIL (a known gap of issue #18, with the
+# error seen) or XPASS (a known gap that no longer shows: update the list).
+# Only FAIL fails the run. BERTH_VM_STRICT=1 on the host (a file
+# /mnt/out/strict here) makes XFAIL fail too; BERTH_VM_SUITE (the file
+# /mnt/out/suite) runs those pytest arguments of the integration suite last.
+set -uo pipefail
+
+out=/mnt/out
+repo=/mnt/repo
+work=/tmp/berth-vm-test
+sock=/run/berth/berth.sock
+export BERTH_ENDPOINT=unix://$sock
+strict=0
+[ -f $out/strict ] && strict=1
+npass=0 nfail=0 nxfail=0 nxpass=0
+
+pass() { echo "PASS: $*"; npass=$((npass + 1)); }
+fail() { echo "FAIL: $*"; nfail=$((nfail + 1)); }
+xfail() { echo "XFAIL (known gap): $*"; nxfail=$((nxfail + 1)); }
+xpass() { echo "XPASS (known gap gone, update tests/vm/guest-test.sh): $*"; nxpass=$((nxpass + 1)); }
+step() { echo; echo "== $* ($(cut -d' ' -f1 /proc/uptime)s since boot)"; }
+# check NAME CMD...: PASS when CMD exits 0, else FAIL with its output.
+check() {
+	local name=$1 res
+	shift
+	if res=$("$@" 2>&1); then
+		pass "$name"
+	else
+		fail "$name: $(echo "$res" | tail -n 5)"
+	fi
+}
+# Indented command output, for the log.
+show() { "$@" 2>&1 | sed -e '/^(Reading database/d' -e 's/^/    /'; }
+
+rm -rf $work
+mkdir -p $work
+
+step "the machine"
+echo "kernel $(uname -r), $(systemctl --version | head -n1), $(nproc) cpus, $(free -m | awk '/Mem:/ {print $2}') MiB"
+[ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] &&
+	pass "cgroup v2 unified hierarchy on /sys/fs/cgroup" ||
+	fail "/sys/fs/cgroup is $(stat -fc %T /sys/fs/cgroup), not cgroup2fs"
+[ "$(cat /proc/1/comm)" = systemd ] && pass "systemd is PID 1" || fail "PID 1 is $(cat /proc/1/comm)"
+echo "    /run: $(findmnt -no FSTYPE,OPTIONS /run)"
+if [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ]; then
+	echo "    NOTE: AppArmor is enabled in this kernel (Debian's default; issue #18)"
+fi
+
+step "apt install ./berth_*.deb (offline)"
+deb=$(ls $out/berth_*.deb 2>/dev/null | head -n1)
+if [ -z "$deb" ]; then
+	fail "no berth_*.deb in $out"
+else
+	cp "$deb" $work/
+	cd $work
+	# No network device: apt has nothing to download, everything the
+	# package Depends on must be in the image already.
+	if show env DEBIAN_FRONTEND=noninteractive apt install -y "./$(basename "$deb")"; then
+		pass "apt install ./$(basename "$deb") with no network"
+	else
+		fail "apt install ./$(basename "$deb")"
+	fi
+	cd - >/dev/null
+fi
+summary() {
+	echo
+	echo "known gaps (XFAIL): $nxfail, gone (XPASS): $nxpass"
+	echo "vm-test: $npass passed, $nfail failed"
+}
+if dpkg-query -W -f='${Status}\n' berth 2>/dev/null | grep -q 'install ok installed'; then
+	pass "dpkg: berth installed"
+else
+	fail "dpkg: berth not installed: nothing else to check"
+	summary
+	exit 1
+fi
+for f in /usr/bin/berthd /usr/bin/berthctl /usr/libexec/berth/berth-conmon \
+	/usr/libexec/berth/berth-pause /etc/berth/berth.conf \
+	/usr/share/berth/cni/10-berth.conflist /lib/systemd/system/berth.service; do
+	[ -e $f ] || fail "missing $f"
+done
+check "berthd --help" /usr/bin/berthd --help
+check "berthd --config /etc/berth/berth.conf config" /usr/bin/berthd --config /etc/berth/berth.conf config
+# The shipped file shows every key berthd knows (commented out).
+for key in $(/usr/bin/berthd config | sed -n 's/^\([a-z_]*\) = .*/\1/p' | sort -u); do
+	grep -q "^# *$key = " /etc/berth/berth.conf ||
+		echo "    NOTE: /etc/berth/berth.conf does not show the key $key (regenerate contrib/berth.conf)"
+done
+grep -qx /etc/berth/berth.conf /var/lib/dpkg/info/berth.conffiles &&
+	pass "/etc/berth/berth.conf is a conffile" || fail "/etc/berth/berth.conf is not a conffile"
+systemctl is-enabled berth.service >/dev/null 2>&1 &&
+	pass "the package enabled berth.service" || fail "berth.service not enabled after install"
+
+step "systemd-analyze verify berth.service"
+if res=$(systemd-analyze verify /lib/systemd/system/berth.service 2>&1); then
+	pass "systemd-analyze verify: no errors"
+	[ -z "$res" ] || echo "$res" | sed 's/^/    /'
+else
+	fail "systemd-analyze verify: $res"
+fi
+for prop in Type=notify Delegate=yes KillMode=process LimitNOFILE=1048576 \
+	TasksMax=infinity OOMScoreAdjust=-999 Restart=on-failure; do
+	v=$(systemctl show -p "${prop%%=*}" --value berth.service)
+	[ "$v" = "${prop#*=}" ] && pass "unit $prop" || fail "unit ${prop%%=*}=$v, want ${prop#*=}"
+done
+
+# --- the service ---------------------------------------------------------
+dropins=/run/systemd/system/berth.service.d
+notify_env=
+ns_label() { [ -n "$notify_env" ] && echo "with NOTIFY_SOCKET" || echo "without NOTIFY_SOCKET"; }
+
+# service_checks: berthd is up under systemd with the unit's settings.
+service_checks() {
+	for _ in $(seq 120); do
+		[ -S $sock ] && break
+		sleep 0.5
+	done
+	local state mainpid
+	state=$(systemctl is-active berth.service)
+	[ "$state" = active ] && pass "systemctl is-active berth: active" || fail "systemctl is-active berth: $state"
+	[ -S $sock ] && pass "socket $sock" || fail "no socket $sock"
+	mainpid=$(systemctl show -p MainPID --value berth.service)
+	echo "    berthd pid $mainpid, cgroup $(cat /proc/$mainpid/cgroup 2>/dev/null)"
+	grep -qx '0::/system.slice/berth.service' /proc/$mainpid/cgroup 2>/dev/null &&
+		pass "berthd in /system.slice/berth.service" || fail "berthd cgroup: $(cat /proc/$mainpid/cgroup 2>/dev/null)"
+	[ "$(cat /proc/$mainpid/oom_score_adj 2>/dev/null)" = -999 ] &&
+		pass "berthd oom_score_adj -999" || fail "berthd oom_score_adj $(cat /proc/$mainpid/oom_score_adj 2>/dev/null)"
+	grep -q 'Max open files *1048576 *1048576' /proc/$mainpid/limits 2>/dev/null &&
+		pass "berthd LimitNOFILE 1048576" || fail "berthd $(grep 'Max open files' /proc/$mainpid/limits 2>/dev/null)"
+	notify_env=$(tr '\0' '\n' </proc/$mainpid/environ 2>/dev/null | grep '^NOTIFY_SOCKET=' || true)
+	echo "    berthd environment: ${notify_env:-no NOTIFY_SOCKET}"
+	echo "    delegated controllers: $(cat /sys/fs/cgroup/system.slice/berth.service/cgroup.controllers 2>/dev/null)"
+	# The start-up probe of each runtime, as this berthd logged it.
+	local inv probe
+	inv=$(systemctl show -p InvocationID --value berth.service)
+	for rt in crun runc; do
+		probe=$(journalctl -b --no-pager -o cat _SYSTEMD_INVOCATION_ID="$inv" | grep -m1 "runtime $rt (" || true)
+		case $probe in
+		*" works") pass "start-up probe: $probe" ;;
+		*"timed out"*)
+			if [ -n "$notify_env" ]; then
+				xfail "start-up probe with NOTIFY_SOCKET in berthd's environment: $probe (berthd passes NOTIFY_SOCKET on to the runtime; runc run then waits for READY=1 from the container)"
+			else
+				fail "start-up probe: $probe"
+			fi ;;
+		*) fail "start-up probe of $rt: ${probe:-not logged}" ;;
+		esac
+	done
+}
+
+step "start berth.service as shipped (Type=notify)"
+mkdir -p /etc/cni/net.d
+cp /usr/share/berth/cni/10-berth.conflist /etc/cni/net.d/
+# A shorter start timeout than the unit's 5 min: the guest is slow, but
+# berthd's start-up probe takes seconds, not minutes.
+mkdir -p $dropins
+printf '[Service]\nTimeoutStartSec=60s\n' >$dropins/50-vm-start-timeout.conf
+systemctl daemon-reload
+t0=$(date +%s)
+notify_gap=0
+if systemctl start berth.service 2>$work/start.err; then
+	xpass "berthd sent READY=1: Type=notify started in $(($(date +%s) - t0)) s"
+else
+	notify_gap=1
+	msg=$(journalctl -u berth.service -b --no-pager -o cat | grep -m1 'start operation timed out' || true)
+	what="systemctl start failed after $(($(date +%s) - t0)) s: $(tr '\n' ' ' <$work/start.err) [journal: ${msg:-no timeout message}]"
+	if [ -n "$msg" ]; then
+		xfail "Type=notify: berthd sends no READY=1 (sd_notify not built yet): $what"
+	else
+		fail "Type=notify: $what"
+	fi
+	# Prove the rest of the unit: a drop-in for this boot only. (Stop
+	# first: Restart=on-failure may have it waiting to start again.)
+	# NotifyAccess=main stays, so systemd still hands berthd NOTIFY_SOCKET
+	# exactly as it does for Type=notify.
+	systemctl stop berth.service
+	cat >$dropins/90-vm-KNOWN-GAP-no-notify.conf <<'EOF'
+# tests/vm/guest-test.sh: KNOWN GAP (issue #18): berthd does not send
+# READY=1 yet, so the shipped Type=notify never becomes active. This boot
+# only: run it as Type=simple to check everything else.
+[Service]
+Type=simple
+EOF
+	echo "    KNOWN GAP: running berth.service as Type=simple (drop-in $dropins/90-vm-KNOWN-GAP-no-notify.conf)"
+	systemctl daemon-reload
+	systemctl reset-failed berth.service
+	systemctl start berth.service || fail "systemctl start berth.service (Type=simple)"
+fi
+service_checks
+
+step "berthctl over the socket"
+show berthctl version && pass "berthctl version" || fail "berthctl version"
+if berthctl info >$work/info.json 2>&1; then
+	pass "berthctl info"
+	python3 - $work/info.json <<'EOF'
+import json, sys
+info = json.load(open(sys.argv[1]))
+for c in info["status"]["conditions"]:
+    print(f"    {c['type']}: {c['status']} {c.get('reason', '')} {c.get('message', '')}")
+c = {x["type"]: x["status"] for x in info["status"]["conditions"]}
+sys.exit(0 if c.get("RuntimeReady") and c.get("NetworkReady") else 1)
+EOF
+	[ $? = 0 ] && pass "RuntimeReady and NetworkReady" || fail "conditions not ready (see above)"
+else
+	fail "berthctl info: $(cat $work/info.json)"
+fi
+
+# --- pods and containers -------------------------------------------------
+step "a local registry with the busybox test image"
+ref=
+python3 $repo/tests/vm/guest_registry.py $work/ref >$work/registry.log 2>&1 &
+regpid=$!
+for _ in $(seq 240); do
+	[ -f $work/ref ] && break
+	kill -0 $regpid 2>/dev/null || break
+	sleep 0.5
+done
+if [ -f $work/ref ]; then
+	ref=$(cat $work/ref)
+	pass "registry serves $ref"
+else
+	fail "guest registry: $(tail -n 5 $work/registry.log)"
+fi
+
+# run_pod NAME PID_MODE [HANDLER]: runp a pod (PID_MODE 0: one PID
+# namespace for the pod, held by the infra process; 1: one per container)
+# and write the config of a container that logs "hello" and sleeps.
+run_pod() {
+	local name=$1 pidmode=$2 handler=${3:-} args=()
+	mkdir -p $work/$name/logs
+	cat >$work/$name/pod.json <<EOF
+{"metadata": {"name": "$name", "namespace": "default", "uid": "$name-uid", "attempt": 0},
+ "hostname": "$name", "log_directory": "$work/$name/logs",
+ "linux": {"security_context": {"namespace_options": {"pid": $pidmode}}}}
+EOF
+	cat >$work/$name/ctr.json <<EOF
+{"metadata": {"name": "c1"}, "image": {"image": "$ref"},
+ "command": ["sh", "-c", "echo hello from $name; exec sleep 1000"], "log_path": "c1.log",
+ "linux": {"security_context": {"namespace_options": {"pid": $pidmode}}}}
+EOF
+	[ -z "$handler" ] || args=(--runtime "$handler")
+	berthctl runp "${args[@]}" $work/$name/pod.json
+}
+
+# infra_pods LABEL: a pod sharing one PID namespace (the infra process is
+# berth-pause, from a rootfs berthd makes under its runroot) on each
+# runtime; the known failures are told apart by their messages.
+infra_pods() {
+	local handler p err
+	for handler in crun runc; do
+		if p=$(run_pod "shared-$handler" 0 "$handler" 2>$work/runp-$handler.err); then
+			pass "pod with infra process on $handler, $1"
+			berthctl rmp -f "$p" >/dev/null 2>&1 || fail "rmp -f $p"
+			continue
+		fi
+		err=$(tr '\n' ' ' <$work/runp-$handler.err)
+		case $err in
+		*"bind socket to"*"Address already in use"*)
+			xfail "infra process on $handler, $1: $err(berthd passes its NOTIFY_SOCKET on to crun, which then proxies sd_notify for the container)" ;;
+		*"timed out after"*)
+			[ -n "$notify_env" ] &&
+				xfail "infra process on $handler, $1: $err(runc given NOTIFY_SOCKET waits for READY=1 from the container)" ||
+				fail "infra process on $handler, $1: $err" ;;
+		*nodev* | *noexec* | *[Pp]ermission\ denied* | *"not permitted"*)
+			xfail "infra process on $handler, $1: $err(the pause rootfs is under the runroot /run/berth, and /run is a nosuid,nodev,noexec tmpfs)" ;;
+		*) fail "infra process on $handler, $1: $err" ;;
+		esac
+	done
+}
+
+# web_pod LABEL TIMEOUT: a pod (one PID namespace per container) with a
+# container that logs and sleeps; sets pod and ctr (empty when not made).
+web_pod() {
+	local r name=web
+	[ -z "$notify_env" ] || name=web-notify
+	pod= ctr=
+	if ! pod=$(run_pod $name 1 2>$work/runp.err); then
+		fail "berthctl runp, $1: $(cat $work/runp.err)"
+		pod=
+		return
+	fi
+	pass "berthctl runp, $1 (pod $pod)"
+	if ! ctr=$(berthctl create "$pod" $work/$name/ctr.json $work/$name/pod.json 2>$work/create.err); then
+		fail "berthctl create, $1: $(cat $work/create.err)"
+		ctr=
+		return
+	fi
+	if ! berthctl -t "$2" start "$ctr" 2>$work/start-ctr.err; then
+		r="berthctl start, $1: $(cat $work/start-ctr.err)"
+		case $r in
+		*DEADLINE_EXCEEDED*)
+			[ -n "$notify_env" ] &&
+				xfail "$r (berth-conmon passes berthd's NOTIFY_SOCKET on to \`crun run\`, which waits for READY=1 from the container)" ||
+				fail "$r" ;;
+		*) fail "$r" ;;
+		esac
+		return
+	fi
+	pass "berthctl create + start, $1 (container $ctr)"
+	sleep 2
+	show berthctl ps
+	berthctl logs "$ctr" 2>&1 | grep -q "hello from $name" &&
+		pass "berthctl logs: hello from $name" || fail "berthctl logs: $(berthctl logs "$ctr" 2>&1)"
+	r=$(berthctl exec -s "$ctr" cat /proc/self/cgroup 2>&1) &&
+		pass "berthctl exec -s: container cgroup (its own namespace) $r" || fail "berthctl exec -s: $r"
+	# Where the processes sit in the host's hierarchy.
+	local cpid p
+	cpid=$(berthctl inspect "$ctr" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["info"]["pid"])' 2>/dev/null)
+	echo "    container pid $cpid: $(cat /proc/$cpid/cgroup 2>/dev/null)"
+	for p in $(pidof berth-conmon); do
+		echo "    berth-conmon pid $p: $(cat /proc/$p/cgroup)"
+		grep -q '^0::/system.slice/berth.service$' /proc/$p/cgroup &&
+			echo "    NOTE: berth-conmon $p sits in berth.service's own cgroup: systemd reports it as left over at every stop and restart of berthd"
+	done
+}
+
+# restart_berth WHY: systemctl restart, then the service checks; a stop
+# that systemd had to end with SIGKILL is reported.
+restart_berth() {
+	local since
+	since=$(date '+%Y-%m-%d %H:%M:%S')
+	systemctl restart berth.service || fail "systemctl restart berth.service ($1)"
+	if journalctl -u berth.service --since "$since" --no-pager -o cat | grep -q "State 'stop-sigterm' timed out"; then
+		r="berthd did not exit on SIGTERM within TimeoutStopSec (1 min; shutdown_grace is 10 s): systemd killed it ($1)"
+		[ -n "$notify_env" ] && xfail "$r, with a StartContainer hung on NOTIFY_SOCKET" || fail "$r"
+	fi
+	service_checks
+}
+
+if [ -n "$ref" ]; then
+	step "pull, and a pod with a container, $(ns_label)"
+	show berthctl pull "$ref" && pass "berthctl pull $ref" || fail "berthctl pull $ref"
+	web_pod "$(ns_label)" 10s
+	step "pods sharing one PID namespace (infra process), $(ns_label)"
+	infra_pods "$(ns_label)"
+fi
+
+if [ "$notify_gap" = 1 ]; then
+	step "berth.service again without NOTIFY_SOCKET"
+	# Without the notify protocol in use, systemd need not hand berthd a
+	# NOTIFY_SOCKET: this tells its effects apart from the other gaps.
+	printf '[Service]\nNotifyAccess=none\n' >$dropins/91-vm-no-notify-socket.conf
+	echo "    NotifyAccess=none: $dropins/91-vm-no-notify-socket.conf"
+	systemctl daemon-reload
+	restart_berth "with NOTIFY_SOCKET"
+	# The pod whose container start hung: its monitor is gone by now.
+	if [ -n "$pod" ] && ! r=$(berthctl rmp -f "$pod" 2>&1); then
+		xfail "rmp -f of the pod whose container start hung on NOTIFY_SOCKET: $r"
+		r=$(berthctl rmp -f "$pod" 2>&1) && pass "rmp -f again: $r" || fail "rmp -f again: $r"
+	fi
+	if [ -n "$ref" ]; then
+		step "a pod with a container, $(ns_label)"
+		web_pod "$(ns_label)" 120s
+		step "pods sharing one PID namespace (infra process), $(ns_label)"
+		infra_pods "$(ns_label)"
+	fi
+fi
+
+step "systemctl restart berth with a container running (KillMode=process)"
+cpid=
+if [ -n "$ctr" ]; then
+	cpid=$(berthctl inspect "$ctr" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["info"]["pid"])' 2>/dev/null)
+	echo "    container $ctr, pid ${cpid:-?}"
+fi
+restart_berth "$(ns_label)"
+if [ -n "$ctr" ]; then
+	[ -n "$cpid" ] && kill -0 "$cpid" 2>/dev/null &&
+		pass "container process $cpid survived the restart" || fail "container process ${cpid:-?} gone after restart"
+	berthctl ps -q 2>/dev/null | grep -q "^${ctr:0:13}" &&
+		pass "the new berthd lists the container running" || fail "after restart berthctl ps: $(berthctl ps 2>&1)"
+	r=$(berthctl exec -s "$ctr" echo still here 2>&1) &&
+		pass "berthctl exec -s after restart: $r" || fail "berthctl exec -s after restart: $r"
+	show berthctl stop -t 5 "$ctr"
+	berthctl rm "$ctr" >/dev/null 2>&1 && pass "stop + rm the container after restart" || fail "rm container after restart: $(berthctl rm "$ctr" 2>&1)"
+fi
+[ -z "$pod" ] || { r=$(berthctl rmp -f "$pod" 2>&1) && pass "rmp -f pod" || fail "rmp -f pod: $r"; }
+
+step "stop"
+kill $regpid 2>/dev/null
+wait $regpid 2>/dev/null
+systemctl stop berth.service && pass "systemctl stop berth" || fail "systemctl stop berth"
+echo "    berthd log (journal, last 40 lines; all of it in berth-journal.log):"
+journalctl -u berth.service -b --no-pager -o cat | tail -n 40 | sed 's/^/    | /'
+journalctl -u berth.service -b --no-pager >$out/berth-journal.log 2>&1
+
+# Opt-in (BERTH_VM_SUITE on the host): part of the integration suite, on
+# the repo's own bin/ over 9p, with berth.service stopped.
+if [ -s $out/suite ]; then
+	read -r -a suite_args <$out/suite
+	step "integration suite in the guest: ${suite_args[*]}"
+	if (cd $repo && PYTHONDONTWRITEBYTECODE=1 BERTH_BIN_DIR=$repo/bin \
+		BERTH_PYSTUBS=$repo/build/py BERTH_TOOLS_DIR=$repo/build/release/tests/tools \
+		python3 -m pytest -q -p no:cacheprovider "${suite_args[@]}" >$out/suite.log 2>&1); then
+		pass "pytest ${suite_args[*]}: $(tail -n 1 $out/suite.log)"
+	else
+		fail "pytest ${suite_args[*]}: $(tail -n 1 $out/suite.log) (all of it in suite.log)"
+		grep -E '^(FAILED|ERROR)' $out/suite.log | sed 's/^/    /'
+	fi
+fi
+
+summary
+[ "$nfail" -eq 0 ] || exit 1
+[ "$strict" -eq 0 ] || [ "$nxfail" -eq 0 ] || exit 1
+exit 0
