@@ -7,11 +7,14 @@
 #   make deb      build/deb/berth_<VERSION>_<arch>.deb
 #   make install  PREFIX (/usr/local), DESTDIR, UNITDIR
 #   make asan     the same tests with AddressSanitizer + UBSan
+#   make fuzz      every libFuzzer target in tests/fuzz/ for FUZZ_TIME s each
+#   make fuzz-smoke  the same for 30 s each from the seed corpus
 #   make fmt / make lint
 #
 # Sources are picked up by directory: a new .c in a module dir is part of
 # libberth.a, a new tests/unit/test_*.c is a unit test, a new tests/tools/*.c
-# a helper program the integration tests drive. No edits needed here.
+# a helper program the integration tests drive, a new tests/fuzz/fuzz_*.c a
+# fuzz target. No edits needed here.
 
 PYTHON  ?= /usr/bin/python3
 CC      ?= gcc
@@ -76,7 +79,7 @@ GLIB_BINS := $(BIN)/berthd $(BIN)/berthctl
 PYSTUBS   := $(PYGEN)/api_pb2.py $(PYGEN)/api_pb2_grpc.py
 
 .PHONY: all deps run test check unit unit-bins tool-bins integration asan fmt lint clean bench \
-	install deb vm-test
+	install deb vm-test fuzz fuzz-smoke fuzz-bins
 .DEFAULT_GOAL := all
 
 all: $(GLIB_BINS) $(BIN)/berth-pause $(BIN)/berth-conmon $(PYSTUBS)
@@ -237,8 +240,65 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(LIB) | $(GEN)/api.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_GLIB) $(LDFLAGS_ALL) -o $@ $< $(LIB) $(PKG_LIBS)
 
+# --- fuzzing: libFuzzer + ASan/UBSan with Debian's clang (docs/testing.md) --
+# Every library object is built again with clang into build/fuzz/ (coverage
+# hooks without libFuzzer's main), then each tests/fuzz/fuzz_<name>.c is
+# linked with -fsanitize=fuzzer into build/fuzz/bin/fuzz_<name>.
+FUZZ_CC     := clang
+FUZZ_TIME   ?= 600
+FUZZ_BUILD  := build/fuzz
+FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g $(FUZZ_SAN) -I. -I$(GEN) \
+	-DBERTH_VERSION='"$(VERSION)"' -DBERTH_COMMIT='"$(COMMIT)"' -MMD -MP \
+	$(PKG_CFLAGS)
+# clang, unlike gcc, calls a variable unused when its only use is its
+# cleanup (a g_autoptr(GMutexLocker) held for a scope); gcc's -Werror build
+# keeps that check for the library.
+FUZZ_LIB_WARN := -Wno-unused-variable
+FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/bin/%,$(FUZZ_SRCS))
+FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(LIB_SRCS) $(CONMON_SRCS)) \
+	$(FUZZ_BUILD)/gen/api.pb-c.o
+FUZZ_LIB    := $(FUZZ_BUILD)/libberth-fuzz.a
+
+$(FUZZ_BUILD)/gen/api.pb-c.o: $(GEN)/api.pb-c.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -Wno-unused-parameter -c $< -o $@
+
+$(FUZZ_BUILD)/%.o: %.c | $(GEN)/api.pb-c.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_LIB_WARN) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+# The targets themselves keep every warning (and their objects).
+.PRECIOUS: $(FUZZ_BUILD)/tests/fuzz/%.o
+$(FUZZ_BUILD)/tests/fuzz/%.o: tests/fuzz/%.c | $(GEN)/api.pb-c.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/bin/%: $(FUZZ_BUILD)/tests/fuzz/%.o $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) -pthread
+
+fuzz-bins: $(FUZZ_BINS)
+
+# Long runs keep their corpus in build/fuzz/corpus/ across runs; the smoke
+# run starts from a scratch copy of the seeds and replays
+# tests/fuzz/regressions/ first. Either fails on the first finding.
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-bins
+	bash tests/fuzz/run.sh --time $(FUZZ_TIME) --keep $(FUZZ_BINS)
+
+fuzz-smoke: deps
+	@$(MAKE) --no-print-directory fuzz-bins
+	bash tests/fuzz/run.sh --time 30 $(FUZZ_BINS)
+
 C_FILES = $(shell find cmd cri server sandbox image network conmon config util client tests/unit \
-	tests/tools -name '*.[ch]' 2>/dev/null)
+	tests/tools tests/fuzz -name '*.[ch]' 2>/dev/null)
 
 fmt:
 	clang-format -i $(C_FILES)

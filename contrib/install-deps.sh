@@ -31,6 +31,9 @@ packages=(
 	qemu-system-x86 qemu-utils mmdebstrap e2fsprogs dpkg-dev
 	# format and lint
 	clang-format clang-tidy cppcheck
+	# fuzz (make fuzz, make fuzz-smoke): clang 14, and libFuzzer with the
+	# ASan/UBSan runtimes, which clang only recommends
+	clang libclang-rt-14-dev
 )
 # bench/compare.sh: containerd's CRI plugin is built in; the package's
 # service is never started by the bench (it starts its own containerd).

@@ -166,6 +166,18 @@ static gboolean ref_is_docker_hub(const char *domain)
 	       strcmp(domain, "index.docker.io") == 0;
 }
 
+/* The canonical name, not the one written, must fit: image_ref_string's
+ * output has to parse again. */
+static gboolean ref_check_length(const ImageRef *ref, GError **error)
+{
+	if (strlen(ref->domain) + 1 + strlen(ref->path) > IMAGE_REF_NAME_MAX)
+		return berth_throw(error, INVALID_ARGUMENT,
+				   "repository name on %s longer than %d "
+				   "characters",
+				   ref->domain, IMAGE_REF_NAME_MAX);
+	return TRUE;
+}
+
 /* Fill domain, path, qualified and implied_library from a name. */
 static gboolean ref_split_name(const char *name, ImageRef *ref, GError **error)
 {
@@ -193,7 +205,7 @@ static gboolean ref_split_name(const char *name, ImageRef *ref, GError **error)
 	}
 	ref->path = ref->implied_library ? g_strconcat("library/", path, NULL)
 					 : g_strdup(path);
-	return TRUE;
+	return ref_check_length(ref, error);
 }
 
 static gboolean ref_check_chars(const char *s, GError **error)
@@ -301,6 +313,10 @@ ImageRef *image_ref_with_domain(const ImageRef *ref, const char *domain,
 	}
 	copy->path = copy->implied_library ? g_strconcat("library/", path, NULL)
 					   : g_strdup(path);
+	if (!ref_check_length(copy, error)) {
+		image_ref_free(copy);
+		return NULL;
+	}
 	return copy;
 }
 

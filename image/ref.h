@@ -7,7 +7,9 @@
 
 #define IMAGE_REF_DEFAULT_DOMAIN "docker.io"
 #define IMAGE_REF_DEFAULT_TAG "latest"
-/* Longest repository name (domain/path as written) we accept. */
+/* Longest repository name we accept: the canonical "domain/path" (as
+ * Docker's reference grammar counts it), so that a short name leaves room
+ * for "docker.io/library/". */
 #define IMAGE_REF_NAME_MAX 255
 #define IMAGE_REF_TAG_MAX 128
 
@@ -41,7 +43,8 @@ char *image_ref_repo_digest(const ImageRef *ref);
 
 /* The same reference on another registry. The docker.io "library/"
  * prefix that parsing added is dropped for other domains and added back
- * for docker.io. INVALID_ARGUMENT when domain is malformed. */
+ * for docker.io. INVALID_ARGUMENT when domain is malformed or the name
+ * would be longer than IMAGE_REF_NAME_MAX there. */
 ImageRef *image_ref_with_domain(const ImageRef *ref, const char *domain,
 				GError **error);
 

@@ -205,10 +205,12 @@ static void test_error_message_exact(void **state)
 	assert_false(image_ref_parse(NULL, &ref, NULL));
 }
 
+/* The limit is on the canonical name: "docker.io/library/" counts. */
 static void test_name_length(void **state)
 {
 	(void)state;
-	g_autofree char *ok = g_strnfill(IMAGE_REF_NAME_MAX, 'a');
+	gsize hub = strlen("docker.io/library/");
+	g_autofree char *ok = g_strnfill(IMAGE_REF_NAME_MAX - hub, 'a');
 	g_autofree char *too_long = g_strnfill(IMAGE_REF_NAME_MAX + 1, 'a');
 	g_autofree char *with_tag = g_strconcat(ok, ":t", NULL);
 	g_autoptr(ImageRef) ref = NULL;
@@ -225,6 +227,31 @@ static void test_name_length(void **state)
 	g_autofree char *qualified = g_strconcat("quay.io/", b250, NULL);
 	g_clear_error(&error);
 	assert_false(image_ref_parse(qualified, &bad, &error));
+	assert_non_null(strstr(error->message, "longer than 255"));
+}
+
+/* Found by fuzz_image_ref: a short name that fit as written but not with
+ * "docker.io/library/" printed a reference that did not parse back. */
+static void test_name_length_canonical(void **state)
+{
+	(void)state;
+	gsize hub = strlen("docker.io/library/");
+	g_autofree char *over = g_strnfill(IMAGE_REF_NAME_MAX - hub + 1, 'a');
+	ImageRef *bad = NULL;
+	g_autoptr(GError) error = NULL;
+	assert_false(image_ref_parse(over, &bad, &error));
+	assert_non_null(strstr(error->message, "longer than 255"));
+
+	/* Moving a reference to a longer domain checks the same limit. */
+	g_autofree char *b247 = g_strnfill(247, 'b');
+	g_autofree char *fits = g_strconcat("quay.io/", b247, NULL);
+	g_autoptr(ImageRef) ref = NULL;
+	assert_true(image_ref_parse(fits, &ref, NULL));
+	g_autofree char *s = image_ref_string(ref);
+	g_autoptr(ImageRef) again = NULL;
+	assert_true(image_ref_parse(s, &again, NULL));
+	g_clear_error(&error);
+	assert_null(image_ref_with_domain(ref, "registry.example.com", &error));
 	assert_non_null(strstr(error->message, "longer than 255"));
 }
 
@@ -372,6 +399,7 @@ int main(void)
 		cmocka_unit_test(test_invalid),
 		cmocka_unit_test(test_error_message_exact),
 		cmocka_unit_test(test_name_length),
+		cmocka_unit_test(test_name_length_canonical),
 		cmocka_unit_test(test_tag_length),
 		cmocka_unit_test(test_parse_id),
 		cmocka_unit_test(test_repo_forms),
