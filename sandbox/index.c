@@ -155,13 +155,20 @@ gpointer index_lookup(Index *ix, const char *id, GError **error)
 
 GPtrArray *index_list(Index *ix, GCompareDataFunc cmp, gpointer data)
 {
+	return index_list_where(ix, NULL, NULL, cmp, data);
+}
+
+GPtrArray *index_list_where(Index *ix, IndexKeep keep, gconstpointer keep_data,
+			    GCompareDataFunc cmp, gpointer data)
+{
 	GPtrArray *out = g_ptr_array_new_with_free_func(ix->ops.unref);
 	g_rw_lock_reader_lock(&ix->lock);
 	GHashTableIter it;
 	gpointer value;
 	g_hash_table_iter_init(&it, ix->by_id);
 	while (g_hash_table_iter_next(&it, NULL, &value))
-		g_ptr_array_add(out, ix->ops.ref(value));
+		if (keep == NULL || keep(value, keep_data))
+			g_ptr_array_add(out, ix->ops.ref(value));
 	g_rw_lock_reader_unlock(&ix->lock);
 	if (cmp != NULL)
 		g_ptr_array_sort_with_data(out, cmp, data);

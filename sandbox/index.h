@@ -35,4 +35,9 @@ gboolean index_was_removed(Index *ix, const char *id);
 
 /* A snapshot of every object (new refs), in the order given by cmp. */
 GPtrArray *index_list(Index *ix, GCompareDataFunc cmp, gpointer data);
+/* The same for the objects keep says yes to (called under the index's
+ * read lock: it may take the object's own lock, never the index's). */
+typedef gboolean (*IndexKeep)(gpointer obj, gconstpointer data);
+GPtrArray *index_list_where(Index *ix, IndexKeep keep, gconstpointer keep_data,
+			    GCompareDataFunc cmp, gpointer data);
 guint index_count(Index *ix);

@@ -193,6 +193,11 @@ GPtrArray *store_list(Store *s)
 	return index_list(s->index, by_created, s);
 }
 
+GPtrArray *store_list_where(Store *s, IndexKeep keep, gconstpointer data)
+{
+	return index_list_where(s->index, keep, data, by_created, s);
+}
+
 guint store_count(Store *s)
 {
 	return index_count(s->index);

@@ -68,4 +68,6 @@ gboolean store_was_removed(Store *s, const char *id);
 
 /* A snapshot of every indexed object (new refs), in creation order. */
 GPtrArray *store_list(Store *s);
+/* The same for the objects keep says yes to (sandbox/index.h). */
+GPtrArray *store_list_where(Store *s, IndexKeep keep, gconstpointer data);
 guint store_count(Store *s);

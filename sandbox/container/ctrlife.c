@@ -837,16 +837,16 @@ static gboolean of_pod(const Container *c, const char *pod_id)
 	return strcmp(c->pod_id, pod_id) == 0;
 }
 
+static gboolean listed_in_pod(gpointer c, gconstpointer pod_id)
+{
+	return of_pod(c, pod_id) && container_get_state(c) != CTR_REMOVING;
+}
+
+/* Only the pod's containers are referenced and sorted: PodSandboxStatus
+ * calls this for every pod kubelet looks at. */
 GPtrArray *ctr_manager_list_pod(CtrManager *m, const char *pod_id)
 {
-	GPtrArray *all = store_list(m->store);
-	for (guint i = all->len; i-- > 0;) {
-		Container *c = g_ptr_array_index(all, i);
-		CtrState st = container_get_state(c);
-		if (!of_pod(c, pod_id) || st == CTR_REMOVING)
-			g_ptr_array_remove_index(all, i);
-	}
-	return all;
+	return store_list_where(m->store, listed_in_pod, pod_id);
 }
 
 static gboolean for_pod(CtrManager *m, const char *pod_id, gboolean remove,
