@@ -313,6 +313,26 @@ gboolean oci_runtime_run(const OciRuntime *rt, const char *log,
 	return ok;
 }
 
+const char *const *oci_runtime_cgroup_args(gboolean systemd)
+{
+	static const char *const sd[] = {"--systemd-cgroup", NULL};
+	return systemd ? sd : sd + 1;
+}
+
+gboolean oci_runtime_run_in(const OciRuntime *rt, gboolean systemd,
+			    const char *log, const char *const *args,
+			    const char *output, GError **error)
+{
+	g_autoptr(GPtrArray) all = g_ptr_array_new();
+	for (const char *const *a = oci_runtime_cgroup_args(systemd); *a; a++)
+		g_ptr_array_add(all, (char *)*a);
+	for (const char *const *a = args; *a; a++)
+		g_ptr_array_add(all, (char *)*a);
+	g_ptr_array_add(all, NULL);
+	return oci_runtime_run(rt, log, (const char *const *)all->pdata,
+			       output, error);
+}
+
 gboolean oci_runtime_gone(const GError *e)
 {
 	return strstr(e->message, "does not exist") ||

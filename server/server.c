@@ -104,6 +104,14 @@ BerthServer *berth_server_new(BerthConfig *config, const char *pause_path,
 	}
 	s->runtimes = oci_runtimes_probe(config, pause_path, probe_dir);
 	log_info("%s", s->runtimes->default_why);
+	log_info("cgroup manager %s (%s)", s->config->cgroup_manager,
+		 s->config->cgroup_manager_auto
+			 ? (strcmp(s->config->cgroup_manager, "systemd") == 0
+				    ? "PID 1 is systemd; set cgroup_manager "
+				      "to choose"
+				    : "PID 1 is not systemd; set "
+				      "cgroup_manager to choose")
+			 : "set in the configuration");
 	PodManagerDeps deps = {.config = config,
 			       .cni = s->cni,
 			       .runtimes = s->runtimes,
