@@ -397,21 +397,21 @@ static gboolean validate_cgroups(const BerthConfig *c, GError **error)
 	gboolean slice =
 		g_str_has_suffix(parent, ".slice") && !strchr(parent, '/');
 	if (systemd && !slice)
-		return berth_throw(error, INVALID_ARGUMENT,
-				   "default_cgroup_parent \"%s\" (%s) must be "
-				   "a slice such as berth.slice with the "
-				   "systemd cgroup manager",
-				   parent,
-				   origin(c,
-					  "berth.runtime.default_cgroup_parent"));
+		return berth_throw(
+			error, INVALID_ARGUMENT,
+			"default_cgroup_parent \"%s\" (%s) must be "
+			"a slice such as berth.slice with the "
+			"systemd cgroup manager",
+			parent,
+			origin(c, "berth.runtime.default_cgroup_parent"));
 	if (!systemd && parent[0] != '/')
-		return berth_throw(error, INVALID_ARGUMENT,
-				   "default_cgroup_parent \"%s\" (%s) must be "
-				   "an absolute cgroup path with the cgroupfs "
-				   "cgroup manager",
-				   parent,
-				   origin(c,
-					  "berth.runtime.default_cgroup_parent"));
+		return berth_throw(
+			error, INVALID_ARGUMENT,
+			"default_cgroup_parent \"%s\" (%s) must be "
+			"an absolute cgroup path with the cgroupfs "
+			"cgroup manager",
+			parent,
+			origin(c, "berth.runtime.default_cgroup_parent"));
 	if (strcmp(c->conmon_cgroup, "pod") != 0 &&
 	    (!g_str_has_suffix(c->conmon_cgroup, ".slice") ||
 	     strchr(c->conmon_cgroup, '/')))

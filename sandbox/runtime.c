@@ -329,8 +329,8 @@ gboolean oci_runtime_run_in(const OciRuntime *rt, gboolean systemd,
 	for (const char *const *a = args; *a; a++)
 		g_ptr_array_add(all, (char *)*a);
 	g_ptr_array_add(all, NULL);
-	return oci_runtime_run(rt, log, (const char *const *)all->pdata,
-			       output, error);
+	return oci_runtime_run(rt, log, (const char *const *)all->pdata, output,
+			       error);
 }
 
 gboolean oci_runtime_gone(const GError *e)

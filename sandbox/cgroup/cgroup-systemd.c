@@ -205,9 +205,8 @@ static gboolean call_job(sd_bus *b, const char *what, const char *unit,
  * open and close of the a(sv) array. */
 static int transient_begin(sd_bus *b, sd_bus_message **m, const char *name)
 {
-	int r = sd_bus_message_new_method_call(b, m, SD_DEST, SD_PATH,
-					       SD_MANAGER,
-					       "StartTransientUnit");
+	int r = sd_bus_message_new_method_call(
+		b, m, SD_DEST, SD_PATH, SD_MANAGER, "StartTransientUnit");
 	if (r >= 0)
 		r = sd_bus_message_append(*m, "ss", name, "fail");
 	if (r >= 0)
@@ -221,6 +220,24 @@ static int transient_end(sd_bus_message *m)
 	if (r >= 0)
 		r = sd_bus_message_append(m, "a(sa(sv))", 0);
 	return r;
+}
+
+/* StartUnit or StopUnit (method) of name, mode "replace", waited for. */
+static gboolean unit_job(sd_bus *b, const char *method, const char *name,
+			 GError **error)
+{
+	const char *what = strcmp(method, "StartUnit") == 0 ? "start" : "stop";
+	sd_bus_message *m = NULL;
+	int r = sd_bus_message_new_method_call(b, &m, SD_DEST, SD_PATH,
+					       SD_MANAGER, method);
+	if (r >= 0)
+		r = sd_bus_message_append(m, "ss", name, "replace");
+	gboolean ok = r >= 0 && call_job(b, what, name, m, error);
+	sd_bus_message_unref(m);
+	if (r < 0)
+		return berth_throw(error, INTERNAL, "systemd: %s %s: %s", what,
+				   name, g_strerror(-r));
+	return ok;
 }
 
 /* Start (or, when it exists, start again) a slice, and wait for it. */
@@ -248,16 +265,7 @@ static gboolean slice_start(sd_bus *b, const char *name,
 	}
 	/* Made by kubelet (or by berth for another pod): started again,
 	 * which is nothing when it is active. */
-	r = sd_bus_message_new_method_call(b, &m, SD_DEST, SD_PATH, SD_MANAGER,
-					   "StartUnit");
-	if (r >= 0)
-		r = sd_bus_message_append(m, "ss", name, "replace");
-	ok = r >= 0 && call_job(b, "start", name, m, error);
-	sd_bus_message_unref(m);
-	if (r < 0)
-		return berth_throw(error, INTERNAL, "systemd: start %s: %s",
-				   name, g_strerror(-r));
-	return ok;
+	return unit_job(b, "StartUnit", name, error);
 }
 
 gboolean cgroup_systemd_slice_start(const char *name, const char *description,
@@ -278,10 +286,9 @@ static gboolean scope_start(sd_bus *b, const char *name, const char *slice,
 	int r = transient_begin(b, &m, name);
 	if (r >= 0)
 		r = sd_bus_message_append(
-			m, "(sv)(sv)(sv)(sv)", "Description", "s",
-			description, "Slice", "s", slice, "PIDs", "au", 1,
-			(uint32_t)pid, "CollectMode", "s",
-			"inactive-or-failed");
+			m, "(sv)(sv)(sv)(sv)", "Description", "s", description,
+			"Slice", "s", slice, "PIDs", "au", 1, (uint32_t)pid,
+			"CollectMode", "s", "inactive-or-failed");
 	if (r >= 0)
 		r = transient_end(m);
 	/* Not waited for: the reply says the job is queued, and it moves
@@ -314,8 +321,8 @@ static char *unit_description(sd_bus *b, const char *name, GError **error)
 	const char *path;
 	int r = sd_bus_call_method(b, SD_DEST, SD_PATH, SD_MANAGER, "GetUnit",
 				   &e, &reply, "s", name);
-	if (r < 0 && sd_bus_error_has_name(
-			     &e, "org.freedesktop.systemd1.NoSuchUnit")) {
+	if (r < 0 &&
+	    sd_bus_error_has_name(&e, "org.freedesktop.systemd1.NoSuchUnit")) {
 		sd_bus_error_free(&e);
 		return NULL;
 	}
@@ -335,8 +342,8 @@ static char *unit_description(sd_bus *b, const char *name, GError **error)
 	return out;
 }
 
-static gboolean unit_stop(sd_bus *b, const char *name,
-			  const char *description, GError **error)
+static gboolean unit_stop(sd_bus *b, const char *name, const char *description,
+			  GError **error)
 {
 	g_autoptr(GError) local = NULL;
 	g_autofree char *desc = unit_description(b, name, &local);
@@ -346,17 +353,7 @@ static gboolean unit_stop(sd_bus *b, const char *name,
 	}
 	if (desc == NULL || strcmp(desc, description) != 0)
 		return TRUE; /* gone, or not berth's: left alone */
-	sd_bus_message *m = NULL;
-	int r = sd_bus_message_new_method_call(b, &m, SD_DEST, SD_PATH,
-					       SD_MANAGER, "StopUnit");
-	if (r >= 0)
-		r = sd_bus_message_append(m, "ss", name, "replace");
-	gboolean ok = r >= 0 && call_job(b, "stop", name, m, error);
-	sd_bus_message_unref(m);
-	if (r < 0)
-		return berth_throw(error, INTERNAL, "systemd: stop %s: %s",
-				   name, g_strerror(-r));
-	return ok;
+	return unit_job(b, "StopUnit", name, error);
 }
 
 gboolean cgroup_systemd_unit_stop(const char *name, const char *description,

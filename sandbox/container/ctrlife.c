@@ -11,6 +11,7 @@
 #include "sandbox/attempt.h"
 #include "sandbox/cgroup/cgroup.h"
 #include "sandbox/container/ctrconfig-json.h"
+#include "sandbox/spec/apparmor.h"
 #include "sandbox/spec/spec.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -21,6 +22,25 @@
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+
+/* AppArmor is on: RuntimeDefault is berth-default, loaded (again, so an
+ * upgrade's profile replaces the old one) at every start. Without it
+ * containers run unconfined, as on a host without AppArmor: logged. */
+static void load_apparmor_default(CtrManager *m)
+{
+	g_autoptr(GError) err = NULL;
+	g_autofree char *dir =
+		g_build_filename(m->config->root, "apparmor", NULL);
+	if (apparmor_load_default(dir, &err)) {
+		m->apparmor_default = APPARMOR_DEFAULT_PROFILE;
+		log_info("AppArmor: RuntimeDefault is %s",
+			 APPARMOR_DEFAULT_PROFILE);
+	} else {
+		log_warn("AppArmor is enabled, but %s could not be loaded: "
+			 "RuntimeDefault containers run unconfined: %s",
+			 APPARMOR_DEFAULT_PROFILE, err->message);
+	}
+}
 
 CtrManager *ctr_manager_new(const CtrManagerDeps *d, GError **error)
 {
@@ -45,6 +65,8 @@ CtrManager *ctr_manager_new(const CtrManagerDeps *d, GError **error)
 		ctr_manager_free(m);
 		return NULL;
 	}
+	if (m->host.apparmor)
+		load_apparmor_default(m);
 	return m;
 }
 
@@ -162,10 +184,9 @@ static void monitor_scope(CtrManager *m, Container *c)
 	int pid = 0;
 	g_autoptr(GError) err = NULL;
 	g_autofree char *pod = g_path_get_dirname(c->cgroup);
-	g_autofree char *slice =
-		strcmp(m->config->conmon_cgroup, "pod") == 0
-			? cgroup_path_slice(pod)
-			: g_strdup(m->config->conmon_cgroup);
+	g_autofree char *slice = strcmp(m->config->conmon_cgroup, "pod") == 0
+					 ? cgroup_path_slice(pod)
+					 : g_strdup(m->config->conmon_cgroup);
 	g_autofree char *name = g_strdup_printf("berth-conmon-%s.scope", c->id);
 	g_autofree char *desc =
 		g_strdup_printf("berth-conmon of container %s", c->full_name);
@@ -199,8 +220,8 @@ static gboolean start_monitor(CtrManager *m, Container *c, int *pid,
 		.terminal = c->config->tty,
 		.stdin_open = c->config->stdin_,
 		.start = TRUE,
-		.runtime_args =
-			oci_runtime_cgroup_args(cgroup_path_is_systemd(c->cgroup)),
+		.runtime_args = oci_runtime_cgroup_args(
+			cgroup_path_is_systemd(c->cgroup)),
 	};
 	if (!conmon_start(&o, pid, error))
 		return FALSE;
@@ -378,6 +399,7 @@ static gboolean step_spec(CtrManager *m, CtrCreate *cc, GError **error)
 		.host = &m->host,
 		.runtime = rt->name,
 		.rro_mounts = rt->rro,
+		.apparmor_default = m->apparmor_default,
 	};
 	g_auto(OciSpecResult) res = {0};
 	if (!oci_spec_build(c->config, &ctx, &res, error) ||

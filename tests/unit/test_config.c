@@ -84,19 +84,18 @@ static void test_cgroup_resolve(void **state)
 	assert_true(berth_config_validate(sd, &error));
 
 	/* Set: kept, whatever PID 1 is. */
-	g_autoptr(BerthConfig) set =
-		merged("[berth.runtime]\ncgroup_manager = \"cgroupfs\"\n",
-		       &error);
+	g_autoptr(BerthConfig) set = merged(
+		"[berth.runtime]\ncgroup_manager = \"cgroupfs\"\n", &error);
 	assert_non_null(set);
 	berth_config_resolve(set, TRUE);
 	assert_string_equal(set->cgroup_manager, "cgroupfs");
 	assert_false(set->cgroup_manager_auto);
 	assert_string_equal(set->default_cgroup_parent, "/berth");
 
-	g_autoptr(BerthConfig) bad = merged(
-		"[berth.runtime]\ncgroup_manager = \"systemd\"\n"
-		"default_cgroup_parent = \"/kubepods\"\n",
-		&error);
+	g_autoptr(BerthConfig) bad =
+		merged("[berth.runtime]\ncgroup_manager = \"systemd\"\n"
+		       "default_cgroup_parent = \"/kubepods\"\n",
+		       &error);
 	assert_non_null(bad);
 	berth_config_resolve(bad, FALSE);
 	assert_false(berth_config_validate(bad, &error));

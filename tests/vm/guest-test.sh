@@ -219,7 +219,7 @@ EOF
  "linux": {"security_context": {"namespace_options": {"pid": $pidmode}}}}
 EOF
 	[ -z "$handler" ] || args=(--runtime "$handler")
-	berthctl runp "${args[@]}" $work/$name/pod.json
+	berthctl -t 60 runp "${args[@]}" $work/$name/pod.json
 }
 
 # infra_pods LABEL: a pod sharing one PID namespace (the infra process is
@@ -319,19 +319,23 @@ if [ -n "$ctr" ]; then
 fi
 [ -z "$pod" ] || { r=$(berthctl rmp -f "$pod" 2>&1) && pass "rmp -f pod" || fail "rmp -f pod: $r"; }
 
-# cgroup_checks DRIVER: tests/vm/guest_cgroups.py (a kubelet-shaped pod on
-# DRIVER, checked against the cgroup tree and systemd's units), its
-# PASS/FAIL lines counted here.
-cgroup_checks() {
-	local line
+# guest_checks SCRIPT ARGS...: a Python check script of tests/vm (CRI over
+# the socket), its PASS/FAIL lines counted here.
+guest_checks() {
+	local line script=$1
+	shift
 	while IFS= read -r line; do
 		case $line in
 		"PASS: "*) pass "${line#PASS: }" ;;
 		"FAIL: "*) fail "${line#FAIL: }" ;;
 		*) echo "$line" ;;
 		esac
-	done < <(python3 $repo/tests/vm/guest_cgroups.py "$1" "$ref" 2>&1)
+	done < <(python3 $repo/tests/vm/$script "$@" 2>&1)
 }
+
+# cgroup_checks DRIVER: a kubelet-shaped pod on DRIVER, checked against
+# the cgroup tree and systemd's units (guest_cgroups.py).
+cgroup_checks() { guest_checks guest_cgroups.py "$1" "$ref"; }
 
 if [ -n "$ref" ]; then
 	step "the systemd cgroup driver (the default here: PID 1 is systemd)"
@@ -342,6 +346,14 @@ if [ -n "$ref" ]; then
 	*) fail "berthd's cgroup manager: ${r:-not logged}" ;;
 	esac
 	cgroup_checks systemd
+
+	step "AppArmor (on in Debian's kernel)"
+	r=$(journalctl -b --no-pager -o cat _SYSTEMD_INVOCATION_ID="$inv" | grep -m1 'AppArmor' || true)
+	case $r in
+	*"AppArmor: RuntimeDefault is berth-default"*) pass "berthd: ${r#*info  }" ;;
+	*) fail "berthd's AppArmor default: ${r:-not logged}" ;;
+	esac
+	guest_checks guest_apparmor.py "$ref"
 
 	step "systemctl kill -s KILL berth with a container running (systemd restarts it)"
 	web_pod "after the cgroup checks" 10s
