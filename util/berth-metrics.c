@@ -75,7 +75,7 @@ static guint count_fds(void)
 	while ((e = readdir(d)) != NULL)
 		n += e->d_name[0] != '.';
 	closedir(d);
-	return n - 1; /* the directory's own fd */
+	return n > 0 ? n - 1 : 0; /* not the directory's own fd */
 }
 
 /* Field n (1-based, as proc(5) counts) of /proc/self/stat: after the

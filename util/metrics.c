@@ -230,11 +230,22 @@ static MetricSeries *series_new(MetricFamily *f, const char *const *values)
 	return s;
 }
 
+/* The family's values joined; a NULL value is "". Values hold no \x1f in
+ * practice, and a clash would only merge two series. */
+static char *series_key(const MetricFamily *f, const char *const *values)
+{
+	GString *key = g_string_new(NULL);
+	for (guint i = 0; i < f->n_labels; i++) {
+		if (i > 0)
+			g_string_append_c(key, '\x1f');
+		g_string_append(key, values[i] ? values[i] : "");
+	}
+	return g_string_free(key, FALSE);
+}
+
 MetricSeries *metric_series(MetricFamily *f, const char *const *values)
 {
-	/* Values hold no \x1f in practice; a clash would only merge two. */
-	g_autofree char *key = f->n_labels ? g_strjoinv("\x1f", (char **)values)
-					   : g_strdup("");
+	g_autofree char *key = series_key(f, values);
 	g_mutex_lock(&f->lock);
 	MetricSeries *s = g_hash_table_lookup(f->by_key, key);
 	if (s == NULL) {

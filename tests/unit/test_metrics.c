@@ -80,6 +80,20 @@ static void test_labelled_family_shows_series_in_value_order(void **state)
 			    "t_rpc_total{method=\"B\",code=\"OK\"} 1\n");
 }
 
+static void test_null_value_is_empty(void **state)
+{
+	(void)state;
+	g_autoptr(MetricsRegistry) r = metrics_registry_new();
+	static const char *const labels[] = {"a", "b", NULL};
+	MetricFamily *f = metrics_counter_new(r, "t_n_total", "N.", labels);
+	static const char *const v[] = {NULL, "x", NULL};
+	static const char *const w[] = {"", "x", NULL};
+	metric_add(metric_series(f, v), 1);
+	assert_ptr_equal(metric_series(f, v), metric_series(f, w));
+	g_autofree char *text = render(r);
+	assert_non_null(strstr(text, "\nt_n_total{a=\"\",b=\"x\"} 1\n"));
+}
+
 static void test_families_in_name_order(void **state)
 {
 	(void)state;
@@ -235,6 +249,7 @@ int main(void)
 		cmocka_unit_test(test_label_and_help_escaping),
 		cmocka_unit_test(
 			test_labelled_family_shows_series_in_value_order),
+		cmocka_unit_test(test_null_value_is_empty),
 		cmocka_unit_test(test_families_in_name_order),
 		cmocka_unit_test(test_histogram_buckets_sum_count),
 		cmocka_unit_test(test_histogram_without_labels),
