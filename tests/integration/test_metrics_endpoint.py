@@ -273,22 +273,26 @@ def test_scrape_cost(mb):
             except grpc.RpcError:
                 pass
     conn = http.client.HTTPConnection("127.0.0.1", b.metrics_port, timeout=10)
-    n = 100
-    t0 = time.monotonic()
-    for _ in range(n):
+    took = []
+    for _ in range(100):
+        t0 = time.monotonic()
         conn.request("GET", "/metrics")
         r = conn.getresponse()
         body = r.read()
+        took.append((time.monotonic() - t0) * 1000)
         assert r.status == 200
-    per_scrape_ms = (time.monotonic() - t0) * 1000 / n
     conn.close()
+    took.sort()
+    mean, median, p99 = sum(took) / len(took), took[50], took[98]
     fams = families(body.decode())
     series = sum(len(f.samples) for f in fams.values())
     check_histograms(fams)
-    print(f"\nmetrics scrape: {per_scrape_ms:.2f} ms per scrape (client included), "
-          f"{series} samples, {len(body)} bytes")
+    print(f"\nmetrics scrape (client included): mean {mean:.2f} ms, median {median:.2f} ms, "
+          f"p99 {p99:.2f} ms; {series} samples, {len(body)} bytes")
     assert series > 300
-    assert per_scrape_ms < (50 if SAN else 5)
+    # The median: the 2 test cores are shared, and a burst elsewhere
+    # should not fail this.
+    assert median < (50 if SAN else 5)
 
 
 def test_disabled_serves_nothing(make_berthd):
