@@ -3,6 +3,7 @@
  * do beyond that (rro mounts) comes from `<runtime> features` and the
  * kernel. */
 #include "sandbox/runtime.h"
+#include "util/berth-metrics.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/jsonutil.h"
@@ -295,7 +296,11 @@ gboolean oci_runtime_run(const OciRuntime *rt, const char *log,
 			  .timeout_ms = OCI_RUNTIME_TIMEOUT_MS,
 			  .output_path = output};
 	SpawnResult r;
-	if (!spawn_sync(&o, &r, error))
+	gint64 start = g_get_monotonic_time();
+	gboolean ran = spawn_sync(&o, &r, error);
+	berth_metrics_runtime_call(rt->name, args[0],
+				   g_get_monotonic_time() - start);
+	if (!ran)
 		return FALSE;
 	gboolean ok = !r.timed_out && WIFEXITED(r.status) &&
 		      WEXITSTATUS(r.status) == 0;
