@@ -295,27 +295,23 @@ gboolean oci_runtime_run(const OciRuntime *rt, const char *log,
 	SpawnOptions o = {.argv = (const char *const *)argv->pdata,
 			  .timeout_ms = OCI_RUNTIME_TIMEOUT_MS,
 			  .output_path = output};
-	SpawnResult r;
+	/* The operation is the command, after any global options. */
+	const char *op = args[0];
+	for (const char *const *a = args; *a && (*a)[0] == '-'; a++)
+		op = a[1] ? a[1] : op;
+	g_autoptr(GError) local = NULL;
 	gint64 start = g_get_monotonic_time();
-	gboolean ran = spawn_sync(&o, &r, error);
-	berth_metrics_runtime_call(rt->name, args[0],
+	gboolean ok = spawn_sync_ok(&o, &local);
+	berth_metrics_runtime_call(rt->name, op,
 				   g_get_monotonic_time() - start);
-	if (!ran)
-		return FALSE;
-	gboolean ok = !r.timed_out && WIFEXITED(r.status) &&
-		      WEXITSTATUS(r.status) == 0;
-	if (!ok) {
-		g_autofree char *why = spawn_describe_failure(&o, &r);
-		g_autofree char *logtext = NULL;
-		if (log != NULL &&
-		    g_file_get_contents(log, &logtext, NULL, NULL))
-			g_strstrip(logtext);
-		berth_throw(error, INTERNAL, "%s%s%s", why,
-			    logtext && *logtext ? ": " : "",
-			    logtext ? logtext : "");
-	}
-	spawn_result_clear(&r);
-	return ok;
+	if (ok)
+		return TRUE;
+	g_autofree char *logtext = NULL;
+	if (log != NULL && g_file_get_contents(log, &logtext, NULL, NULL))
+		g_strstrip(logtext);
+	return berth_throw_code(error, local->code, "%s%s%s", local->message,
+				logtext && *logtext ? ": " : "",
+				logtext ? logtext : "");
 }
 
 const char *const *oci_runtime_cgroup_args(gboolean systemd)

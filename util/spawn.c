@@ -206,3 +206,18 @@ char *spawn_describe_failure(const SpawnOptions *o, const SpawnResult *r)
 	return g_strdup_printf("%s exited with %d%s%s", o->argv[0],
 			       WEXITSTATUS(r->status), *tail ? ": " : "", tail);
 }
+
+gboolean spawn_sync_ok(const SpawnOptions *o, GError **error)
+{
+	SpawnResult r;
+	if (!spawn_sync(o, &r, error))
+		return FALSE;
+	gboolean ok = !r.timed_out && WIFEXITED(r.status) &&
+		      WEXITSTATUS(r.status) == 0;
+	if (!ok) {
+		g_autofree char *why = spawn_describe_failure(o, &r);
+		berth_throw(error, INTERNAL, "%s", why);
+	}
+	spawn_result_clear(&r);
+	return ok;
+}

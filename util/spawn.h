@@ -34,3 +34,7 @@ gboolean spawn_sync(const SpawnOptions *opts, SpawnResult *r, GError **error);
 /* "exited with 1: <stderr tail>", "killed by signal 9", "timed out after
  * 10 s": a short human account of a failed run. */
 char *spawn_describe_failure(const SpawnOptions *opts, const SpawnResult *r);
+
+/* spawn_sync for a program that must succeed: FALSE also when it timed out
+ * or did not exit 0 (INTERNAL, in spawn_describe_failure's words). */
+gboolean spawn_sync_ok(const SpawnOptions *opts, GError **error);

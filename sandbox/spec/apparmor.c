@@ -6,7 +6,6 @@
 #include "util/spawn.h"
 
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define PROFILES_FILE "/sys/kernel/security/apparmor/profiles"
@@ -114,20 +113,14 @@ gboolean apparmor_load_default(const char *dir, GError **error)
 	/* -r: load or replace; -K: no cache written next to it. */
 	const char *argv[] = {parser, "-r", "-K", file, NULL};
 	SpawnOptions o = {.argv = argv, .timeout_ms = PARSER_TIMEOUT_MS};
-	SpawnResult r;
-	if (!spawn_sync(&o, &r, error))
+	if (!spawn_sync_ok(&o, error)) {
+		g_prefix_error(error, "load %s: ", file);
 		return FALSE;
-	gboolean ok = !r.timed_out && WIFEXITED(r.status) &&
-		      WEXITSTATUS(r.status) == 0;
-	if (!ok) {
-		g_autofree char *why = spawn_describe_failure(&o, &r);
-		berth_throw(error, INTERNAL, "load %s: %s", file, why);
 	}
-	spawn_result_clear(&r);
-	if (ok && !apparmor_profile_loaded(APPARMOR_DEFAULT_PROFILE))
+	if (!apparmor_profile_loaded(APPARMOR_DEFAULT_PROFILE))
 		return berth_throw(error, INTERNAL,
 				   "%s loaded %s, but the kernel does not list "
 				   "%s",
 				   parser, file, APPARMOR_DEFAULT_PROFILE);
-	return ok;
+	return TRUE;
 }
