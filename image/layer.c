@@ -22,7 +22,13 @@
  * shared, so every file reads mtime 0); device nodes, FIFOs and sockets
  * (skipped with a log line, yet they hide the lower entry at their path,
  * as the entry they stand for would); names that are not UTF-8 (the
- * import fails). Zero-size files are copied, not linked, at checkout. */
+ * import fails). Zero-size files are copied, not linked, at checkout.
+ *
+ * Limits against hostile layers (docs/testing.md, "Hostile images"):
+ * names and link targets longer than PATH_MAX are refused (no kernel
+ * could make them, and the trees are walked recursively), and so are
+ * sparse files whose holes, which ostree would write out as zeros, add
+ * up to more than LAYER_MAX_HOLE_BYTES in one layer. */
 #include "image/digest.h"
 #include "image/store-private.h"
 #include "util/error.h"
@@ -31,6 +37,7 @@
 #include <archive.h>
 #include <errno.h>
 #include <archive_entry.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -38,6 +45,8 @@
 #define WHITEOUT_PREFIX ".wh."
 #define WHITEOUT_OPAQUE ".wh..wh..opq"
 #define WHITEOUT_META_PREFIX ".wh..wh."
+#define LAYER_MAX_NAME PATH_MAX
+#define LAYER_MAX_HOLE_BYTES ((guint64)1 << 30)
 
 typedef struct archive LayerArchive;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(LayerArchive, archive_read_free)
@@ -58,6 +67,7 @@ typedef struct {
 	char *marker;		 /* the empty whiteout marker file */
 	GHashTable *lower_links; /* path → target outside this layer */
 	guint skipped;
+	guint64 hole_bytes; /* of sparse files so far */
 	guint8 *buf;
 } LayerBuilder;
 
@@ -284,10 +294,35 @@ char *image_layer_write_dirmeta(OstreeRepo *repo, guint32 uid, guint32 gid,
 	return ostree_checksum_from_bytes(csum);
 }
 
+/* ostree has no holes: a sparse file is stored as long as it says it is,
+ * so a few KiB of tar could make terabytes of zeros. Refused at the
+ * header, before anything is written. */
+static gboolean layer_check_holes(LayerBuilder *b, struct archive_entry *e,
+				  GError **error)
+{
+	if (archive_entry_sparse_reset(e) == 0)
+		return TRUE;
+	la_int64_t offset, length;
+	guint64 data = 0;
+	while (archive_entry_sparse_next(e, &offset, &length) == ARCHIVE_OK)
+		data += (guint64)MAX(length, 0);
+	guint64 size = (guint64)MAX(archive_entry_size(e), 0);
+	b->hole_bytes += size > data ? size - data : 0;
+	if (b->hole_bytes > LAYER_MAX_HOLE_BYTES)
+		return berth_throw(error, RESOURCE_EXHAUSTED,
+				   "sparse files with over %" G_GUINT64_FORMAT
+				   " bytes of holes (ostree would store them "
+				   "as zeros)",
+				   LAYER_MAX_HOLE_BYTES);
+	return TRUE;
+}
+
 static char *layer_write_regfile(LayerBuilder *b, struct archive *tar,
 				 struct archive_entry *e, GVariant *xattrs,
 				 GError **error)
 {
+	if (!layer_check_holes(b, e, error))
+		return NULL;
 	gint64 size = archive_entry_size(e);
 	guint32 mode = S_IFREG | (archive_entry_perm(e) & 07777);
 	g_autoptr(OstreeContentWriter) w = ostree_repo_write_regfile(
@@ -442,6 +477,15 @@ static gboolean layer_add_entry(LayerBuilder *b, struct archive *tar,
 				struct archive_entry *e, GError **error)
 {
 	const char *raw = archive_entry_pathname(e);
+	const char *link = archive_entry_hardlink(e);
+	if (link == NULL)
+		link = archive_entry_symlink(e);
+	if ((raw != NULL && strlen(raw) >= LAYER_MAX_NAME) ||
+	    (link != NULL && strlen(link) >= LAYER_MAX_NAME))
+		return berth_throw(error, INVALID_ARGUMENT,
+				   "name or link target too long (PATH_MAX "
+				   "is %d)",
+				   LAYER_MAX_NAME);
 	g_autofree char *path = layer_clean_path(raw);
 	if (path == NULL)
 		return berth_throw(error, INVALID_ARGUMENT,
@@ -567,8 +611,9 @@ static gboolean layer_read_tar(LayerBuilder *b, LayerStream *s, GError **error)
 			return berth_throw(error, DATA_LOSS, "read tar: %s",
 					   archive_error_string(tar));
 		if (!layer_add_entry(b, tar, e, error)) {
+			/* A hostile name may be huge: not all of it. */
 			g_prefix_error(error,
-				       "%s: ", archive_entry_pathname(e));
+				       "%.256s: ", archive_entry_pathname(e));
 			return FALSE;
 		}
 	}
