@@ -28,7 +28,9 @@
  * names and link targets longer than PATH_MAX are refused (no kernel
  * could make them, and the trees are walked recursively), and so are
  * sparse files whose holes, which ostree would write out as zeros, add
- * up to more than LAYER_MAX_HOLE_BYTES in one layer. */
+ * up to more than LAYER_MAX_HOLE_BYTES in one layer. The layer's tree is
+ * held in memory (a few hundred bytes an entry, here and in flatten.c),
+ * so a layer of more than LAYER_MAX_ENTRIES members is refused too. */
 #include "image/digest.h"
 #include "image/store-private.h"
 #include "util/error.h"
@@ -47,6 +49,7 @@
 #define WHITEOUT_META_PREFIX ".wh..wh."
 #define LAYER_MAX_NAME PATH_MAX
 #define LAYER_MAX_HOLE_BYTES ((guint64)1 << 30)
+#define LAYER_MAX_ENTRIES 1000000
 
 typedef struct archive LayerArchive;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(LayerArchive, archive_read_free)
@@ -67,6 +70,7 @@ typedef struct {
 	char *marker;		 /* the empty whiteout marker file */
 	GHashTable *lower_links; /* path → target outside this layer */
 	guint skipped;
+	guint entries;
 	guint64 hole_bytes; /* of sparse files so far */
 	guint8 *buf;
 } LayerBuilder;
@@ -610,6 +614,10 @@ static gboolean layer_read_tar(LayerBuilder *b, LayerStream *s, GError **error)
 		if (r < ARCHIVE_WARN)
 			return berth_throw(error, DATA_LOSS, "read tar: %s",
 					   archive_error_string(tar));
+		if (++b->entries > LAYER_MAX_ENTRIES)
+			return berth_throw(error, RESOURCE_EXHAUSTED,
+					   "more than %d entries",
+					   LAYER_MAX_ENTRIES);
 		if (!layer_add_entry(b, tar, e, error)) {
 			/* A hostile name may be huge: not all of it. */
 			g_prefix_error(error,

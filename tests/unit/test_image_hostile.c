@@ -527,6 +527,60 @@ static void test_deep_path(void **state)
 	assert_store_works(f);
 }
 
+/* Writes a gzip tar of n whiteout markers (the cheapest entries to
+ * store) to fd, stopping when the reader goes away, then closes fd. */
+typedef struct {
+	int fd;
+	guint n;
+} EntryFlood;
+
+static gpointer entry_flood_thread(gpointer p)
+{
+	EntryFlood *fl = p;
+	struct archive *a = archive_write_new();
+	archive_write_set_format_gnutar(a);
+	archive_write_add_filter_gzip(a);
+	archive_write_open_fd(a, fl->fd);
+	struct archive_entry *e = archive_entry_new();
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	archive_entry_set_size(e, 0);
+	for (guint i = 0; i < fl->n; i++) {
+		char name[32];
+		g_snprintf(name, sizeof name, "d%04u/.wh.f%07u", i / 1000, i);
+		archive_entry_set_pathname(e, name);
+		if (archive_write_header(a, e) != ARCHIVE_OK)
+			break;
+	}
+	archive_entry_free(e);
+	archive_write_close(a);
+	archive_write_free(a);
+	close(fl->fd);
+	return NULL;
+}
+
+/* The layer's tree is held in memory: a layer of more entries than the
+ * cap (1,000,000) is refused while it streams, before its end. */
+static void test_entry_flood(void **state)
+{
+	Fixture *f = *state;
+	int p[2];
+	g_assert(pipe2(p, O_CLOEXEC) == 0);
+	EntryFlood fl = {p[1], 1000001};
+	GThread *t = g_thread_new("flood", entry_flood_thread, &fl);
+	g_autoptr(GError) err = NULL;
+	const char *any = "sha256:"
+			  "0000000000000000000000000000000000000000000000000"
+			  "000000000000000";
+	assert_false(image_store_import_layer_fd(f->store, any, p[0], &err));
+	close(p[0]);
+	g_thread_join(t);
+	assert_int_equal(err->code, BERTH_ERROR_RESOURCE_EXHAUSTED);
+	assert_non_null(strstr(err->message, "more than 1000000 entries"));
+	assert_false(image_store_has_layer(f->store, any));
+	assert_store_works(f);
+}
+
 int main(void)
 {
 	if (geteuid() != 0) {
@@ -550,6 +604,7 @@ int main(void)
 		T(test_duplicate_entries),
 		T(test_sparse_file),
 		T(test_deep_path),
+		T(test_entry_flood),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
