@@ -35,6 +35,7 @@ SC = grpc.StatusCode
 OCI_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
 BOMB = 256 << 20  # uncompressed bytes of each bomb
 RSS_SLACK = 32 << 20
+MANY = 1001  # layers: one more than berth takes
 ENTRIES = 100000  # files in the entry bomb
 ENTRY_RSS = 512  # bytes of RSS allowed per entry: the trees are in memory
 VICTIM = Path(f"/tmp/berth-hostile-victim-{os.getpid()}")
@@ -198,6 +199,10 @@ def built(tmp_path_factory):
     repos["endless"] = image_layout(
         root, "endless", [(images.OCI_LAYER_GZIP, placeholder, 1 << 40)],
         ["sha256:" + "cd" * 32])
+    many = [tar_layer([images.f(f"l{i}", f"{i}\n")]) for i in range(MANY)]
+    repos["manylayers"] = image_layout(root, "manylayers",
+                                       [layer for layer, _ in many],
+                                       [d for _, d in many])
     repos["bigconfig"] = image_layout(root, "bigconfig", [good], [good_id],
                                       config_size=9 << 20)
     repos["deepconfig"] = image_layout(root, "deepconfig", [good], [good_id],
@@ -458,13 +463,19 @@ def test_deep_json(bd, reg, built):
     good_pull_works(bd, r, built)
 
 
-def test_config_over_the_cap(bd, reg, built):
-    """A config declared over 8 MiB (IMAGE_CONFIG_MAX_SIZE) is refused
-    before it is fetched."""
+@pytest.mark.parametrize("repo,code,text", [
+    # every layer of a pull gets a pipe and an importer thread at once
+    ("manylayers", SC.INVALID_ARGUMENT, "more than 1000 layers"),
+    # IMAGE_CONFIG_MAX_SIZE, from the size the manifest declares
+    ("bigconfig", SC.RESOURCE_EXHAUSTED, "is over the limit of 8388608"),
+])
+def test_refused_before_any_blob(bd, reg, built, repo, code, text):
+    """A manifest of 1,001 layers, a config declared over 8 MiB: refused
+    before any blob is fetched."""
     r = reg()
-    e = pull_error(bd, f"{r.host}/berth/bigconfig")
-    assert e.code() == SC.RESOURCE_EXHAUSTED
-    assert "over the limit" in e.details()
+    e = pull_error(bd, f"{r.host}/berth/{repo}")
+    assert e.code() == code
+    assert text in e.details()
     assert r.count(r"/blobs/", method="GET") == 0
     good_pull_works(bd, r, built)
 
