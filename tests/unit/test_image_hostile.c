@@ -337,7 +337,7 @@ static void test_hardlinks_out_refused(void **state)
 
 /* Device nodes and FIFOs are not stored, yet hide the lower file at
  * their name; setuid and setgid are kept as the image has them (as other
- * runtimes do), inside it. */
+ * runtimes do), inside the image and a store only root can enter. */
 static void test_devices_and_setuid(void **state)
 {
 	Fixture *f = *state;
@@ -359,6 +359,15 @@ static void test_devices_and_setuid(void **state)
 	};
 	check_image(f, "specials", LAYERS(lower, upper),
 		    (gsize[]){N(lower), N(upper)}, 2, want, N(want));
+	/* ... and no other host user can reach them to run them */
+	const char *dirs[] = {"storage", "storage/checkouts"};
+	for (gsize i = 0; i < G_N_ELEMENTS(dirs); i++) {
+		struct stat st;
+		assert_true(lstat_at(f->dir, dirs[i], &st));
+		if ((st.st_mode & 0077) != 0)
+			fail_msg("%s: mode %o lets others in", dirs[i],
+				 st.st_mode & 07777);
+	}
 }
 
 /* --- whiteouts ----------------------------------------------------------- */
