@@ -228,11 +228,13 @@ def bd(tmp_path_factory):
 @pytest.fixture
 def unique(tmp_path):
     """An image of its own (repo berth/unique), so its layer is never in
-    the store yet: (blob digest, blob size)."""
+    the store yet: its layer blob's and config's digests and sizes."""
     layer, diff = tar_layer([images.f("u", f"{tmp_path}\n")])
-    path = image_layout(tmp_path, "unique", [layer], [diff])
+    config = images.make_config([SimpleNamespace(name="u", diff_id=diff)])
+    path = image_layout(tmp_path, "unique", [layer], config=config)
     return SimpleNamespace(path=path, blob=images.sha256(layer[1]),
-                           size=len(layer[1]))
+                           size=len(layer[1]), config=images.sha256(config),
+                           config_size=len(config))
 
 
 @pytest.fixture
@@ -418,15 +420,20 @@ def test_endless_tar_stream(bd, reg, built, idle_rss):
     good_pull_works(bd, r, built)
 
 
-def test_endless_blob_body(bd, reg, built, idle_rss, unique):
-    """A blob body that goes on past the size the manifest gave is cut
-    off at that size."""
+@pytest.mark.parametrize("what", ["blob", "config"])
+def test_endless_blob_body(bd, reg, built, idle_rss, unique, what):
+    """A layer blob (streamed) or config (buffered) body that goes on past
+    the size the manifest gave is cut off at that size."""
     r = reg()
-    r.add_rule(unique.blob + "$", endless=True)
+    digest = getattr(unique, what)
+    size = unique.size if what == "blob" else unique.config_size
+    r.add_rule(digest + "$", endless=True)
     with RssWatch(bd.proc.pid) as w:
         e = pull_error(bd, f"{r.host}/berth/unique")
     assert e.code() == SC.DATA_LOSS
-    assert r.count(unique.blob + "$") >= 1
+    assert f"size mismatch (more than the {size} bytes declared)" in \
+        e.details()
+    assert r.count(digest + "$") == 1
     assert_rss_bounded(w, idle_rss)
     r.rules.clear()
     good_pull_works(bd, r, built)
