@@ -28,11 +28,14 @@
  * names and link targets longer than PATH_MAX are refused (no kernel
  * could make them, and the trees are walked recursively), and so are
  * sparse files whose holes, which ostree would write out as zeros, add
- * up to more than LAYER_MAX_HOLE_BYTES in one layer. The layer's tree is
+ * up to more than LAYER_MAX_HOLE_BYTES in one layer; zstd frames
+ * that ask for a window over ZSTD_FRAMES_MAX_WINDOW are refused before
+ * the decoder allocates it (zstd-frames.c). The layer's tree is
  * held in memory (a few hundred bytes an entry, here and in flatten.c),
  * so a layer of more than LAYER_MAX_ENTRIES members is refused too. */
 #include "image/digest.h"
 #include "image/store-private.h"
+#include "image/zstd-frames.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -42,6 +45,7 @@
 #include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define LAYER_BUF_SIZE (128 * 1024)
 #define WHITEOUT_PREFIX ".wh."
@@ -54,8 +58,13 @@
 typedef struct archive LayerArchive;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(LayerArchive, archive_read_free)
 
-/* Stage one of the chain: the decompressed stream and its digest. */
+/* Stage one of the chain: the decompressed stream and its digest. The
+ * compressed bytes pass a watch on zstd frames on their way in. */
 typedef struct {
+	int fd;
+	guint8 *in;	 /* LAYER_BUF_SIZE bytes read from fd */
+	ZstdFrames zstd; /* every frame's window under the cap */
+	GError *refused; /* why the watch stopped the stream */
 	struct archive *raw;
 	DigestVerifier *verifier;
 	guint64 bytes;
@@ -120,8 +129,31 @@ static la_ssize_t layer_stream_read(struct archive *tar, void *data,
 	return 0;
 }
 
+static la_ssize_t layer_fd_read(struct archive *raw, void *data,
+				const void **buf)
+{
+	LayerStream *s = data;
+	ssize_t n;
+	do
+		n = read(s->fd, s->in, LAYER_BUF_SIZE);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		archive_set_error(raw, errno, "read: %s", g_strerror(errno));
+		return -1;
+	}
+	if (!zstd_frames_feed(&s->zstd, s->in, (gsize)n, &s->refused)) {
+		archive_set_error(raw, EFBIG, "%s", s->refused->message);
+		return -1;
+	}
+	*buf = s->in;
+	return n;
+}
+
 static gboolean layer_stream_open(LayerStream *s, int fd, GError **error)
 {
+	s->fd = fd;
+	s->in = g_malloc(LAYER_BUF_SIZE);
+	zstd_frames_init(&s->zstd, ZSTD_FRAMES_MAX_WINDOW);
 	s->raw = archive_read_new();
 	/* The layer media types OCI defines; not filter_all, which would
 	 * run external programs (lrzip, lzop...) for formats not built in. */
@@ -129,7 +161,8 @@ static gboolean layer_stream_open(LayerStream *s, int fd, GError **error)
 	archive_read_support_filter_zstd(s->raw);
 	archive_read_support_format_raw(s->raw);
 	archive_read_support_format_empty(s->raw);
-	if (archive_read_open_fd(s->raw, fd, LAYER_BUF_SIZE) != ARCHIVE_OK)
+	if (archive_read_open(s->raw, s, NULL, layer_fd_read, NULL) !=
+	    ARCHIVE_OK)
 		return berth_throw(error, DATA_LOSS, "open layer stream: %s",
 				   archive_error_string(s->raw));
 	struct archive_entry *e;
@@ -639,8 +672,15 @@ static gboolean layer_import_in_txn(LayerBuilder *b, int fd, guint64 *size,
 		      layer_read_tar(b, &s, error) &&
 		      digest_verifier_finish(s.verifier, error);
 	*size = s.bytes;
+	if (!ok && s.refused != NULL) {
+		/* The watch's own error, not libarchive's echo of it. */
+		g_clear_error(error);
+		g_propagate_error(error, g_steal_pointer(&s.refused));
+	}
+	g_clear_error(&s.refused);
 	digest_verifier_free(s.verifier);
 	archive_read_free(s.raw);
+	g_free(s.in);
 	return ok && layer_commit(b, *size, error);
 }
 

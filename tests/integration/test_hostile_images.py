@@ -69,9 +69,10 @@ def gzip_bomb(size):
     return out.getvalue(), "sha256:" + h.hexdigest()
 
 
-def zstd_bomb(size):
+def zstd_bomb(size, *args):
     h = hashlib.sha256()
-    p = subprocess.Popen(["zstd", "-q", "-c", "-3"], stdin=subprocess.PIPE,
+    p = subprocess.Popen(["zstd", "-q", "-c", "-3", *args],
+                         stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE)
     out = []
     t = threading.Thread(target=lambda: out.append(p.stdout.read()))
@@ -191,6 +192,10 @@ def built(tmp_path_factory):
     blob, diff = zstd_bomb(BOMB)
     repos["zstdbomb"] = image_layout(root, "zstdbomb",
                                      [(OCI_LAYER_ZSTD, blob)], [diff])
+    # A frame that asks for zstd's largest default window (128 MiB).
+    blob, diff = zstd_bomb(BOMB, "--long=27")
+    repos["zstdwindow"] = image_layout(root, "zstdwindow",
+                                       [(OCI_LAYER_ZSTD, blob)], [diff])
     blob, diff = entry_bomb(ENTRIES)
     repos["entrybomb"] = image_layout(root, "entrybomb",
                                       [(images.OCI_LAYER_GZIP, blob)], [diff])
@@ -401,6 +406,22 @@ def test_entry_bomb_memory(bd, reg, built, idle_rss):
     with RssWatch(bd.proc.pid) as w:
         assert pull(bd, f"{r.host}/berth/entrybomb", timeout=300) != ""
     assert_rss_bounded(w, idle_rss, ENTRIES * ENTRY_RSS)
+
+
+def test_zstd_window_over_the_cap(bd, reg, built, idle_rss):
+    """A zstd frame that asks for a 128 MiB window (zstd --long=27; the
+    decoder allocates and fills it: +131 MiB of RSS before the fix) is
+    refused at its header: berth takes windows up to 8 MiB, what the zstd
+    spec asks decoders to support and levels up to 19 use."""
+    r = reg()
+    with RssWatch(bd.proc.pid) as w:
+        e = pull_error(bd, f"{r.host}/berth/zstdwindow")
+    assert e.code() == SC.RESOURCE_EXHAUSTED
+    assert "zstd frame needs a 134217728-byte window, over the limit of " \
+        "8388608" in e.details()
+    assert_rss_bounded(w, idle_rss)
+    assert listed(bd) == []
+    good_pull_works(bd, r, built)
 
 
 def test_endless_tar_stream(bd, reg, built, idle_rss):
