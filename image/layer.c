@@ -43,6 +43,7 @@
 #include <errno.h>
 #include <archive_entry.h>
 #include <limits.h>
+#include <malloc.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -701,5 +702,7 @@ gboolean image_layer_import(ImageStore *store, const char *diff_id, int fd,
 	layer_builder_clear(&b);
 	if (!ok)
 		ostree_repo_abort_transaction(repo, NULL, NULL);
+	/* The layer's tree was held in memory (see flatten.c). */
+	malloc_trim(0);
 	return ok;
 }
