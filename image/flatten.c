@@ -19,6 +19,7 @@
 #include "image/store-private.h"
 #include "util/error.h"
 
+#include <malloc.h>
 #include <string.h>
 
 #define WHITEOUT_PREFIX ".wh."
@@ -417,10 +418,13 @@ gboolean image_flatten_commit(ImageStore *store, const char *id,
 	if (repo == NULL ||
 	    !ostree_repo_prepare_transaction(repo, NULL, NULL, error))
 		return FALSE;
-	if (!flatten_write(repo, id, diff_ids, error)) {
+	gboolean ok = flatten_write(repo, id, diff_ids, error);
+	if (!ok) {
 		ostree_repo_abort_transaction(repo, NULL, NULL);
 		g_prefix_error(error, "image %s: ", id);
-		return FALSE;
 	}
-	return TRUE;
+	/* The image's tree was held in memory, a few hundred bytes an
+	 * entry: give the pages back rather than keep them in the arena. */
+	malloc_trim(0);
+	return ok;
 }

@@ -22,28 +22,50 @@
  * shared, so every file reads mtime 0); device nodes, FIFOs and sockets
  * (skipped with a log line, yet they hide the lower entry at their path,
  * as the entry they stand for would); names that are not UTF-8 (the
- * import fails). Zero-size files are copied, not linked, at checkout. */
+ * import fails). Zero-size files are copied, not linked, at checkout.
+ *
+ * Limits against hostile layers (docs/testing.md, "Hostile images"):
+ * names and link targets longer than PATH_MAX are refused (no kernel
+ * could make them, and the trees are walked recursively), and so are
+ * sparse files whose holes, which ostree would write out as zeros, add
+ * up to more than LAYER_MAX_HOLE_BYTES in one layer; zstd frames
+ * that ask for a window over ZSTD_FRAMES_MAX_WINDOW are refused before
+ * the decoder allocates it (zstd-frames.c). The layer's tree is
+ * held in memory (a few hundred bytes an entry, here and in flatten.c),
+ * so a layer of more than LAYER_MAX_ENTRIES members is refused too. */
 #include "image/digest.h"
 #include "image/store-private.h"
+#include "image/zstd-frames.h"
 #include "util/error.h"
 #include "util/log.h"
 
 #include <archive.h>
 #include <errno.h>
 #include <archive_entry.h>
+#include <limits.h>
+#include <malloc.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define LAYER_BUF_SIZE (128 * 1024)
 #define WHITEOUT_PREFIX ".wh."
 #define WHITEOUT_OPAQUE ".wh..wh..opq"
 #define WHITEOUT_META_PREFIX ".wh..wh."
+#define LAYER_MAX_NAME PATH_MAX
+#define LAYER_MAX_HOLE_BYTES ((guint64)1 << 30)
+#define LAYER_MAX_ENTRIES 1000000
 
 typedef struct archive LayerArchive;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(LayerArchive, archive_read_free)
 
-/* Stage one of the chain: the decompressed stream and its digest. */
+/* Stage one of the chain: the decompressed stream and its digest. The
+ * compressed bytes pass a watch on zstd frames on their way in. */
 typedef struct {
+	int fd;
+	guint8 *in;	 /* LAYER_BUF_SIZE bytes read from fd */
+	ZstdFrames zstd; /* every frame's window under the cap */
+	GError *refused; /* why the watch stopped the stream */
 	struct archive *raw;
 	DigestVerifier *verifier;
 	guint64 bytes;
@@ -58,6 +80,8 @@ typedef struct {
 	char *marker;		 /* the empty whiteout marker file */
 	GHashTable *lower_links; /* path → target outside this layer */
 	guint skipped;
+	guint entries;
+	guint64 hole_bytes; /* of sparse files so far */
 	guint8 *buf;
 } LayerBuilder;
 
@@ -106,8 +130,31 @@ static la_ssize_t layer_stream_read(struct archive *tar, void *data,
 	return 0;
 }
 
+static la_ssize_t layer_fd_read(struct archive *raw, void *data,
+				const void **buf)
+{
+	LayerStream *s = data;
+	ssize_t n;
+	do
+		n = read(s->fd, s->in, LAYER_BUF_SIZE);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		archive_set_error(raw, errno, "read: %s", g_strerror(errno));
+		return -1;
+	}
+	if (!zstd_frames_feed(&s->zstd, s->in, (gsize)n, &s->refused)) {
+		archive_set_error(raw, EFBIG, "%s", s->refused->message);
+		return -1;
+	}
+	*buf = s->in;
+	return n;
+}
+
 static gboolean layer_stream_open(LayerStream *s, int fd, GError **error)
 {
+	s->fd = fd;
+	s->in = g_malloc(LAYER_BUF_SIZE);
+	zstd_frames_init(&s->zstd, ZSTD_FRAMES_MAX_WINDOW);
 	s->raw = archive_read_new();
 	/* The layer media types OCI defines; not filter_all, which would
 	 * run external programs (lrzip, lzop...) for formats not built in. */
@@ -115,7 +162,8 @@ static gboolean layer_stream_open(LayerStream *s, int fd, GError **error)
 	archive_read_support_filter_zstd(s->raw);
 	archive_read_support_format_raw(s->raw);
 	archive_read_support_format_empty(s->raw);
-	if (archive_read_open_fd(s->raw, fd, LAYER_BUF_SIZE) != ARCHIVE_OK)
+	if (archive_read_open(s->raw, s, NULL, layer_fd_read, NULL) !=
+	    ARCHIVE_OK)
 		return berth_throw(error, DATA_LOSS, "open layer stream: %s",
 				   archive_error_string(s->raw));
 	struct archive_entry *e;
@@ -284,10 +332,35 @@ char *image_layer_write_dirmeta(OstreeRepo *repo, guint32 uid, guint32 gid,
 	return ostree_checksum_from_bytes(csum);
 }
 
+/* ostree has no holes: a sparse file is stored as long as it says it is,
+ * so a few KiB of tar could make terabytes of zeros. Refused at the
+ * header, before anything is written. */
+static gboolean layer_check_holes(LayerBuilder *b, struct archive_entry *e,
+				  GError **error)
+{
+	if (archive_entry_sparse_reset(e) == 0)
+		return TRUE;
+	la_int64_t offset, length;
+	guint64 data = 0;
+	while (archive_entry_sparse_next(e, &offset, &length) == ARCHIVE_OK)
+		data += (guint64)MAX(length, 0);
+	guint64 size = (guint64)MAX(archive_entry_size(e), 0);
+	b->hole_bytes += size > data ? size - data : 0;
+	if (b->hole_bytes > LAYER_MAX_HOLE_BYTES)
+		return berth_throw(error, RESOURCE_EXHAUSTED,
+				   "sparse files with over %" G_GUINT64_FORMAT
+				   " bytes of holes (ostree would store them "
+				   "as zeros)",
+				   LAYER_MAX_HOLE_BYTES);
+	return TRUE;
+}
+
 static char *layer_write_regfile(LayerBuilder *b, struct archive *tar,
 				 struct archive_entry *e, GVariant *xattrs,
 				 GError **error)
 {
+	if (!layer_check_holes(b, e, error))
+		return NULL;
 	gint64 size = archive_entry_size(e);
 	guint32 mode = S_IFREG | (archive_entry_perm(e) & 07777);
 	g_autoptr(OstreeContentWriter) w = ostree_repo_write_regfile(
@@ -442,6 +515,15 @@ static gboolean layer_add_entry(LayerBuilder *b, struct archive *tar,
 				struct archive_entry *e, GError **error)
 {
 	const char *raw = archive_entry_pathname(e);
+	const char *link = archive_entry_hardlink(e);
+	if (link == NULL)
+		link = archive_entry_symlink(e);
+	if ((raw != NULL && strlen(raw) >= LAYER_MAX_NAME) ||
+	    (link != NULL && strlen(link) >= LAYER_MAX_NAME))
+		return berth_throw(error, INVALID_ARGUMENT,
+				   "name or link target too long (PATH_MAX "
+				   "is %d)",
+				   LAYER_MAX_NAME);
 	g_autofree char *path = layer_clean_path(raw);
 	if (path == NULL)
 		return berth_throw(error, INVALID_ARGUMENT,
@@ -566,9 +648,14 @@ static gboolean layer_read_tar(LayerBuilder *b, LayerStream *s, GError **error)
 		if (r < ARCHIVE_WARN)
 			return berth_throw(error, DATA_LOSS, "read tar: %s",
 					   archive_error_string(tar));
+		if (++b->entries > LAYER_MAX_ENTRIES)
+			return berth_throw(error, RESOURCE_EXHAUSTED,
+					   "more than %d entries",
+					   LAYER_MAX_ENTRIES);
 		if (!layer_add_entry(b, tar, e, error)) {
+			/* A hostile name may be huge: not all of it. */
 			g_prefix_error(error,
-				       "%s: ", archive_entry_pathname(e));
+				       "%.256s: ", archive_entry_pathname(e));
 			return FALSE;
 		}
 	}
@@ -586,8 +673,15 @@ static gboolean layer_import_in_txn(LayerBuilder *b, int fd, guint64 *size,
 		      layer_read_tar(b, &s, error) &&
 		      digest_verifier_finish(s.verifier, error);
 	*size = s.bytes;
+	if (!ok && s.refused != NULL) {
+		/* The watch's own error, not libarchive's echo of it. */
+		g_clear_error(error);
+		g_propagate_error(error, g_steal_pointer(&s.refused));
+	}
+	g_clear_error(&s.refused);
 	digest_verifier_free(s.verifier);
 	archive_read_free(s.raw);
+	g_free(s.in);
 	return ok && layer_commit(b, *size, error);
 }
 
@@ -608,5 +702,7 @@ gboolean image_layer_import(ImageStore *store, const char *diff_id, int fd,
 	layer_builder_clear(&b);
 	if (!ok)
 		ostree_repo_abort_transaction(repo, NULL, NULL);
+	/* The layer's tree was held in memory (see flatten.c). */
+	malloc_trim(0);
 	return ok;
 }

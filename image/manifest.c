@@ -359,6 +359,11 @@ static gboolean manifest_parse_layer_type(ImageLayer *l, GError **error)
 static gboolean manifest_parse_layers(json_t *arr, GPtrArray *out,
 				      GError **error)
 {
+	if (json_array_size(arr) > IMAGE_MANIFEST_MAX_LAYERS)
+		return berth_throw(error, INVALID_ARGUMENT,
+				   "%zu layers: more than %d layers",
+				   json_array_size(arr),
+				   IMAGE_MANIFEST_MAX_LAYERS);
 	for (gsize i = 0; i < json_array_size(arr); i++) {
 		g_autoptr(ImageLayer) l = g_new0(ImageLayer, 1);
 		if (!manifest_parse_descriptor(json_array_get(arr, i), &l->desc,

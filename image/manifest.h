@@ -23,6 +23,10 @@
  * spec's suggested client limit); configs get IMAGE_CONFIG_MAX_SIZE. */
 #define IMAGE_MANIFEST_MAX_SIZE (4 * 1024 * 1024)
 #define IMAGE_CONFIG_MAX_SIZE (8 * 1024 * 1024)
+/* Layers in one manifest: a pull gives each layer to fetch a pipe and an
+ * importer thread at once, and flattens them all; real images have far
+ * fewer (Docker's overlay2 stops at 125). */
+#define IMAGE_MANIFEST_MAX_LAYERS 1000
 
 typedef enum {
 	IMAGE_MANIFEST_UNKNOWN = 0,

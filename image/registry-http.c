@@ -183,6 +183,15 @@ static gboolean reg_deliver(RegXfer *x, const char *buf, gsize len)
 					 "larger than %zu bytes", x->max);
 			return FALSE;
 		}
+		/* A body past the size asked for cannot match: stop there,
+		 * not at the cap. */
+		if (x->size >= 0 && x->body->len + len > (guint64)x->size) {
+			*err = reg_error(x, BERTH_ERROR_DATA_LOSS,
+					 "size mismatch (more than the "
+					 "%" G_GINT64_FORMAT " bytes declared)",
+					 x->size);
+			return FALSE;
+		}
 		g_byte_array_append(x->body, (const guint8 *)buf, len);
 		return TRUE;
 	}

@@ -276,6 +276,14 @@ static RegToken *reg_fetch_token(RegistryClient *c, RegEp *e, const char *realm,
 		explicit_bzero(form, strlen(form));
 	if (registry_check_stop(c, error))
 		return NULL;
+	if (rc == CURLE_WRITE_ERROR) {
+		/* reg_token_body refused more: the answer passed the cap */
+		return berth_throw_null(
+			error, RESOURCE_EXHAUSTED,
+			"registry %s: token service %s: answer larger than %d "
+			"bytes",
+			e->ep->host, realm, REG_TOKEN_MAX_SIZE);
+	}
 	if (rc != CURLE_OK) {
 		return berth_throw_null(
 			error, UNAVAILABLE, "registry %s: token service %s: %s",

@@ -296,6 +296,34 @@ static void test_manifest_no_layers(void **state)
 	assert_int_equal(m->layers->len, 0);
 }
 
+/* A pull gives every layer a pipe and a thread at once: capped. */
+static void test_manifest_too_many_layers(void **state)
+{
+	(void)state;
+	for (int n = IMAGE_MANIFEST_MAX_LAYERS;
+	     n <= IMAGE_MANIFEST_MAX_LAYERS + 1; n++) {
+		GString *layers = g_string_new(NULL);
+		for (int i = 0; i < n; i++)
+			g_string_append_printf(layers,
+					       "%s" LAYER(OCI_LAYER_GZ, DB, 1),
+					       i ? "," : "");
+		g_autofree char *body =
+			g_strdup_printf(OCI_MANIFEST_BODY("%s"), layers->str);
+		g_string_free(layers, TRUE);
+		g_autoptr(ImageManifest) m = NULL;
+		g_autoptr(GError) error = NULL;
+		gboolean ok = parse_manifest(body, NULL, &m, &error);
+		if (n <= IMAGE_MANIFEST_MAX_LAYERS) {
+			assert_true(ok);
+			assert_int_equal(m->layers->len, n);
+		} else {
+			assert_error(error, BERTH_ERROR_INVALID_ARGUMENT,
+				     "1001 layers: more than 1000 layers",
+				     "1001");
+		}
+	}
+}
+
 static void test_manifest_errors(void **state)
 {
 	(void)state;
@@ -903,6 +931,7 @@ int main(void)
 		cmocka_unit_test(test_manifest_oci),
 		cmocka_unit_test(test_manifest_docker),
 		cmocka_unit_test(test_manifest_no_layers),
+		cmocka_unit_test(test_manifest_too_many_layers),
 		cmocka_unit_test(test_manifest_errors),
 		cmocka_unit_test(test_index_parse),
 		cmocka_unit_test(test_index_errors),
