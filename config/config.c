@@ -68,6 +68,7 @@ BerthConfig *berth_config_new_default(void)
 	c->auth_file = g_strdup("");
 	c->insecure_registries = g_new0(char *, 1);
 	c->max_parallel_downloads = 3;
+	c->pull_progress_timeout = 30;
 	c->pinned_images = g_new0(char *, 1);
 	c->cni_conf_dir = g_strdup("/etc/cni/net.d");
 	const char *dirs[] = {"/usr/lib/cni", "/opt/cni/bin", NULL};

@@ -48,6 +48,7 @@ typedef struct BerthConfig {
 	char *auth_file;
 	char **insecure_registries;
 	gint64 max_parallel_downloads;
+	gint64 pull_progress_timeout; /* seconds with no bytes: a failed try */
 	/* Images kubelet's GC must leave (Image.pinned): exact names or
 	 * "prefix*" globs, matched against repo tags and digests. */
 	char **pinned_images;

@@ -11,6 +11,7 @@ struct ImagePuller {
 	const Registries *registries;
 	char *auth_file;
 	guint max_parallel;
+	guint stall_seconds;
 
 	GMutex mu;	     /* guards what follows */
 	GCond cond;	     /* a flight ended, a layer landed, a worker left */

@@ -39,6 +39,7 @@ ImagePuller *image_puller_new(const ImagePullerOptions *o)
 	if (o->auth_file != NULL && *o->auth_file != '\0')
 		p->auth_file = g_strdup(o->auth_file);
 	p->max_parallel = o->max_parallel ? o->max_parallel : 3;
+	p->stall_seconds = o->stall_seconds;
 	g_mutex_init(&p->mu);
 	g_cond_init(&p->cond);
 	p->flights = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
@@ -205,6 +206,7 @@ static char *pull_candidate(PullFlight *f, const ImageRef *cand,
 		.cancelled = image_pull_flight_abandoned,
 		.cancel_data = f,
 		.max_parallel = p->max_parallel,
+		.stall_seconds = p->stall_seconds,
 	};
 	g_autoptr(RegistryClient) c = registry_client_new(&co, error);
 	if (c == NULL)

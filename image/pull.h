@@ -19,6 +19,7 @@ typedef struct {
 	const Registries *registries; /* borrowed too */
 	const char *auth_file;	      /* auth.json; NULL or "" for none */
 	guint max_parallel;	      /* blob downloads per pull; 0 means 3 */
+	guint stall_seconds; /* under 1 B/s this long fails a try; 0: 30 */
 } ImagePullerOptions;
 
 ImagePuller *image_puller_new(const ImagePullerOptions *options);

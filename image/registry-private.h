@@ -50,6 +50,7 @@ struct RegistryClient {
 	RegistryCancelled cancelled;
 	gpointer cancel_data;
 	guint max_parallel;
+	guint stall_seconds;
 	guint max_tries;
 	guint backoff_ms;
 	CURLM *multi;

@@ -61,7 +61,7 @@ void registry_easy_common(RegistryClient *c, CURL *easy, gboolean insecure)
 			 (long)MIN(left, REG_CONNECT_TIMEOUT_MS));
 	/* A transfer that stalls is a connection error (and retried). */
 	curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, (long)REG_STALL_SECONDS);
+	curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, (long)c->stall_seconds);
 	if (insecure) {
 		curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);

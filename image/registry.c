@@ -62,6 +62,8 @@ RegistryClient *registry_client_new(const RegistryClientOptions *o,
 	c->cancelled = o->cancelled;
 	c->cancel_data = o->cancel_data;
 	c->max_parallel = o->max_parallel ? o->max_parallel : 3;
+	c->stall_seconds =
+		o->stall_seconds ? o->stall_seconds : REG_STALL_SECONDS;
 	c->max_tries = o->max_tries ? o->max_tries : 3;
 	c->backoff_ms = o->backoff_ms ? o->backoff_ms : 200;
 	c->multi = curl_multi_init();

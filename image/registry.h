@@ -36,6 +36,9 @@ typedef struct {
 	RegistryCancelled cancelled; /* may be NULL */
 	gpointer cancel_data;
 	guint max_parallel; /* blob downloads at once; 0 means 3 */
+	/* A transfer under 1 byte/s for this long is a connection error
+	 * (retried); 0 means REG_STALL_SECONDS. */
+	guint stall_seconds;
 	/* Tries per endpoint for connection errors, 5xx and 429 (0 means 3)
 	 * and the first backoff in ms (0 means 200, doubling each time). */
 	guint max_tries;

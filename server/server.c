@@ -25,6 +25,7 @@ static gboolean server_open_images(BerthServer *s, GError **error)
 		.registries = s->registries,
 		.auth_file = c->auth_file,
 		.max_parallel = (guint)c->max_parallel_downloads,
+		.stall_seconds = (guint)c->pull_progress_timeout,
 	};
 	s->puller = image_puller_new(&po);
 	return TRUE;
