@@ -58,6 +58,7 @@ BerthConfig *berth_config_new_default(void)
 	c->default_sysctls = g_new0(char *, 1);
 	c->pids_limit = 0;
 	c->stop_timeout = 30;
+	c->runtime_timeout = 120;
 	const char *cdi_dirs[] = {"/etc/cdi", "/var/run/cdi", NULL};
 	c->cdi_spec_dirs = g_strdupv((char **)cdi_dirs);
 	c->runtimes = g_ptr_array_new_with_free_func(runtime_free);

@@ -33,6 +33,7 @@ typedef struct BerthConfig {
 	char **default_sysctls; /* "name=value" */
 	gint64 pids_limit;	/* 0 = no limit */
 	gint64 stop_timeout;	/* seconds, when a caller gives none */
+	gint64 runtime_timeout; /* seconds one runtime command may take */
 	char **cdi_spec_dirs;	/* CDI spec dirs, lowest priority first */
 	GPtrArray *runtimes;	/* BerthRuntimeHandler*, in name order */
 	/* [berth.image] */

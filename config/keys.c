@@ -53,6 +53,9 @@ const ConfigKey config_keys[] = {
 	{"berth.runtime", "stop_timeout", CK_INT, OFF(stop_timeout),
 	 "stop-timeout", "seconds a stop waits before SIGKILL when not given",
 	 0, 86400},
+	{"berth.runtime", "runtime_timeout", CK_INT, OFF(runtime_timeout),
+	 "runtime-timeout", "seconds one OCI runtime command may take before "
+	 "it is killed", 1, 3600},
 	{"berth.runtime", "cdi_spec_dirs", CK_STRINGS, OFF(cdi_spec_dirs),
 	 "cdi-spec-dir", "CDI spec dirs; a later dir's device wins",
 	 .absolute_path = TRUE},

@@ -259,6 +259,7 @@ OciRuntimes *oci_runtimes_probe(const BerthConfig *c, const char *pause_path,
 		rt->name = g_strdup(h->name);
 		rt->path = g_strdup(h->runtime_path);
 		rt->root = berth_config_runtime_root(c, h);
+		rt->timeout_ms = (guint)c->runtime_timeout * 1000;
 		rt->works = oci_runtime_probe_one(
 			rt->path, rt->root, pause_path, workdir, &rt->problem);
 		if (rt->works)
@@ -292,7 +293,7 @@ gboolean oci_runtime_run(const OciRuntime *rt, const char *log,
 		g_ptr_array_add(argv, (char *)*a);
 	g_ptr_array_add(argv, NULL);
 	SpawnOptions o = {.argv = (const char *const *)argv->pdata,
-			  .timeout_ms = OCI_RUNTIME_TIMEOUT_MS,
+			  .timeout_ms = rt->timeout_ms,
 			  .output_path = output};
 	SpawnResult r;
 	if (!spawn_sync(&o, &r, error))
@@ -305,9 +306,12 @@ gboolean oci_runtime_run(const OciRuntime *rt, const char *log,
 		if (log != NULL &&
 		    g_file_get_contents(log, &logtext, NULL, NULL))
 			g_strstrip(logtext);
-		berth_throw(error, INTERNAL, "%s%s%s", why,
-			    logtext && *logtext ? ": " : "",
-			    logtext ? logtext : "");
+		berth_throw_code(error,
+				 r.timed_out ? BERTH_ERROR_DEADLINE_EXCEEDED
+					     : BERTH_ERROR_INTERNAL,
+				 "runtime %s %s: %s%s%s", rt->name, args[0],
+				 why, logtext && *logtext ? ": " : "",
+				 logtext ? logtext : "");
 	}
 	spawn_result_clear(&r);
 	return ok;

@@ -1,6 +1,7 @@
 /* Run a helper program to completion with posix_spawn: optional stdin
  * data, captured stdout/stderr (bounded), and a timeout after which the
- * child is killed. Only the three stdio fds reach the child. */
+ * child is killed with its process group (it leads its own session). Only
+ * the three stdio fds reach the child. */
 #pragma once
 
 #include <glib.h>

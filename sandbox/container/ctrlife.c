@@ -174,6 +174,7 @@ static gboolean start_monitor(CtrManager *m, Container *c, int *pid,
 		.terminal = c->config->tty,
 		.stdin_open = c->config->stdin_,
 		.start = TRUE,
+		.timeout_ms = rt->timeout_ms,
 	};
 	if (!conmon_start(&o, pid, error))
 		return FALSE;

@@ -1,0 +1,166 @@
+"""berth under hostile conditions (issue 21): an OCI runtime and a CNI
+plugin that hang, a full disk, a container flooding its log, a fork bomb,
+and who may reach the CRI socket and the streaming server. Each case checks
+the error the RPC gives, that nothing is left behind, and that berthd keeps
+answering meanwhile. Traffic stays on 127.0.0.1 and the test's own netns."""
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import grpc
+import pytest
+
+from conftest import api_pb2, wait_for
+from test_container_lifecycle import create, cstatus, ctr_config, image_ref  # noqa: F401
+from test_container_recovery import ctr_dirs, monitors_of, slow_runtime_berthd
+
+TIMEOUT_S = 3  # runtime_timeout and cni_timeout of these tests
+
+
+def sleepers(marker):
+    """Pids of `sleep <marker>` processes."""
+    r = subprocess.run(["pgrep", "-x", "-f", f"sleep {marker}"], capture_output=True, text=True)
+    return [int(p) for p in r.stdout.split()]
+
+
+class Answering(threading.Thread):
+    """Cheap RPCs in a loop while something slow runs: each must come back
+    within a second."""
+
+    def __init__(self, b):
+        super().__init__(daemon=True)
+        self.b, self.stop, self.calls, self.slowest = b, threading.Event(), 0, 0.0
+        self.error = None
+
+    def run(self):
+        while not self.stop.is_set():
+            t0 = time.monotonic()
+            try:
+                self.b.runtime.Version(api_pb2.VersionRequest(), timeout=5)
+                self.b.runtime.ListContainers(api_pb2.ListContainersRequest(), timeout=5)
+                self.b.runtime.ListPodSandbox(api_pb2.ListPodSandboxRequest(), timeout=5)
+            except Exception as e:  # noqa: BLE001 (reported by check)
+                self.error = e
+                return
+            self.slowest = max(self.slowest, time.monotonic() - t0)
+            self.calls += 1
+            time.sleep(0.1)
+
+    def check(self):
+        self.stop.set()
+        self.join()
+        assert self.error is None, self.error
+        assert self.calls >= 5 and self.slowest < 1.0, (self.calls, self.slowest)
+
+
+# --- a hung OCI runtime -----------------------------------------------------
+
+# test_container_recovery's runc wrapper, whose "slow" verbs sleep in a
+# child of the script (a runtime's helper stuck in the kernel, say) for
+# MARKER seconds: the number marks them for the leftovers check.
+MARKER = "7321"
+
+
+@pytest.fixture
+def hung(make_berthd, image_ref, tmp_path):  # noqa: F811
+    """That wrapper as runtime handler `slow`, runtime_timeout = 3 s, a pod
+    on the handler, and hang(verbs...) to choose what hangs."""
+    b, pod_id, cfg, d = slow_runtime_berthd(
+        make_berthd, image_ref, tmp_path, f"[berth.runtime]\nruntime_timeout = {TIMEOUT_S}\n")
+
+    def hang(*verbs):
+        for f in d.glob("slow-*"):
+            f.unlink()
+        for v in verbs:
+            (d / f"slow-{v}").write_text(MARKER)
+    yield b, pod_id, cfg, hang, str(d / "slowrunc")
+    hang()
+    assert sleepers(MARKER) == []
+
+
+def no_sleepers():
+    """The hung runtime's helper was killed with it (SIGKILL to its
+    process group: gone within moments)."""
+    wait_for(lambda: sleepers(MARKER) == [], timeout=2,
+             what="the hung runtime's child killed")
+
+
+def runtime_state(b, cid):
+    return os.path.join(b.runroot, "runtimes", "slow", cid)
+
+
+def test_hung_runtime_run_times_out_and_leaves_nothing(hung, image_ref):  # noqa: F811
+    b, pod_id, pcfg, hang, wrapper = hung
+    cid = create(b, pod_id, pcfg, ctr_config(image_ref, cmd=("sleep", "1000")))
+    hang("run")
+    answering = Answering(b)
+    answering.start()
+    t0 = time.monotonic()
+    with pytest.raises(grpc.RpcError) as e:
+        b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid), timeout=60)
+    took = time.monotonic() - t0
+    answering.check()
+    # The runtime (path and verb) and the deadline are named.
+    assert f"{wrapper} run: timed out after {TIMEOUT_S} s" in e.value.details()
+    assert TIMEOUT_S <= took < TIMEOUT_S + 10
+    # The runtime and everything it started were killed, the monitor is
+    # gone, and so are its dir and the runtime's state.
+    no_sleepers()
+    wait_for(lambda: monitors_of(cid) == [], what="monitor gone")
+    assert ctr_dirs(b, cid) == [os.path.join(b.root, "containers", cid)]
+    assert not os.path.exists(runtime_state(b, cid))
+    # A failed start leaves an exited container (kubelet removes it and
+    # makes a new one), saying why.
+    st = cstatus(b, cid).status
+    assert st.state == api_pb2.CONTAINER_EXITED and st.reason == "StartError"
+    assert "timed out" in st.message
+    b.runtime.RemoveContainer(api_pb2.RemoveContainerRequest(container_id=cid))
+    assert ctr_dirs(b, cid) == []
+    with pytest.raises(grpc.RpcError) as e:
+        cstatus(b, cid)
+    assert e.value.code() == grpc.StatusCode.NOT_FOUND
+    # The handler works again once the runtime does.
+    hang()
+    cid = create(b, pod_id, pcfg, ctr_config(image_ref, name="again", cmd=("sleep", "1000")))
+    b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+    assert cstatus(b, cid).status.state == api_pb2.CONTAINER_RUNNING
+
+
+def test_hung_runtime_delete_and_kill_time_out(hung, image_ref):  # noqa: F811
+    b, pod_id, pcfg, hang, wrapper = hung
+    cid = create(b, pod_id, pcfg, ctr_config(image_ref, cmd=("sleep", "1000")))
+    b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+    # Without its monitor, a stop signals through `runtime kill`.
+    for pid in monitors_of(cid):
+        os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: monitors_of(cid) == [], what="monitor killed")
+    hang("kill", "delete")
+    answering = Answering(b)
+    answering.start()
+    t0 = time.monotonic()
+    with pytest.raises(grpc.RpcError) as e:
+        b.runtime.StopContainer(api_pb2.StopContainerRequest(container_id=cid, timeout=0),
+                                timeout=60)
+    assert e.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert f"runtime slow kill: {wrapper} timed out after {TIMEOUT_S} s" in e.value.details()
+    assert time.monotonic() - t0 < TIMEOUT_S + 10
+    no_sleepers()
+    hang("delete")
+    b.runtime.StopContainer(api_pb2.StopContainerRequest(container_id=cid, timeout=0))
+    assert cstatus(b, cid).status.state == api_pb2.CONTAINER_EXITED
+    with pytest.raises(grpc.RpcError) as e:
+        b.runtime.RemoveContainer(api_pb2.RemoveContainerRequest(container_id=cid), timeout=60)
+    answering.check()
+    assert e.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert f"runtime slow delete: {wrapper} timed out after {TIMEOUT_S} s" in e.value.details()
+    no_sleepers()
+    # A retry once the runtime answers again removes everything.
+    hang()
+    b.runtime.RemoveContainer(api_pb2.RemoveContainerRequest(container_id=cid))
+    with pytest.raises(grpc.RpcError) as e:
+        cstatus(b, cid)
+    assert e.value.code() == grpc.StatusCode.NOT_FOUND
+    assert ctr_dirs(b, cid) == [] and not os.path.exists(runtime_state(b, cid))
+
