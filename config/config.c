@@ -73,6 +73,7 @@ BerthConfig *berth_config_new_default(void)
 	const char *dirs[] = {"/usr/lib/cni", "/opt/cni/bin", NULL};
 	c->cni_plugin_dirs = g_strdupv((char **)dirs);
 	c->cni_default_network = g_strdup("");
+	c->cni_timeout = 60;
 	c->enable_metrics = FALSE;
 	c->metrics_address = g_strdup("127.0.0.1:9090");
 	c->stream_address = g_strdup("127.0.0.1");

@@ -48,6 +48,7 @@ typedef struct BerthConfig {
 	char *cni_conf_dir;
 	char **cni_plugin_dirs;
 	char *cni_default_network;
+	gint64 cni_timeout; /* seconds one plugin call may take */
 	/* [berth.metrics] */
 	gboolean enable_metrics;
 	char *metrics_address;

@@ -79,6 +79,9 @@ const ConfigKey config_keys[] = {
 	{"berth.network", "cni_default_network", CK_STRING,
 	 OFF(cni_default_network), "cni-default-network",
 	 "network name to use (\"\": the first config in lexical order)"},
+	{"berth.network", "cni_timeout", CK_INT, OFF(cni_timeout),
+	 "cni-timeout", "seconds one CNI plugin call may take before it is "
+	 "killed", 1, 3600},
 	{"berth.metrics", "enable_metrics", CK_BOOL, OFF(enable_metrics),
 	 "enable-metrics", "serve Prometheus metrics"},
 	{"berth.metrics", "metrics_address", CK_STRING, OFF(metrics_address),

@@ -15,6 +15,8 @@ import pytest
 from conftest import api_pb2, wait_for
 from test_container_lifecycle import create, cstatus, ctr_config, image_ref  # noqa: F401
 from test_container_recovery import ctr_dirs, monitors_of, slow_runtime_berthd
+from test_pod_lifecycle import pod_config, run_pod
+from test_pod_recovery import berthd_with_plugin, nothing_left, plugdir  # noqa: F401
 
 TIMEOUT_S = 3  # runtime_timeout and cni_timeout of these tests
 
@@ -163,4 +165,33 @@ def test_hung_runtime_delete_and_kill_time_out(hung, image_ref):  # noqa: F811
         cstatus(b, cid)
     assert e.value.code() == grpc.StatusCode.NOT_FOUND
     assert ctr_dirs(b, cid) == [] and not os.path.exists(runtime_state(b, cid))
+
+# --- a hung CNI plugin ------------------------------------------------------
+
+def test_hung_cni_plugin_times_out_and_rolls_back(make_berthd, plugdir):  # noqa: F811
+    """test_pod_recovery's plugin, after the bridge in the chain, sleeping
+    in ADD: the bridge's ADD gave the pod an address, which must go again."""
+    (plugdir / "sleep").write_text("3600")
+    b = berthd_with_plugin(make_berthd, plugdir, extra=["--cni-timeout", str(TIMEOUT_S)]).start()
+    answering = Answering(b)
+    answering.start()
+    t0 = time.monotonic()
+    with pytest.raises(grpc.RpcError) as e:
+        run_pod(b, pod_config(name="cnihang"), timeout=60)
+    took = time.monotonic() - t0
+    answering.check()
+    assert e.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert f"CNI plugin testplug ADD timed out after {TIMEOUT_S} s and was killed" in \
+        e.value.details()
+    assert TIMEOUT_S <= took < TIMEOUT_S + 10
+    r = subprocess.run(["pgrep", "-f", str(plugdir / "testplug")], capture_output=True, text=True)
+    assert r.stdout == ""
+    # No pod record, netns, address, NAT rule or cgroup is left.
+    nothing_left(b)
+    (plugdir / "sleep").unlink()
+    pod_id = run_pod(b, pod_config(name="cnihang"))
+    assert b.leases() != []
+    b.runtime.StopPodSandbox(api_pb2.StopPodSandboxRequest(pod_sandbox_id=pod_id))
+    b.runtime.RemovePodSandbox(api_pb2.RemovePodSandboxRequest(pod_sandbox_id=pod_id))
+    nothing_left(b)
 
