@@ -46,6 +46,7 @@ BerthConfig *berth_config_new_default(void)
 	c->root = g_strdup("/var/lib/berth");
 	c->runroot = g_strdup("/run/berth");
 	c->listen = g_strdup("/run/berth/berth.sock");
+	c->listen_group = g_strdup("");
 	c->log_level = g_strdup("info");
 	c->grpc_max_recv_msg_size = 16 * 1024 * 1024;
 	c->grpc_max_send_msg_size = 16 * 1024 * 1024;

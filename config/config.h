@@ -19,7 +19,8 @@ typedef struct BerthConfig {
 	/* [berth] */
 	char *root;
 	char *runroot;
-	char *listen; /* a filesystem path (unix:// stripped on input) */
+	char *listen;	    /* a filesystem path (unix:// stripped on input) */
+	char *listen_group; /* the socket's group: a name or id; "" = 0 */
 	char *log_level;
 	gint64 grpc_max_recv_msg_size;
 	gint64 grpc_max_send_msg_size;

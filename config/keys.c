@@ -25,6 +25,8 @@ const ConfigKey config_keys[] = {
 	 "volatile state: sockets, namespace pins, exit files", .absolute_path = TRUE},
 	{"berth", "listen", CK_STRING, OFF(listen), "listen",
 	 "CRI socket: a path or unix:// URL", .absolute_path = TRUE},
+	{"berth", "listen_group", CK_STRING, OFF(listen_group), "listen-group",
+	 "group (name or id) owning the CRI socket, mode 0660 (\"\": root)"},
 	{"berth", "log_level", CK_STRING, OFF(log_level), "log-level",
 	 "error, warn, info, debug or trace", .choices = log_levels},
 	{"berth", "grpc_max_recv_msg_size", CK_INT, OFF(grpc_max_recv_msg_size),

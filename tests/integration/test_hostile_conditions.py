@@ -3,9 +3,12 @@ plugin that hang, a full disk, a container flooding its log, a fork bomb,
 and who may reach the CRI socket and the streaming server. Each case checks
 the error the RPC gives, that nothing is left behind, and that berthd keeps
 answering meanwhile. Traffic stays on 127.0.0.1 and the test's own netns."""
+import grp
 import os
 import signal
+import stat
 import subprocess
+import sys
 import threading
 import time
 
@@ -194,4 +197,44 @@ def test_hung_cni_plugin_times_out_and_rolls_back(make_berthd, plugdir):  # noqa
     b.runtime.StopPodSandbox(api_pb2.StopPodSandboxRequest(pod_sandbox_id=pod_id))
     b.runtime.RemovePodSandbox(api_pb2.RemovePodSandboxRequest(pod_sandbox_id=pod_id))
     nothing_left(b)
+
+# --- who may reach berthd ---------------------------------------------------
+
+NOBODY = 65534
+
+
+def connect_as(sock, uid, groups=()):
+    """Connect to the socket as uid with these supplementary groups: "" when
+    it worked, else the error."""
+    code = ("import socket, sys\ns = socket.socket(socket.AF_UNIX)\n"
+            "try:\n    s.connect(sys.argv[1])\nexcept OSError as e:\n    print(e.strerror)\n")
+    r = subprocess.run([sys.executable, "-c", code, sock], user=uid, group=NOBODY,
+                       extra_groups=list(groups), capture_output=True, text=True, check=True)
+    return r.stdout.strip()
+
+
+def socket_mode_gid(b):
+    st = os.stat(b.sock)
+    assert stat.S_ISSOCK(st.st_mode)
+    return stat.S_IMODE(st.st_mode), st.st_gid
+
+
+def test_cri_socket_mode_and_group(make_berthd, tmpbase):
+    os.chmod(tmpbase, 0o711)  # let an unprivileged uid walk to the sockets
+    a = make_berthd("a").start()
+    assert socket_mode_gid(a) == (0o660, 0)
+    assert connect_as(a.sock, NOBODY) == "Permission denied"
+    assert connect_as(a.sock, NOBODY, [0]) == ""
+    g = make_berthd("g", extra_args=["--listen-group", "4242"]).start()
+    assert socket_mode_gid(g) == (0o660, 4242)
+    assert connect_as(g.sock, NOBODY) == "Permission denied"
+    assert connect_as(g.sock, NOBODY, [4242]) == ""
+    daemon = grp.getgrnam("daemon").gr_gid
+    n = make_berthd("n", conf_text='[berth]\nlisten_group = "daemon"\n').start()
+    assert socket_mode_gid(n) == (0o660, daemon)
+    bad = make_berthd("bad", conf_text='[berth]\nlisten_group = "no-such-group-b21"\n')
+    bad.start(wait=False)
+    assert bad.proc.wait(60) != 0
+    assert "listen_group no-such-group-b21: no such group" in bad.logs()
+    assert not os.path.exists(bad.sock)
 

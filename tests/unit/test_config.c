@@ -125,6 +125,7 @@ static void test_merge_overrides_and_keeps(void **state)
 	assert_int_equal(c->pids_limit, 4096);
 	assert_int_equal(c->runtime_timeout, 120); /* the default */
 	assert_int_equal(c->cni_timeout, 60);
+	assert_string_equal(c->listen_group, "");
 	assert_string_equal(c->default_capabilities[0], "CHOWN");
 	assert_null(c->default_capabilities[1]);
 	assert_true(c->enable_metrics);
