@@ -6,6 +6,7 @@ answering meanwhile. Traffic stays on 127.0.0.1 and the test's own netns."""
 import grp
 import os
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -20,6 +21,8 @@ from test_container_lifecycle import create, cstatus, ctr_config, image_ref  # n
 from test_container_recovery import ctr_dirs, monitors_of, slow_runtime_berthd
 from test_pod_lifecycle import pod_config, run_pod
 from test_pod_recovery import berthd_with_plugin, nothing_left, plugdir  # noqa: F401
+from test_streaming import V5, env, exec_url, start_ctr  # noqa: F401
+from wsclient import HandshakeError, WebSocket, http_get
 
 TIMEOUT_S = 3  # runtime_timeout and cni_timeout of these tests
 
@@ -238,3 +241,63 @@ def test_cri_socket_mode_and_group(make_berthd, tmpbase):
     assert "listen_group no-such-group-b21: no such group" in bad.logs()
     assert not os.path.exists(bad.sock)
 
+def refused(url, status=404):
+    with pytest.raises(HandshakeError) as e:
+        WebSocket(url, [V5])
+    return e.value.status == status
+
+
+def test_streaming_refuses_other_paths_and_races(env, image_ref):  # noqa: F811
+    """Beyond test_streaming's token rules: no path but the exact token path
+    is served, a refused path leaves the token usable, and of clients racing
+    for one token exactly one gets the session."""
+    b, pod_id, pcfg = env
+    cid = start_ctr(b, pod_id, pcfg, image_ref)
+    url = exec_url(b, cid, ["echo", "hi"])
+    base, token = url.rsplit("/exec/", 1)
+    swapped = token.swapcase()
+    assert swapped != token
+    for path in (f"/exec/{token}/", f"/exec//{token}", f"//exec/{token}",
+                 f"/exec/../exec/{token}", f"/exec/{token}%2F", f"/exec/{token}/x",
+                 f"/EXEC/{token}", f"/exec/{token[:-1]}", f"/exec/{token}x",
+                 f"/exec/{swapped}", f"/attach/{token}", f"/portforward/{token}",
+                 f"/{token}", f"/exec/x/{token}"):
+        assert refused(base + path), path
+    for method in ("PUT", "DELETE", "OPTIONS"):
+        with socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1]))) as s:
+            s.sendall(f"{method} /exec/{token} HTTP/1.1\r\nHost: x\r\n"
+                      "Connection: close\r\n\r\n".encode())
+            assert s.recv(100).split(b" ")[1] == b"405", method
+    ws = WebSocket(url, [V5])
+    out = b""
+    while (m := ws.recv()) is not None:
+        out += m[1]
+    ws.close()
+    assert out.startswith(b"\x01hi\n")
+    assert refused(url)
+
+    url = exec_url(b, cid, ["echo", "once"])
+    results = []
+
+    def race():
+        try:
+            WebSocket(url, [V5]).close()
+            results.append(101)
+        except HandshakeError as e:
+            results.append(e.status)
+    threads = [threading.Thread(target=race) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [101] + [404] * 7
+
+    # Every kind of URL expires (lifetime 2 s here), unused.
+    urls = [exec_url(b, cid, ["true"]),
+            b.runtime.Attach(api_pb2.AttachRequest(container_id=cid, stdout=True)).url,
+            b.runtime.PortForward(api_pb2.PortForwardRequest(pod_sandbox_id=pod_id,
+                                                             port=[80])).url]
+    time.sleep(2.5)
+    for u in urls:
+        assert refused(u), u
+    assert http_get(base + "/")[0] == 404
