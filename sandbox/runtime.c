@@ -44,8 +44,24 @@ static char *probe_spec(void)
 	return text;
 }
 
-static gboolean write_bundle(const char *dir, const char *pause_path,
-			     GError **error)
+/* path holds exactly data (len bytes), written anew only when it does not:
+ * a restart on a full disk must not need a byte of it. */
+static gboolean keep_file(const char *path, const char *data, gsize len,
+			  mode_t mode, GError **error)
+{
+	g_autofree char *have = NULL;
+	gsize have_len = 0;
+	if (g_file_get_contents(path, &have, &have_len, NULL) &&
+	    have_len == len && memcmp(have, data, len) == 0)
+		return TRUE;
+	return berth_replace_file(path, data, len, mode, error);
+}
+
+/* The probe's bundle, the same for every probe and every start, so it is
+ * kept under dir and only checked: berthd restarted on a full disk still
+ * finds its runtimes working (it once judged them all broken). */
+static gboolean keep_bundle(const char *dir, const char *pause_path,
+			    GError **error)
 {
 	g_autofree char *rootfs = g_build_filename(dir, "rootfs", NULL);
 	g_autofree char *pause = g_build_filename(rootfs, "pause", NULL);
@@ -58,14 +74,12 @@ static gboolean write_bundle(const char *dir, const char *pause_path,
 		return FALSE;
 	g_autofree char *data = NULL;
 	gsize len = 0;
-	if (!berth_read_file(pause_path, &data, &len, error))
-		return FALSE;
-	if (!g_file_set_contents_full(pause, data, len,
-				      G_FILE_SET_CONTENTS_NONE, 0755, error))
+	if (!berth_read_file(pause_path, &data, &len, error) ||
+	    !keep_file(pause, data, len, 0755, error))
 		return FALSE;
 	g_autofree char *spec = probe_spec();
 	g_autofree char *config = g_build_filename(dir, "config.json", NULL);
-	return g_file_set_contents(config, spec, -1, error);
+	return keep_file(config, spec, strlen(spec), 0644, error);
 }
 
 gboolean oci_runtime_probe_one(const char *path, const char *root,
@@ -79,12 +93,11 @@ gboolean oci_runtime_probe_one(const char *path, const char *root,
 	}
 	g_autofree char *id = g_strdup_printf("berth-probe-%d-%08x", getpid(),
 					      g_random_int());
-	g_autofree char *dir = g_build_filename(workdir, id, NULL);
+	g_autofree char *dir = g_build_filename(workdir, "bundle", NULL);
 	g_autoptr(GError) error = NULL;
-	if (!write_bundle(dir, pause_path, &error)) {
+	if (!keep_bundle(dir, pause_path, &error)) {
 		*problem = g_strdup_printf("cannot prepare probe bundle: %s",
 					   error->message);
-		berth_rm_rf(dir, NULL);
 		return FALSE;
 	}
 	const char *argv[] = {path,	  "--root", root, "run",
@@ -105,7 +118,6 @@ gboolean oci_runtime_probe_one(const char *path, const char *root,
 		if (spawn_sync(&d, &r, NULL))
 			spawn_result_clear(&r);
 	}
-	berth_rm_rf(dir, NULL);
 	return *problem == NULL;
 }
 

@@ -3,6 +3,7 @@ plugin that hang, a full disk, a container flooding its log, a fork bomb,
 and who may reach the CRI socket and the streaming server. Each case checks
 the error the RPC gives, that nothing is left behind, and that berthd keeps
 answering meanwhile. Traffic stays on 127.0.0.1 and the test's own netns."""
+import errno
 import grp
 import os
 import signal
@@ -17,7 +18,8 @@ import grpc
 import pytest
 
 from conftest import api_pb2, wait_for
-from test_container_lifecycle import create, cstatus, ctr_config, image_ref  # noqa: F401
+from test_container_lifecycle import (create, cstatus, ctr_config, image_ref,  # noqa: F401
+                                      log_lines, wait_exited)
 from test_container_recovery import ctr_dirs, monitors_of, slow_runtime_berthd
 from test_pod_lifecycle import pod_config, run_pod
 from test_pod_recovery import berthd_with_plugin, nothing_left, plugdir  # noqa: F401
@@ -301,3 +303,90 @@ def test_streaming_refuses_other_paths_and_races(env, image_ref):  # noqa: F811
     for u in urls:
         assert refused(u), u
     assert http_get(base + "/")[0] == 404
+
+
+# --- a full disk ------------------------------------------------------------
+
+def fill(path):
+    """Take every free byte of path's filesystem with one file."""
+    filler = os.path.join(path, "filler")  # small_root removes it too
+    with open(filler, "wb", buffering=0) as f:
+        for chunk in (1 << 20, 4096, 1):
+            try:
+                while True:
+                    f.write(b"\0" * chunk)
+            except OSError as e:
+                assert e.errno == errno.ENOSPC
+    return filler
+
+
+@pytest.fixture
+def small_root(make_berthd, image_ref, tmp_path):  # noqa: F811
+    """A berthd whose root (store, records, and the pod's logs) is a 64 MiB
+    tmpfs, with the image pulled and a pod."""
+    b = make_berthd("small", extra_args=["--insecure-registry", image_ref.split("/")[0]])
+    os.makedirs(b.root)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m,mode=0711", "berth-small", b.root],
+                   check=True)
+    b.start()
+    b.image.PullImage(api_pb2.PullImageRequest(image=api_pb2.ImageSpec(image=image_ref)))
+    cfg = pod_config(name="smallpod")
+    cfg.log_directory = os.path.join(b.root, "logs")
+    yield b, run_pod(b, cfg), cfg
+    if os.path.exists(os.path.join(b.root, "filler")):  # a failed test's
+        os.unlink(os.path.join(b.root, "filler"))
+
+
+def ctr_ids(b):
+    return {c.id for c in b.runtime.ListContainers(api_pb2.ListContainersRequest()).containers}
+
+
+def test_full_disk(small_root, image_ref):  # noqa: F811
+    b, pod_id, pcfg = small_root
+    # A container that logs a numbered 200-byte line every 20 ms throughout.
+    ticker = create(b, pod_id, pcfg, ctr_config(image_ref, name="ticker", cmd=(
+        "sh", "-c", f"i=0; while true; do i=$((i+1)); echo tick $i {'x' * 190}; usleep 20000; "
+        "done")))
+    b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=ticker))
+    log = cstatus(b, ticker).status.log_path
+    wait_for(lambda: os.path.getsize(log) > 0, what="first log line")
+    filler = fill(b.root)
+    with pytest.raises(grpc.RpcError) as e:
+        create(b, pod_id, pcfg, ctr_config(image_ref, name="late", cmd=("echo", "late")))
+    assert e.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, e.value.details()
+    assert "No space left on device" in e.value.details()
+    # Nothing half-made: no record, no dir, no mount of the failed create.
+    assert ctr_ids(b) == {ticker}
+    assert os.listdir(os.path.join(b.root, "containers")) == [ticker]
+    with open("/proc/self/mountinfo") as f:
+        assert sum(os.path.join(b.root, "containers") in line for line in f) == 1
+    # The ticker and its monitor go on while its log cannot grow.
+    full_size = os.path.getsize(log)
+    time.sleep(1)
+    assert os.path.getsize(log) - full_size < 4096
+    assert cstatus(b, ticker).status.state == api_pb2.CONTAINER_RUNNING
+    assert monitors_of(ticker)
+    # A restart on the full disk finds the same, no broken record, and its
+    # runtimes working (their probe needs no space).
+    assert b.stop() == 0
+    before = len(b.logs())
+    b.start()
+    assert ctr_ids(b) == {ticker}
+    assert cstatus(b, ticker).status.state == api_pb2.CONTAINER_RUNNING
+    bad = [line for line in b.logs()[before:].splitlines() if line.split()[1:2] != ["info"]]
+    assert bad == []
+    conditions = b.runtime.Status(api_pb2.StatusRequest()).status.conditions
+    assert all(c.status for c in conditions), conditions
+    # Space comes back: a create works, and the ticker's log grows again.
+    size = os.path.getsize(log)
+    os.unlink(filler)
+    cid = create(b, pod_id, pcfg, ctr_config(image_ref, name="late", cmd=("echo", "late")))
+    b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+    assert wait_exited(b, cid).exit_code == 0
+    wait_for(lambda: os.path.getsize(log) > size + 10000, what="the log growing again")
+    b.runtime.StopContainer(api_pb2.StopContainerRequest(container_id=ticker, timeout=0))
+    # Every line of the log is a whole CRI record, in order; lines written
+    # while the disk was full are lost, none is cut.
+    ticks = [int(m.split()[1]) for _, s, t, m in log_lines(log)]
+    assert ticks == sorted(ticks) and len(set(ticks)) == len(ticks)
+    assert ticks[0] == 1
