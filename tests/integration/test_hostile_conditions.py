@@ -17,9 +17,9 @@ import time
 import grpc
 import pytest
 
-from conftest import api_pb2, wait_for
-from test_container_lifecycle import (create, cstatus, ctr_config, image_ref,  # noqa: F401
-                                      log_lines, wait_exited)
+from conftest import SAN, api_pb2, wait_for
+from test_container_lifecycle import (LOG_LINE, create, cstatus, ctr_config,  # noqa: F401
+                                      image_ref, log_lines, wait_exited)
 from test_container_recovery import ctr_dirs, monitors_of, slow_runtime_berthd
 from test_pod_lifecycle import pod_config, run_pod
 from test_pod_recovery import berthd_with_plugin, nothing_left, plugdir  # noqa: F401
@@ -390,3 +390,53 @@ def test_full_disk(small_root, image_ref):  # noqa: F811
     ticks = [int(m.split()[1]) for _, s, t, m in log_lines(log)]
     assert ticks == sorted(ticks) and len(set(ticks)) == len(ticks)
     assert ticks[0] == 1
+
+
+# --- a log flood ------------------------------------------------------------
+
+def vm_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(next(line for line in f if line.startswith("VmRSS:")).split()[1])
+
+
+def tail_line(path):
+    with open(path, "rb") as f:
+        f.seek(max(0, os.path.getsize(path) - 4096))
+        return f.read().rstrip(b"\n").rsplit(b"\n", 1)[-1]
+
+
+def test_log_flood(env, image_ref):  # noqa: F811
+    """seq as fast as it can (about 2 million lines a second here) for 6 s,
+    with kubelet's rotation (rename, then ReopenContainerLog) half-way:
+    berthd's and the monitor's memory stay flat, berthd answers, and the two
+    files hold every number once, in order, each a whole CRI record."""
+    b, pod_id, pcfg = env
+    cid = start_ctr(b, pod_id, pcfg, image_ref, name="flood", cmd=("seq", "1", "999999999"))
+    log = cstatus(b, cid).status.log_path
+    [monitor] = monitors_of(cid)
+    time.sleep(2)
+    rss0 = {p: vm_rss_kib(p) for p in (b.proc.pid, monitor)}
+    answering = Answering(b)
+    answering.start()
+    time.sleep(2)
+    os.rename(log, log + ".1")
+    b.runtime.ReopenContainerLog(api_pb2.ReopenContainerLogRequest(container_id=cid))
+    time.sleep(2)
+    rss1 = {p: vm_rss_kib(p) for p in (b.proc.pid, monitor)}
+    answering.check()
+    b.runtime.StopContainer(api_pb2.StopContainerRequest(container_id=cid, timeout=0))
+    assert os.path.getsize(log) > 1 << 20  # the reopened file got its share
+    # All but the last record: "<time> stdout F <n>" with n the line number.
+    # The last may be cut short by the kill (P).
+    check = subprocess.run(
+        f"cat {log}.1 {log} | head -n -1 | awk '$2 != \"stdout\" || $3 != \"F\" || "
+        "$4 != NR {print NR \": \" $0; exit 1} END {print NR}'",
+        shell=True, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout[:300]
+    lines = int(check.stdout)
+    assert lines > 1000000
+    _, s, t, m = LOG_LINE.match(tail_line(log)).groups()
+    assert s == b"stdout" and (m == b"%d" % (lines + 1) or t == b"P"), (s, t, m)
+    if not SAN:
+        assert rss1[b.proc.pid] - rss0[b.proc.pid] < 4096, (rss0, rss1)
+        assert rss1[monitor] - rss0[monitor] < 256, (rss0, rss1)
