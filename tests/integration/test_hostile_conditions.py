@@ -5,6 +5,7 @@ the error the RPC gives, that nothing is left behind, and that berthd keeps
 answering meanwhile. Traffic stays on 127.0.0.1 and the test's own netns."""
 import errno
 import grp
+import json
 import os
 import signal
 import socket
@@ -320,6 +321,15 @@ def fill(path):
     return filler
 
 
+def started_with_pod(b, image_ref, log_dir):  # noqa: F811
+    """b started, the image pulled, and a pod logging under log_dir."""
+    b.start()
+    b.image.PullImage(api_pb2.PullImageRequest(image=api_pb2.ImageSpec(image=image_ref)))
+    cfg = pod_config(name="hostile")
+    cfg.log_directory = log_dir
+    return b, run_pod(b, cfg), cfg
+
+
 @pytest.fixture
 def small_root(make_berthd, image_ref, tmp_path):  # noqa: F811
     """A berthd whose root (store, records, and the pod's logs) is a 64 MiB
@@ -328,11 +338,7 @@ def small_root(make_berthd, image_ref, tmp_path):  # noqa: F811
     os.makedirs(b.root)
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m,mode=0711", "berth-small", b.root],
                    check=True)
-    b.start()
-    b.image.PullImage(api_pb2.PullImageRequest(image=api_pb2.ImageSpec(image=image_ref)))
-    cfg = pod_config(name="smallpod")
-    cfg.log_directory = os.path.join(b.root, "logs")
-    yield b, run_pod(b, cfg), cfg
+    yield started_with_pod(b, image_ref, os.path.join(b.root, "logs"))
     if os.path.exists(os.path.join(b.root, "filler")):  # a failed test's
         os.unlink(os.path.join(b.root, "filler"))
 
@@ -440,3 +446,65 @@ def test_log_flood(env, image_ref):  # noqa: F811
     if not SAN:
         assert rss1[b.proc.pid] - rss0[b.proc.pid] < 4096, (rss0, rss1)
         assert rss1[monitor] - rss0[monitor] < 256, (rss0, rss1)
+
+
+# --- a fork bomb ------------------------------------------------------------
+
+PIDS_LIMIT = 64
+
+
+def pids_cgroup(pid):
+    """The pids controller's dir of a process (v1 or v2)."""
+    with open(f"/proc/{pid}/cgroup") as f:
+        for line in f:
+            _, ctrls, path = line.rstrip("\n").split(":", 2)
+            if "pids" in ctrls.split(","):
+                return f"/sys/fs/cgroup/pids{path}"
+            if ctrls == "" and os.path.exists(f"/sys/fs/cgroup/unified{path}/pids.max"):
+                return f"/sys/fs/cgroup/unified{path}"
+    raise AssertionError(f"no pids cgroup for {pid}")
+
+
+def read_int(path):
+    with open(path) as f:
+        return f.read().strip()
+
+
+def test_fork_bomb_under_pids_limit(make_berthd, image_ref, tmp_path):  # noqa: F811
+    """pids_limit (CRI has no pids field; berth's config gives every
+    container one): a fork bomb fills its container's pids cgroup and no
+    more, the host and berthd go on, and stop + remove end every process."""
+    b = make_berthd(extra_args=["--insecure-registry", image_ref.split("/")[0],
+                                "--pids-limit", str(PIDS_LIMIT)])
+    b, pod_id, pcfg = started_with_pod(b, image_ref, str(tmp_path / "logs"))
+    # Every process forks for ever; one whose fork fails dies (busybox sh),
+    # and its slot goes to the next fork: the cgroup stays full. The init
+    # becomes a sleep, which forks no more and so lives on. A fifth of a
+    # CPU keeps the bomb from taking the machine's.
+    bomb = "f() { while :; do f & done; }; f & exec sleep 100000 # bomb-7321"
+    cfg = ctr_config(image_ref, name="bomb", cmd=("sh", "-c", bomb))
+    cfg.linux.resources.cpu_period, cfg.linux.resources.cpu_quota = 100000, 20000
+    cid = create(b, pod_id, pcfg, cfg)
+    b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+    info = json.loads(cstatus(b, cid, verbose=True).info["info"])
+    cg = pids_cgroup(info["pid"])
+    assert read_int(f"{cg}/pids.max") == str(PIDS_LIMIT)
+    answering = Answering(b)
+    answering.start()
+    wait_for(lambda: int(read_int(f"{cg}/pids.current")) >= PIDS_LIMIT - 2, timeout=20,
+             what="the bomb filling its pids cgroup")
+    time.sleep(2)
+    assert int(read_int(f"{cg}/pids.current")) <= PIDS_LIMIT
+    assert int(read_int(f"{cg}/pids.events").split()[-1]) > 0  # forks were refused
+    assert len(subprocess.run(["pgrep", "-f", "bomb-7321"], capture_output=True,
+                              text=True).stdout.split()) <= PIDS_LIMIT
+    # The host still forks; berthd still answers, execs included.
+    assert subprocess.run(["true"]).returncode == 0
+    answering.check()
+    assert cstatus(b, cid).status.state == api_pb2.CONTAINER_RUNNING
+    b.runtime.StopContainer(api_pb2.StopContainerRequest(container_id=cid, timeout=0))
+    assert cstatus(b, cid).status.state == api_pb2.CONTAINER_EXITED
+    b.runtime.RemoveContainer(api_pb2.RemoveContainerRequest(container_id=cid))
+    wait_for(lambda: subprocess.run(["pgrep", "-f", "bomb-7321"]).returncode == 1,
+             what="every bomb process gone")
+    assert ctr_dirs(b, cid) == []
