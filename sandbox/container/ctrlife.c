@@ -810,7 +810,8 @@ static gboolean remove_locked(CtrManager *m, Container *c, GError **error)
 	if (!stop_locked(m, c, 0, error))
 		return FALSE;
 	container_set_state(c, CTR_REMOVING);
-	if (!ctr_save(m, c, error) || !ctr_undo_create(m, c, error) ||
+	if (!store_save_unless_full(m->store, c, error) ||
+	    !ctr_undo_create(m, c, error) ||
 	    !store_delete(m->store, c->id, error))
 		return FALSE;
 	store_forget(m->store, c);

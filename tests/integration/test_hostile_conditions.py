@@ -4,6 +4,7 @@ and who may reach the CRI socket and the streaming server. Each case checks
 the error the RPC gives, that nothing is left behind, and that berthd keeps
 answering meanwhile. Traffic stays on 127.0.0.1 and the test's own netns."""
 import errno
+import glob
 import grp
 import json
 import os
@@ -22,7 +23,7 @@ from conftest import SAN, api_pb2, wait_for
 from test_container_lifecycle import (LOG_LINE, create, cstatus, ctr_config,  # noqa: F401
                                       image_ref, log_lines, wait_exited)
 from test_container_recovery import ctr_dirs, monitors_of, slow_runtime_berthd
-from test_pod_lifecycle import pod_config, run_pod
+from test_pod_lifecycle import list_ids, pod_config, run_pod
 from test_pod_recovery import berthd_with_plugin, nothing_left, plugdir  # noqa: F401
 from test_streaming import V5, env, exec_url, start_ctr  # noqa: F401
 from wsclient import HandshakeError, WebSocket, http_get
@@ -310,7 +311,7 @@ def test_streaming_refuses_other_paths_and_races(env, image_ref):  # noqa: F811
 
 def fill(path):
     """Take every free byte of path's filesystem with one file."""
-    filler = os.path.join(path, "filler")  # small_root removes it too
+    filler = os.path.join(path, f"filler-{time.monotonic_ns()}")  # small_root removes it too
     with open(filler, "wb", buffering=0) as f:
         for chunk in (1 << 20, 4096, 1):
             try:
@@ -339,8 +340,8 @@ def small_root(make_berthd, image_ref, tmp_path):  # noqa: F811
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m,mode=0711", "berth-small", b.root],
                    check=True)
     yield started_with_pod(b, image_ref, os.path.join(b.root, "logs"))
-    if os.path.exists(os.path.join(b.root, "filler")):  # a failed test's
-        os.unlink(os.path.join(b.root, "filler"))
+    for f in glob.glob(os.path.join(b.root, "filler-*")):  # a failed test's
+        os.unlink(f)
 
 
 def ctr_ids(b):
@@ -356,22 +357,29 @@ def test_full_disk(small_root, image_ref):  # noqa: F811
     b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=ticker))
     log = cstatus(b, ticker).status.log_path
     wait_for(lambda: os.path.getsize(log) > 0, what="first log line")
+    victim = create(b, pod_id, pcfg, ctr_config(image_ref, name="victim", cmd=("sleep", "1000")))
+    b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=victim))
     filler = fill(b.root)
     with pytest.raises(grpc.RpcError) as e:
         create(b, pod_id, pcfg, ctr_config(image_ref, name="late", cmd=("echo", "late")))
     assert e.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, e.value.details()
     assert "No space left on device" in e.value.details()
     # Nothing half-made: no record, no dir, no mount of the failed create.
-    assert ctr_ids(b) == {ticker}
-    assert os.listdir(os.path.join(b.root, "containers")) == [ticker]
-    with open("/proc/self/mountinfo") as f:
-        assert sum(os.path.join(b.root, "containers") in line for line in f) == 1
+    assert ctr_ids(b) == {ticker, victim}
+    assert sorted(os.listdir(os.path.join(b.root, "containers"))) == sorted([ticker, victim])
     # The ticker and its monitor go on while its log cannot grow.
     full_size = os.path.getsize(log)
     time.sleep(1)
     assert os.path.getsize(log) - full_size < 4096
     assert cstatus(b, ticker).status.state == api_pb2.CONTAINER_RUNNING
     assert monitors_of(ticker)
+    # Removing is how kubelet frees space (eviction): it needs none.
+    b.runtime.StopContainer(api_pb2.StopContainerRequest(container_id=victim, timeout=0))
+    b.runtime.RemoveContainer(api_pb2.RemoveContainerRequest(container_id=victim))
+    assert ctr_ids(b) == {ticker} and ctr_dirs(b, victim) == []
+    with open("/proc/self/mountinfo") as f:
+        assert sum(os.path.join(b.root, "containers") in line for line in f) == 1
+    fillers = [filler, fill(b.root)]
     # A restart on the full disk finds the same, no broken record, and its
     # runtimes working (their probe needs no space).
     assert b.stop() == 0
@@ -385,7 +393,8 @@ def test_full_disk(small_root, image_ref):  # noqa: F811
     assert all(c.status for c in conditions), conditions
     # Space comes back: a create works, and the ticker's log grows again.
     size = os.path.getsize(log)
-    os.unlink(filler)
+    for f in fillers:
+        os.unlink(f)
     cid = create(b, pod_id, pcfg, ctr_config(image_ref, name="late", cmd=("echo", "late")))
     b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
     assert wait_exited(b, cid).exit_code == 0
@@ -396,6 +405,13 @@ def test_full_disk(small_root, image_ref):  # noqa: F811
     ticks = [int(m.split()[1]) for _, s, t, m in log_lines(log)]
     assert ticks == sorted(ticks) and len(set(ticks)) == len(ticks)
     assert ticks[0] == 1
+    # A full disk again: the pod still stops and goes, with all it had.
+    filler = fill(b.root)
+    b.runtime.StopPodSandbox(api_pb2.StopPodSandboxRequest(pod_sandbox_id=pod_id))
+    b.runtime.RemovePodSandbox(api_pb2.RemovePodSandboxRequest(pod_sandbox_id=pod_id))
+    assert ctr_ids(b) == set() and list_ids(b) == set()
+    assert os.listdir(os.path.join(b.root, "pods")) == []
+    assert os.listdir(os.path.join(b.root, "containers")) == []
 
 
 # --- a log flood ------------------------------------------------------------
