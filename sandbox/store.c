@@ -100,8 +100,7 @@ gboolean store_save_unless_full(Store *s, gpointer obj, GError **error)
 	g_autoptr(GError) local = NULL;
 	if (store_save(s, obj, &local))
 		return TRUE;
-	if (g_error_matches(local, BERTH_ERROR,
-			    BERTH_ERROR_RESOURCE_EXHAUSTED)) {
+	if (berth_error_code(local) == BERTH_ERROR_RESOURCE_EXHAUSTED) {
 		log_warn("%s %s: going on without its record: %s",
 			 s->ops.index.what, s->ops.index.id(obj),
 			 local->message);
