@@ -173,9 +173,10 @@ static void test_errors(void **state)
 	assert_fails(
 		"[berth.runtime]\nstop_timeout = -1\n",
 		"t.conf:2:16: berth.runtime.stop_timeout must be between 0");
-	assert_fails("[berth.runtime]\nruntime_timeout = 0\n",
-		     "t.conf:2:19: berth.runtime.runtime_timeout must be between "
-		     "1 and 3600");
+	assert_fails(
+		"[berth.runtime]\nruntime_timeout = 0\n",
+		"t.conf:2:19: berth.runtime.runtime_timeout must be between "
+		"1 and 3600");
 	assert_fails("[berth]\nroot = 5\n",
 		     "t.conf:2:8: berth.root must be a string, not an integer");
 	assert_fails("[berth.network]\ncni_plugin_dirs = [\"/a\", 3]\n",
