@@ -22,7 +22,7 @@ import pytest
 from conftest import SAN, api_pb2, wait_for
 from test_container_lifecycle import (LOG_LINE, create, cstatus, ctr_config,  # noqa: F401
                                       image_ref, log_lines, wait_exited)
-from test_container_recovery import ctr_dirs, monitors_of, slow_runtime_berthd
+from test_container_recovery import ctr_dirs, monitors_of, runtime_ids, slow_runtime_berthd
 from test_pod_lifecycle import list_ids, pod_config, run_pod
 from test_pod_recovery import berthd_with_plugin, nothing_left, plugdir  # noqa: F401
 from test_streaming import V5, env, exec_url, start_ctr  # noqa: F401
@@ -175,6 +175,32 @@ def test_hung_runtime_delete_and_kill_time_out(hung, image_ref):  # noqa: F811
         cstatus(b, cid)
     assert e.value.code() == grpc.StatusCode.NOT_FOUND
     assert ctr_dirs(b, cid) == [] and not os.path.exists(runtime_state(b, cid))
+
+
+def test_hung_runtime_create_of_infra_rolls_back_the_pod(hung):
+    """A pod sharing one PID namespace gets an infra process from berthd's
+    own `runtime create`: when that hangs, RunPodSandbox fails at the
+    deadline and the pod is undone."""
+    b, pod_id, pcfg, hang, wrapper = hung
+    leases = b.leases()
+    hang("create")
+    answering = Answering(b)
+    answering.start()
+    t0 = time.monotonic()
+    with pytest.raises(grpc.RpcError) as e:
+        b.runtime.RunPodSandbox(api_pb2.RunPodSandboxRequest(
+            config=pod_config(name="shared", pid=api_pb2.POD), runtime_handler="slow"),
+            timeout=60)
+    answering.check()
+    assert e.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert (f"start the infra process: runtime slow create: {wrapper} timed out after "
+            f"{TIMEOUT_S} s") in e.value.details()
+    assert time.monotonic() - t0 < TIMEOUT_S + 10
+    no_sleepers()
+    assert list_ids(b) == {pod_id}
+    assert os.listdir(os.path.join(b.root, "pods")) == [pod_id]
+    assert b.leases() == leases
+    assert runtime_ids(b) == set()
 
 # --- a hung CNI plugin ------------------------------------------------------
 
