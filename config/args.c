@@ -4,6 +4,7 @@
 #include "config/config.h"
 #include "config/keys.h"
 #include "util/error.h"
+#include "util/notify.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -188,6 +189,7 @@ static BerthConfig *config_from_args(const Args *a, GError **error)
 				lists_seen, error))
 			return NULL;
 	}
+	berth_config_resolve(c, berth_systemd_is_pid1());
 	if (!berth_config_validate(c, error))
 		return NULL;
 	return g_steal_pointer(&c);

@@ -53,8 +53,9 @@ BerthConfig *berth_config_new_default(void)
 	c->shutdown_grace = 10;
 	c->default_runtime = g_strdup("");
 	c->conmon = g_strdup("");
-	c->cgroup_manager = g_strdup("cgroupfs");
-	c->default_cgroup_parent = g_strdup("/berth");
+	c->cgroup_manager = g_strdup("");
+	c->default_cgroup_parent = g_strdup("");
+	c->conmon_cgroup = g_strdup("system.slice");
 	c->default_capabilities = g_strdupv((char **)default_caps);
 	c->default_sysctls = g_new0(char *, 1);
 	c->pids_limit = 0;
@@ -371,8 +372,64 @@ static const char *origin(const BerthConfig *c, const char *key)
 	return o ? o : "default";
 }
 
+void berth_config_resolve(BerthConfig *c, gboolean systemd_is_pid1)
+{
+	if (c->cgroup_manager[0] == '\0') {
+		g_free(c->cgroup_manager);
+		c->cgroup_manager =
+			g_strdup(systemd_is_pid1 ? "systemd" : "cgroupfs");
+		c->cgroup_manager_auto = TRUE;
+	}
+	if (c->default_cgroup_parent[0] == '\0') {
+		g_free(c->default_cgroup_parent);
+		c->default_cgroup_parent =
+			g_strdup(strcmp(c->cgroup_manager, "systemd") == 0
+					 ? "berth.slice"
+					 : "/berth");
+	}
+}
+
+/* default_cgroup_parent and conmon_cgroup suit the cgroup manager: slices
+ * for systemd (the full check of a name is at use), paths for cgroupfs. */
+static gboolean validate_cgroups(const BerthConfig *c, GError **error)
+{
+	const char *parent = c->default_cgroup_parent;
+	if (c->cgroup_manager[0] == '\0' || parent[0] == '\0')
+		return TRUE; /* not resolved yet */
+	gboolean systemd = strcmp(c->cgroup_manager, "systemd") == 0;
+	gboolean slice =
+		g_str_has_suffix(parent, ".slice") && !strchr(parent, '/');
+	if (systemd && !slice)
+		return berth_throw(
+			error, INVALID_ARGUMENT,
+			"default_cgroup_parent \"%s\" (%s) must be "
+			"a slice such as berth.slice with the "
+			"systemd cgroup manager",
+			parent,
+			origin(c, "berth.runtime.default_cgroup_parent"));
+	if (!systemd && parent[0] != '/')
+		return berth_throw(
+			error, INVALID_ARGUMENT,
+			"default_cgroup_parent \"%s\" (%s) must be "
+			"an absolute cgroup path with the cgroupfs "
+			"cgroup manager",
+			parent,
+			origin(c, "berth.runtime.default_cgroup_parent"));
+	if (strcmp(c->conmon_cgroup, "pod") != 0 &&
+	    (!g_str_has_suffix(c->conmon_cgroup, ".slice") ||
+	     strchr(c->conmon_cgroup, '/')))
+		return berth_throw(error, INVALID_ARGUMENT,
+				   "conmon_cgroup \"%s\" (%s) must be a "
+				   "slice such as system.slice, or \"pod\"",
+				   c->conmon_cgroup,
+				   origin(c, "berth.runtime.conmon_cgroup"));
+	return TRUE;
+}
+
 gboolean berth_config_validate(const BerthConfig *c, GError **error)
 {
+	if (!validate_cgroups(c, error))
+		return FALSE;
 	for (guint i = 0; i < c->runtimes->len; i++) {
 		const BerthRuntimeHandler *h =
 			g_ptr_array_index(c->runtimes, i);

@@ -28,8 +28,16 @@ typedef struct BerthConfig {
 	/* [berth.runtime] */
 	char *default_runtime; /* "" = crun when it works here, else runc */
 	char *conmon;	       /* "" = berth-conmon beside berthd */
-	char *cgroup_manager;  /* "cgroupfs" or "systemd" */
-	char *default_cgroup_parent; /* for pods that bring none */
+	/* "cgroupfs" or "systemd"; "" until berth_config_resolve: systemd
+	 * when PID 1 is systemd, else cgroupfs (cgroup_manager_auto). */
+	char *cgroup_manager;
+	gboolean cgroup_manager_auto;
+	/* For pods that bring none: a path (cgroupfs) or a slice (systemd);
+	 * "" until berth_config_resolve: /berth or berth.slice. */
+	char *default_cgroup_parent;
+	/* systemd driver: the slice of the monitors' scopes, or "pod" (the
+	 * pod's own slice). */
+	char *conmon_cgroup;
 	char **default_capabilities;
 	char **default_sysctls; /* "name=value" */
 	gint64 pids_limit;	/* 0 = no limit */
@@ -84,6 +92,10 @@ gboolean berth_config_merge_dir(BerthConfig *c, const char *dir,
 				GError **error);
 
 /* Whole-config checks after all sources are merged. */
+/* Fill what the defaults left to the host: the cgroup manager (systemd
+ * when PID 1 is systemd) and the default cgroup parent that suits it. */
+void berth_config_resolve(BerthConfig *c, gboolean systemd_is_pid1);
+
 gboolean berth_config_validate(const BerthConfig *c, GError **error);
 
 /* Look up a runtime handler by name (NULL if none). */

@@ -41,10 +41,17 @@ const ConfigKey config_keys[] = {
 	{"berth.runtime", "conmon", CK_STRING, OFF(conmon), "conmon",
 	 "monitor binary (\"\": berth-conmon beside berthd)", .absolute_path = TRUE},
 	{"berth.runtime", "cgroup_manager", CK_STRING, OFF(cgroup_manager),
-	 "cgroup-manager", "cgroupfs or systemd", .choices = cgroup_managers},
+	 "cgroup-manager",
+	 "cgroupfs or systemd (default: systemd when PID 1 is systemd)",
+	 .choices = cgroup_managers, .empty_auto = TRUE},
 	{"berth.runtime", "default_cgroup_parent", CK_STRING,
 	 OFF(default_cgroup_parent), "default-cgroup-parent",
-	 "cgroup parent of pods whose config has none", .absolute_path = TRUE},
+	 "cgroup parent of pods whose config has none: a path (cgroupfs, "
+	 "default /berth) or a slice (systemd, default berth.slice)"},
+	{"berth.runtime", "conmon_cgroup", CK_STRING, OFF(conmon_cgroup),
+	 "conmon-cgroup",
+	 "systemd driver: slice of the monitors' scopes, or \"pod\" for the "
+	 "pod's slice"},
 	{"berth.runtime", "default_capabilities", CK_STRINGS,
 	 OFF(default_capabilities), "default-capabilities",
 	 "capabilities every container gets"},
@@ -177,7 +184,8 @@ gboolean config_key_check(BerthConfig *c, const ConfigKey *k, GError **error)
 		g_free(*sp);
 		*sp = path;
 	}
-	if (k->choices != NULL && !g_strv_contains(k->choices, *sp)) {
+	if (k->choices != NULL && !(k->empty_auto && **sp == '\0') &&
+	    !g_strv_contains(k->choices, *sp)) {
 		g_autofree char *list = g_strjoinv(", ", (char **)k->choices);
 		return berth_throw(error, INVALID_ARGUMENT,
 				   "%s.%s must be one of %s, not \"%s\"",

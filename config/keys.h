@@ -15,6 +15,7 @@ typedef struct {
 	gint64 min, max;	    /* CK_INT range */
 	const char *const *choices; /* CK_STRING allowed values, or NULL */
 	gboolean absolute_path;	    /* CK_STRING/CK_STRINGS: "/..." (or "") */
+	gboolean empty_auto; /* CK_STRING: "" is a choice, decided at start */
 } ConfigKey;
 
 extern const ConfigKey config_keys[];	    /* ends with key == NULL */

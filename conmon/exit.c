@@ -1,6 +1,6 @@
 /* OOM kill detection from the container's memory cgroup (v1
  * memory.oom_control or v2 memory.events, the oom_kill counter before and
- * after) and the exit file. */
+ * after, and on v2 as it changes) and the exit file. */
 #include "conmon/exit.h"
 #include "conmon/util.h"
 
@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -125,6 +127,30 @@ void conmon_oom_setup(Conmon *c)
 	 * started at 0. */
 	int64_t now = read_oom_count(c->oom_file);
 	c->oom_before = now >= 0 && c->cfg->start ? 0 : now;
+	c->oom_seen = now;
+	/* cgroup v2 tells inotify when memory.events changes. */
+	c->oom_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (c->oom_fd >= 0 &&
+	    (inotify_add_watch(c->oom_fd, c->oom_file, IN_MODIFY) < 0 ||
+	     conmon_watch(c, CONMON_EV_OOM, c->oom_fd, EPOLLIN) < 0)) {
+		close(c->oom_fd);
+		c->oom_fd = -1;
+	}
+}
+
+void conmon_oom_update(Conmon *c)
+{
+	int64_t now = c->oom_file[0] ? read_oom_count(c->oom_file) : -1;
+	if (now > c->oom_seen)
+		c->oom_seen = now;
+}
+
+void conmon_oom_event(Conmon *c)
+{
+	char buf[4096];
+	while (read(c->oom_fd, buf, sizeof buf) > 0)
+		;
+	conmon_oom_update(c);
 }
 
 bool conmon_oom_killed(const Conmon *c)
@@ -132,6 +158,8 @@ bool conmon_oom_killed(const Conmon *c)
 	if (c->oom_before < 0)
 		return false;
 	int64_t after = read_oom_count(c->oom_file);
+	if (c->oom_seen > after)
+		after = c->oom_seen;
 	return after > c->oom_before;
 }
 

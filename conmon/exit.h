@@ -22,6 +22,10 @@ int conmon_oom_file(const char *cgroup_dir, const char *cgroup_text,
 
 /* Find the counter file and read the count before the container runs. */
 void conmon_oom_setup(Conmon *c);
+/* Read the counter now, keeping the highest seen (the container was just
+ * reaped); conmon_oom_event does it on an inotify event of the file. */
+void conmon_oom_update(Conmon *c);
+void conmon_oom_event(Conmon *c);
 /* Whether the counter went up since conmon_oom_setup. */
 bool conmon_oom_killed(const Conmon *c);
 

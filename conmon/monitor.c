@@ -153,6 +153,7 @@ void conmon_reap(Conmon *c)
 		c->exited = true;
 		c->wait_status = status;
 		c->finished_at = conmon_now_ns();
+		conmon_oom_update(c);
 	}
 }
 
@@ -203,6 +204,9 @@ void conmon_dispatch(Conmon *c, const struct epoll_event *ev)
 	case CONMON_EV_EXEC:
 		conmon_exec_event(c, ev->events);
 		break;
+	case CONMON_EV_OOM:
+		conmon_oom_event(c);
+		break;
 	}
 }
 
@@ -239,6 +243,8 @@ static void cleanup(Conmon *c)
 		close(c->epfd);
 	if (c->sigfd >= 0)
 		close(c->sigfd);
+	if (c->oom_fd >= 0)
+		close(c->oom_fd);
 	if (c->in_socket_dir)
 		unlink(CONMON_PID_FILE);
 }
@@ -265,6 +271,8 @@ int conmon_run(const ConmonConfig *cfg)
 		    .attach_listen = -1,
 		    .ctl_listen = -1,
 		    .oom_before = -1,
+		    .oom_seen = -1,
+		    .oom_fd = -1,
 		    .exec_fd = -1};
 	char why[2048];
 	conmon_diag_set_id(cfg->id);

@@ -21,6 +21,7 @@ typedef enum {
 	CONMON_EV_CTL_LISTEN,
 	CONMON_EV_CTL_CLIENT,
 	CONMON_EV_EXEC, /* exec mode: the attach connection */
+	CONMON_EV_OOM,	/* inotify on the memory cgroup's events file */
 } ConmonEventKind;
 
 typedef struct {
@@ -50,8 +51,14 @@ typedef struct {
 	bool exited;
 	int wait_status;
 	int64_t finished_at;
-	char oom_file[512];	     /* memory.events or memory.oom_control */
-	int64_t oom_before;	     /* -1: unknown */
+	char oom_file[512]; /* memory.events or memory.oom_control */
+	int64_t oom_before; /* -1: unknown */
+	/* The highest oom_kill count read since (-1: none): on each change
+	 * of the file (oom_fd, inotify) and when the container is reaped.
+	 * The cgroup can be gone by the time the exit file is written (with
+	 * the systemd driver, systemd removes an empty scope at once). */
+	int64_t oom_seen;
+	int oom_fd;
 	int64_t partial_deadline[2]; /* monotonic ns; 0: none */
 	bool in_socket_dir;	     /* cwd is the socket dir, pid file ours */
 	bool out_watched[2];	     /* c->out[i] is in the epoll set */

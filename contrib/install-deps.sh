@@ -26,6 +26,7 @@ packages=(
 	crun runc containernetworking-plugins iproute2 iptables util-linux
 	# test
 	python3 python3-grpcio python3-grpc-tools python3-pytest
+	python3-prometheus-client
 	docker-registry busybox-static skopeo umoci apache2-utils
 	# the test VM (tests/vm/, make vm-test) and make deb
 	qemu-system-x86 qemu-utils mmdebstrap e2fsprogs dpkg-dev

@@ -9,6 +9,7 @@
  * call is freed when its last batch completes and its handler is done. */
 #include "cri/core.h"
 #include "cri/validate.h"
+#include "util/berth-metrics.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -86,6 +87,7 @@ struct CriCall {
 	Method *method;
 	grpc_call *call;
 	gint64 deadline;
+	gint64 arrived; /* monotonic us, for the latency metric */
 	ProtobufCMessage *request;
 	Arena *arena;
 	int close_cancelled; /* written by RECV_CLOSE_ON_SERVER */
@@ -264,6 +266,8 @@ static void finish_call(CriCall *c, const ProtobufCMessage *resp,
 			code = GRPC_STATUS_UNKNOWN;
 		log_debug("%s: %s (code %d)", c->method->path, details, code);
 	}
+	berth_metrics_rpc(c->method->path, code,
+			  g_get_monotonic_time() - c->arrived);
 	g_mutex_lock(&c->lock);
 	if (may_wait)
 		wait_send_idle_locked(c);
@@ -378,6 +382,7 @@ static void on_new_call(CriServer *srv, Method *m, gboolean ok)
 	c->method = m;
 	c->call = m->call;
 	c->deadline = monotonic_deadline(m->deadline);
+	c->arrived = g_get_monotonic_time();
 	c->arena = arena_new();
 	g_mutex_init(&c->lock);
 	g_cond_init(&c->cond);
@@ -436,6 +441,7 @@ static void on_new_generic_call(CriServer *srv, gboolean ok)
 	c->method = &unknown;
 	c->call = call;
 	c->deadline = G_MAXINT64;
+	c->arrived = g_get_monotonic_time();
 	g_mutex_init(&c->lock);
 	g_cond_init(&c->cond);
 	start_close_op(c);

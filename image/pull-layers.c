@@ -4,6 +4,7 @@
  * staged whole. Layers the store has are claimed and skipped; a layer
  * another flight is downloading is waited for, not fetched twice. */
 #include "image/pull-private.h"
+#include "util/berth-metrics.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -67,6 +68,7 @@ static gboolean layer_sink_write(gpointer data, const void *buf, gsize len,
 {
 	LayerSink *s = data;
 	const char *p = buf;
+	berth_metrics_image_bytes(len);
 	while (len > 0 && !s->discard) {
 		ssize_t n = write(s->wfd, p, len);
 		if (n >= 0) {

@@ -5,6 +5,7 @@
  * same credentials at once share one flight on its own thread. */
 #include "image/json.h"
 #include "image/pull-private.h"
+#include "util/berth-metrics.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -278,6 +279,7 @@ static gpointer pull_worker_main(gpointer data)
 	GError *err = NULL;
 	gint64 started = g_get_monotonic_time();
 	char *id = pull_run(f, &err);
+	berth_metrics_image_pull(err, g_get_monotonic_time() - started);
 	if (err != NULL)
 		log_warn("pull %s: %s", f->reference, err->message);
 	else

@@ -3,6 +3,7 @@
  * a deadline, the whole process group killed on timeout, and the plugin's
  * error turned into a GError that carries its own words. */
 #include "network/cni-private.h"
+#include "util/berth-metrics.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -319,6 +320,8 @@ gboolean cni_exec_plugin(const CniExecRequest *req, char **out, GError **error)
 	gint64 deadline = start + (gint64)req->timeout_sec * G_USEC_PER_SEC;
 	int status = 0;
 	gboolean finished = collect(pid, pidfd, &co, &ce, deadline, &status);
+	berth_metrics_cni_call(req->type, req->command,
+			       g_get_monotonic_time() - start);
 	if (co.fd >= 0)
 		close(co.fd);
 	if (ce.fd >= 0)

@@ -3,6 +3,7 @@
  * do beyond that (rro mounts) comes from `<runtime> features` and the
  * kernel. */
 #include "sandbox/runtime.h"
+#include "util/berth-metrics.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/jsonutil.h"
@@ -308,7 +309,11 @@ gboolean oci_runtime_run(const OciRuntime *rt, const char *log,
 			  .timeout_ms = rt->timeout_ms,
 			  .output_path = output};
 	SpawnResult r;
-	if (!spawn_sync(&o, &r, error))
+	gint64 start = g_get_monotonic_time();
+	gboolean ran = spawn_sync(&o, &r, error);
+	berth_metrics_runtime_call(rt->name, args[0],
+				   g_get_monotonic_time() - start);
+	if (!ran)
 		return FALSE;
 	gboolean ok = !r.timed_out && WIFEXITED(r.status) &&
 		      WEXITSTATUS(r.status) == 0;
@@ -327,6 +332,26 @@ gboolean oci_runtime_run(const OciRuntime *rt, const char *log,
 	}
 	spawn_result_clear(&r);
 	return ok;
+}
+
+const char *const *oci_runtime_cgroup_args(gboolean systemd)
+{
+	static const char *const sd[] = {"--systemd-cgroup", NULL};
+	return systemd ? sd : sd + 1;
+}
+
+gboolean oci_runtime_run_in(const OciRuntime *rt, gboolean systemd,
+			    const char *log, const char *const *args,
+			    const char *output, GError **error)
+{
+	g_autoptr(GPtrArray) all = g_ptr_array_new();
+	for (const char *const *a = oci_runtime_cgroup_args(systemd); *a; a++)
+		g_ptr_array_add(all, (char *)*a);
+	for (const char *const *a = args; *a; a++)
+		g_ptr_array_add(all, (char *)*a);
+	g_ptr_array_add(all, NULL);
+	return oci_runtime_run(rt, log, (const char *const *)all->pdata, output,
+			       error);
 }
 
 gboolean oci_runtime_gone(const GError *e)

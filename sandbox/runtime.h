@@ -51,6 +51,15 @@ const OciRuntime *oci_runtimes_get(const OciRuntimes *r, const char *name);
 gboolean oci_runtime_run(const OciRuntime *rt, const char *log,
 			 const char *const *args, const char *output,
 			 GError **error);
+/* The runtime's global options for a container whose cgroup systemd
+ * manages (systemd: {"--systemd-cgroup", NULL}; else {NULL}). */
+const char *const *oci_runtime_cgroup_args(gboolean systemd);
+
+/* oci_runtime_run with oci_runtime_cgroup_args(systemd) before args. */
+gboolean oci_runtime_run_in(const OciRuntime *rt, gboolean systemd,
+			    const char *log, const char *const *args,
+			    const char *output, GError **error);
+
 /* The runtime's error says the container does not exist (any more). */
 gboolean oci_runtime_gone(const GError *e);
 

@@ -1,5 +1,7 @@
 /* BerthServer setup: the state every handler reads. */
 #include "server/server.h"
+#include "server/metrics_http.h"
+#include "util/berth-metrics.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -73,6 +75,24 @@ static gboolean server_open_containers(BerthServer *s, const char *conmon,
 	return ctr_manager_recover(s->containers, error);
 }
 
+static void server_note_recovery(BerthServer *s, gint64 usec)
+{
+	g_autoptr(GPtrArray) ctrs = ctr_manager_list(s->containers);
+	berth_metrics_recovered(store_count(pod_manager_store(s->pods)),
+				ctrs->len, usec);
+}
+
+/* The operator's /metrics, when enabled. */
+static gboolean server_start_metrics(BerthServer *s, GError **error)
+{
+	MetricsRegistry *r = berth_metrics_registry();
+	if (r == NULL)
+		return TRUE;
+	s->metrics = metrics_http_start(s->config->metrics_address, r,
+					s->containers, error);
+	return s->metrics != NULL;
+}
+
 BerthServer *berth_server_new(BerthConfig *config, const char *pause_path,
 			      const char *conmon_path, GError **error)
 {
@@ -94,6 +114,9 @@ BerthServer *berth_server_new(BerthConfig *config, const char *pause_path,
 	if (cni == NULL)
 		return NULL;
 
+	/* First: recovery and the probes below already record. */
+	if (config->enable_metrics)
+		berth_metrics_enable();
 	BerthServer *s = g_new0(BerthServer, 1);
 	s->config = config;
 	g_mutex_init(&s->lock);
@@ -105,6 +128,14 @@ BerthServer *berth_server_new(BerthConfig *config, const char *pause_path,
 	}
 	s->runtimes = oci_runtimes_probe(config, pause_path, probe_dir);
 	log_info("%s", s->runtimes->default_why);
+	log_info("cgroup manager %s (%s)", s->config->cgroup_manager,
+		 s->config->cgroup_manager_auto
+			 ? (strcmp(s->config->cgroup_manager, "systemd") == 0
+				    ? "PID 1 is systemd; set cgroup_manager "
+				      "to choose"
+				    : "PID 1 is not systemd; set "
+				      "cgroup_manager to choose")
+			 : "set in the configuration");
 	PodManagerDeps deps = {.config = config,
 			       .cni = s->cni,
 			       .runtimes = s->runtimes,
@@ -114,14 +145,16 @@ BerthServer *berth_server_new(BerthConfig *config, const char *pause_path,
 		berth_server_free(s);
 		return NULL;
 	}
+	gint64 recovery = g_get_monotonic_time();
 	pod_manager_recover(s->pods);
 	if (!server_open_containers(s, conmon_path, error)) {
 		berth_server_free(s);
 		return NULL;
 	}
+	server_note_recovery(s, g_get_monotonic_time() - recovery);
 	s->streaming =
 		streaming_server_new(config, s->containers, s->pods, error);
-	if (s->streaming == NULL) {
+	if (s->streaming == NULL || !server_start_metrics(s, error)) {
 		berth_server_free(s);
 		return NULL;
 	}
@@ -137,6 +170,7 @@ void berth_server_free(BerthServer *s)
 {
 	if (s == NULL)
 		return;
+	metrics_http_stop(s->metrics);
 	streaming_server_free(s->streaming);
 	ctr_manager_free(s->containers);
 	cdi_registry_free(s->cdi);
@@ -150,6 +184,8 @@ void berth_server_free(BerthServer *s)
 	g_free(s->pod_cidr);
 	g_mutex_clear(&s->lock);
 	g_free(s);
+	/* Last: nothing that records runs any more. */
+	berth_metrics_disable();
 }
 
 char *berth_server_summary(BerthServer *s)

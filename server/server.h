@@ -29,9 +29,10 @@ typedef struct BerthServer {
 	ImageStore *images;	/* <root>/storage */
 	Registries *registries; /* registries.conf + insecure_registries */
 	ImagePuller *puller;
-	StreamingServer *streaming; /* exec, attach, port-forward URLs */
-	GMutex lock;		    /* guards what follows */
-	char *pod_cidr;		    /* from UpdateRuntimeConfig */
+	StreamingServer *streaming;  /* exec, attach, port-forward URLs */
+	struct MetricsHttp *metrics; /* GET /metrics; NULL when disabled */
+	GMutex lock;		     /* guards what follows */
+	char *pod_cidr;		     /* from UpdateRuntimeConfig */
 } BerthServer;
 
 /* Everything berthd serves from: probes runtimes, loads CNI and

@@ -89,3 +89,13 @@ char *const *berth_child_environ(void)
 	static GOnce once = G_ONCE_INIT;
 	return g_once(&once, make_child_environ, NULL);
 }
+
+gboolean berth_systemd_is_pid1(void)
+{
+	if (sd_booted() <= 0)
+		return FALSE;
+	g_autofree char *comm = NULL;
+	if (!g_file_get_contents("/proc/1/comm", &comm, NULL, NULL))
+		return FALSE;
+	return strcmp(g_strstrip(comm), "systemd") == 0;
+}

@@ -20,3 +20,8 @@ void berth_notify_watchdog_start(gboolean (*alive)(gpointer), gpointer data);
  * for berthd alone (NOTIFY_SOCKET, WATCHDOG_*, LISTEN_*), which a child
  * would otherwise take as its own (runc and crun do). Made once. */
 char *const *berth_child_environ(void);
+
+/* TRUE only when PID 1 is systemd: /run/systemd/system exists (as
+ * sd_booted says) and PID 1 calls itself systemd (not a container's init
+ * on a host whose /run is shared). */
+gboolean berth_systemd_is_pid1(void);

@@ -439,15 +439,17 @@ gboolean cgroup_remove(const char *relative_path, GError **error)
 	return TRUE;
 }
 
-/* --- systemd ------------------------------------------------------------ */
-
-gboolean cgroup_systemd_available(void)
+char *cgroup_container_path(const char *pod_cgroup, const char *id)
 {
-	struct stat st;
-	if (lstat("/run/systemd/system", &st) < 0 || !S_ISDIR(st.st_mode))
-		return FALSE;
-	g_autofree char *comm = NULL;
-	if (!g_file_get_contents("/proc/1/comm", &comm, NULL, NULL))
-		return FALSE;
-	return strcmp(g_strstrip(comm), "systemd") == 0;
+	return g_strdup_printf("%s/berth-%s%s", pod_cgroup, id,
+			       cgroup_path_is_systemd(pod_cgroup) ? ".scope"
+								  : "");
+}
+
+char *cgroup_container_oci_path(const char *pod_cgroup, const char *id)
+{
+	if (!cgroup_path_is_systemd(pod_cgroup))
+		return cgroup_container_path(pod_cgroup, id);
+	g_autofree char *slice = cgroup_path_slice(pod_cgroup);
+	return g_strdup_printf("%s:berth:%s", slice, id);
 }

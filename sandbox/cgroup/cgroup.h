@@ -1,7 +1,12 @@
-/* Pod cgroups with the cgroupfs driver: create, remove and read stats of a
- * cgroup in every mounted hierarchy, on cgroup v1, v2 (unified) and hybrid
- * hosts. Paths are relative to the hierarchy roots, as OCI cgroupsPath
- * takes them ("/kubepods/besteffort/pod<uid>/berth-pod-<id>"). */
+/* Pod cgroups: with the cgroupfs driver, create, remove and read stats of
+ * a cgroup in every mounted hierarchy, on cgroup v1, v2 (unified) and
+ * hybrid hosts; with the systemd driver, a pod's cgroup is a slice that
+ * systemd makes (sandbox/cgroup/cgroup-systemd.c) and its containers'
+ * are scopes that the OCI runtime asks systemd for. Paths are relative
+ * to the hierarchy roots ("/kubepods/besteffort/pod<uid>/berth-pod-<id>";
+ * systemd: "/kubepods.slice/kubepods-besteffort.slice/
+ * kubepods-besteffort-pod<uid>.slice"), and a path that ends in ".slice"
+ * or ".scope" is systemd's. */
 #pragma once
 
 #include <glib.h>
@@ -61,8 +66,52 @@ typedef struct {
 gboolean cgroup_stats(const char *relative_path, CgroupStats *out,
 		      GError **error);
 
-/* TRUE only when PID 1 is systemd (the systemd cgroup manager needs it). */
-gboolean cgroup_systemd_available(void);
+/* The cgroup of a container (id) of the pod whose cgroup is pod_cgroup,
+ * as berth reads it (cgroupfs: <pod>/berth-<id>; systemd:
+ * <pod>/berth-<id>.scope), and as the OCI runtime's cgroupsPath
+ * (cgroupfs: the same path; systemd: "<pod slice>:berth:<id>", which the
+ * runtime in its systemd mode turns into the scope berth-<id>.scope). */
+char *cgroup_container_path(const char *pod_cgroup, const char *id);
+char *cgroup_container_oci_path(const char *pod_cgroup, const char *id);
+
+/* --- the systemd driver ------------------------------------------------ */
+
+/* A slice unit name systemd takes: "<part>[-<part>...].slice", parts of
+ * [A-Za-z0-9:_.], or "-.slice" (the root). INVALID_ARGUMENT otherwise. */
+gboolean cgroup_slice_name_ok(const char *name, GError **error);
+
+/* The cgroup path of a (valid) slice: each dash is a level
+ * ("a-b.slice" -> "/a.slice/a-b.slice"). */
+char *cgroup_slice_path(const char *name);
+
+/* The slice of a pod: parent itself when given (kubelet gives each pod
+ * its own slice, kubepods-<qos>-pod<uid>.slice), else one below
+ * default_parent ("berth.slice" -> "berth-pod<id>.slice"). Both must be
+ * slice names. */
+char *cgroup_pod_slice(const char *parent, const char *default_parent,
+		       const char *pod_id, GError **error);
+
+/* Whether systemd manages the cgroup at path (it ends in .slice or
+ * .scope), and the unit name that is its last component. */
+gboolean cgroup_path_is_systemd(const char *path);
+char *cgroup_path_slice(const char *path);
+
+/* Start a transient slice and wait until it is active; a slice that
+ * exists already (kubelet makes the pod slices) is started again, which
+ * does nothing to an active one. The description marks it as berth's. */
+gboolean cgroup_systemd_slice_start(const char *name, const char *description,
+				    GError **error);
+
+/* Put pid in a new transient scope in slice (collected once empty), without
+ * waiting for the job. */
+gboolean cgroup_systemd_scope_start(const char *name, const char *slice,
+				    int pid, const char *description,
+				    GError **error);
+
+/* Stop the unit, and wait, only when its Description is description (it
+ * is berth's); a unit systemd does not have is TRUE. */
+gboolean cgroup_systemd_unit_stop(const char *name, const char *description,
+				  GError **error);
 
 /* Write r's cpu (shares, cfs quota and period; v2: cpu.weight, cpu.max),
  * cpuset (cpus, mems) and memory limits (limit and memory+swap; v2:

@@ -39,6 +39,9 @@ struct CtrManager {
 	ExitWatch *watch;
 	MonWatch *monitors;
 	OciHostInfo host;
+	/* What AppArmor's RuntimeDefault means here; NULL: no profile
+	 * (AppArmor off, or berth-default could not be loaded). */
+	const char *apparmor_default;
 };
 
 /* --- ctrlife.c ----------------------------------------------------------- */

@@ -4,6 +4,7 @@
 #include "conmon/client.h"
 #include "conmon/protocol.h"
 #include "sandbox/container/ctr-private.h"
+#include "util/berth-metrics.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -70,6 +71,8 @@ gboolean ctr_apply_exit(CtrManager *m, Container *c)
 	g_mutex_unlock(&c->lock);
 	if (changed) {
 		ctr_save_or_log(m, c);
+		if (ex.oom_killed)
+			berth_metrics_oom_kill();
 		log_info("container %s exited with %d%s", c->id, ex.exit_code,
 			 ex.oom_killed ? " (OOM killed)" : "");
 		ctr_publish(m, c, CTR_EVENT_STOPPED);
@@ -108,6 +111,7 @@ void ctr_set_exited(CtrManager *m, Container *c, int code, const char *reason,
 /* Mark a container whose monitor vanished without an exit file. */
 void ctr_mark_lost(CtrManager *m, Container *c, const char *why)
 {
+	berth_metrics_monitor_lost();
 	ctr_set_exited(m, c, 255, "ContainerMonitorLost", why);
 }
 

@@ -9,7 +9,9 @@
 #include "image/manifest.h"
 #include "sandbox/container/ctr-private.h"
 #include "sandbox/attempt.h"
+#include "sandbox/cgroup/cgroup.h"
 #include "sandbox/container/ctrconfig-json.h"
+#include "sandbox/spec/apparmor.h"
 #include "sandbox/spec/spec.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -20,6 +22,25 @@
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+
+/* AppArmor is on: RuntimeDefault is berth-default, loaded (again, so an
+ * upgrade's profile replaces the old one) at every start. Without it
+ * containers run unconfined, as on a host without AppArmor: logged. */
+static void load_apparmor_default(CtrManager *m)
+{
+	g_autoptr(GError) err = NULL;
+	g_autofree char *dir =
+		g_build_filename(m->config->root, "apparmor", NULL);
+	if (apparmor_load_default(dir, &err)) {
+		m->apparmor_default = APPARMOR_DEFAULT_PROFILE;
+		log_info("AppArmor: RuntimeDefault is %s",
+			 APPARMOR_DEFAULT_PROFILE);
+	} else {
+		log_warn("AppArmor is enabled, but %s could not be loaded: "
+			 "RuntimeDefault containers run unconfined: %s",
+			 APPARMOR_DEFAULT_PROFILE, err->message);
+	}
+}
 
 CtrManager *ctr_manager_new(const CtrManagerDeps *d, GError **error)
 {
@@ -44,6 +65,8 @@ CtrManager *ctr_manager_new(const CtrManagerDeps *d, GError **error)
 		ctr_manager_free(m);
 		return NULL;
 	}
+	if (m->host.apparmor)
+		load_apparmor_default(m);
 	return m;
 }
 
@@ -114,7 +137,8 @@ gboolean ctr_runtime_delete(CtrManager *m, Container *c, GError **error)
 		return FALSE;
 	const char *args[] = {"delete", "--force", c->id, NULL};
 	g_autoptr(GError) local = NULL;
-	if (oci_runtime_run(rt, NULL, args, NULL, &local) ||
+	if (oci_runtime_run_in(rt, cgroup_path_is_systemd(c->cgroup), NULL,
+			       args, NULL, &local) ||
 	    oci_runtime_gone(local))
 		return TRUE;
 	g_propagate_error(error, g_steal_pointer(&local));
@@ -138,7 +162,8 @@ gboolean ctr_signal_init(CtrManager *m, Container *c, int sig, GError **error)
 	g_autofree char *s = g_strdup_printf("%d", sig);
 	const char *args[] = {"kill", c->id, s, NULL};
 	g_autoptr(GError) local = NULL;
-	if (oci_runtime_run(rt, NULL, args, NULL, &local))
+	if (oci_runtime_run_in(rt, cgroup_path_is_systemd(c->cgroup), NULL,
+			       args, NULL, &local))
 		return TRUE;
 	/* Already exited (or gone): the exit event settles it. */
 	if (oci_runtime_gone(local) || strstr(local->message, "not running") ||
@@ -149,6 +174,27 @@ gboolean ctr_signal_init(CtrManager *m, Container *c, int sig, GError **error)
 }
 
 /* --- create -------------------------------------------------------------- */
+
+/* With the systemd driver each monitor gets a scope of its own
+ * (berth-conmon-<id>.scope) in conmon_cgroup's slice, or in the pod's:
+ * out of berth.service's cgroup, which a restart of berthd then finds
+ * empty. A monitor that stays where it is still works: logged only. */
+static void monitor_scope(CtrManager *m, Container *c)
+{
+	int pid = 0;
+	g_autoptr(GError) err = NULL;
+	g_autofree char *pod = g_path_get_dirname(c->cgroup);
+	g_autofree char *slice = strcmp(m->config->conmon_cgroup, "pod") == 0
+					 ? cgroup_path_slice(pod)
+					 : g_strdup(m->config->conmon_cgroup);
+	g_autofree char *name = g_strdup_printf("berth-conmon-%s.scope", c->id);
+	g_autofree char *desc =
+		g_strdup_printf("berth-conmon of container %s", c->full_name);
+	if (!conmon_monitor_pid(c->socket_dir, &pid, &err) ||
+	    !cgroup_systemd_scope_start(name, slice, pid, desc, &err))
+		log_warn("container %.12s: monitor scope %s: %s", c->id, name,
+			 err->message);
+}
 
 /* The monitor, which has the runtime create and start the container;
  * the container init's pid in *pid. */
@@ -175,9 +221,13 @@ static gboolean start_monitor(CtrManager *m, Container *c, int *pid,
 		.stdin_open = c->config->stdin_,
 		.start = TRUE,
 		.timeout_ms = rt->timeout_ms,
+		.runtime_args = oci_runtime_cgroup_args(
+			cgroup_path_is_systemd(c->cgroup)),
 	};
 	if (!conmon_start(&o, pid, error))
 		return FALSE;
+	if (cgroup_path_is_systemd(c->cgroup))
+		monitor_scope(m, c);
 	ctr_watch_monitor(m, c);
 	return TRUE;
 }
@@ -350,6 +400,7 @@ static gboolean step_spec(CtrManager *m, CtrCreate *cc, GError **error)
 		.host = &m->host,
 		.runtime = rt->name,
 		.rro_mounts = rt->rro,
+		.apparmor_default = m->apparmor_default,
 	};
 	g_auto(OciSpecResult) res = {0};
 	if (!oci_spec_build(c->config, &ctx, &res, error) ||
@@ -476,8 +527,7 @@ static Container *container_for(CtrManager *m, Pod *p, CtrConfig *config,
 						 c->config->log_path, NULL)
 			      : g_strdup("");
 	g_free(c->cgroup);
-	c->cgroup =
-		g_strdup_printf("%s/berth-%s", p->cgroup ? p->cgroup : "", id);
+	c->cgroup = cgroup_container_path(p->cgroup ? p->cgroup : "", id);
 	c->created_at = g_get_real_time() * 1000;
 	c->state = CTR_CREATING;
 	return c;

@@ -4,6 +4,7 @@
  * created one (no runtime has seen it yet), then kept in the container's
  * config and record. */
 #include "sandbox/container/ctr-private.h"
+#include "sandbox/cgroup/cgroup.h"
 #include "util/error.h"
 #include "util/fs.h"
 
@@ -144,7 +145,8 @@ static gboolean update_locked(CtrManager *m, Container *c,
 	if (!ok)
 		return FALSE;
 	const char *args[] = {"update", "--resources", path, c->id, NULL};
-	ok = oci_runtime_run(rt, NULL, args, NULL, error);
+	ok = oci_runtime_run_in(rt, cgroup_path_is_systemd(c->cgroup), NULL,
+				args, NULL, error);
 	unlink(path);
 	if (!ok)
 		return FALSE;

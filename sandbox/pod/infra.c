@@ -90,28 +90,29 @@ gboolean infra_start(const OciRuntime *rt, const InfraSpec *s, int *pid,
 		return FALSE;
 	const char *create[] = {"create", "--bundle", s->bundle, "--pid-file",
 				pidfile,  s->id,      NULL};
-	if (!oci_runtime_run(rt, log, create, out, error)) {
+	if (!oci_runtime_run_in(rt, s->systemd, log, create, out, error)) {
 		g_prefix_error(error, "start the infra process: ");
-		infra_stop(rt, s->id, NULL);
+		infra_stop(rt, s->id, s->systemd, NULL);
 		return FALSE;
 	}
 	const char *start[] = {"start", s->id, NULL};
 	g_autofree char *text = NULL;
-	if (!oci_runtime_run(rt, log, start, out, error) ||
+	if (!oci_runtime_run_in(rt, s->systemd, log, start, out, error) ||
 	    !berth_read_file(pidfile, &text, NULL, error)) {
 		g_prefix_error(error, "start the infra process: ");
-		infra_stop(rt, s->id, NULL);
+		infra_stop(rt, s->id, s->systemd, NULL);
 		return FALSE;
 	}
 	*pid = atoi(text);
 	return TRUE;
 }
 
-gboolean infra_stop(const OciRuntime *rt, const char *id, GError **error)
+gboolean infra_stop(const OciRuntime *rt, const char *id, gboolean systemd,
+		    GError **error)
 {
 	const char *del[] = {"delete", "--force", id, NULL};
 	g_autoptr(GError) local = NULL;
-	if (oci_runtime_run(rt, NULL, del, NULL, &local))
+	if (oci_runtime_run_in(rt, systemd, NULL, del, NULL, &local))
 		return TRUE;
 	if (oci_runtime_gone(local))
 		return TRUE; /* already gone is success */

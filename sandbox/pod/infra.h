@@ -16,6 +16,7 @@ typedef struct {
 	const char *ipcns;
 	const char *utsns;
 	const char *cgroup;   /* cgroupsPath; NULL: the runtime's default */
+	gboolean systemd;     /* cgroup is systemd's (slice:prefix:name) */
 	const char *hostname; /* for a new UTS namespace */
 } InfraSpec;
 
@@ -29,7 +30,8 @@ gboolean infra_start(const OciRuntime *rt, const InfraSpec *spec, int *pid,
 		     GError **error);
 
 /* Kill and delete; success when the runtime no longer knows the id. */
-gboolean infra_stop(const OciRuntime *rt, const char *id, GError **error);
+gboolean infra_stop(const OciRuntime *rt, const char *id, gboolean systemd,
+		    GError **error);
 
 /* TRUE when the runtime reports the container running (one runtime call:
  * used at recovery only, never on a read path). */

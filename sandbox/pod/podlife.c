@@ -13,6 +13,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/notify.h"
 
 #include <errno.h>
 #include <string.h>
@@ -155,7 +156,7 @@ gboolean pod_manager_validate(PodManager *m, const PodConfig *c, GError **error)
 					   p->host_port, p->container_port);
 	}
 	if (strcmp(m->config->cgroup_manager, "systemd") == 0 &&
-	    !cgroup_systemd_available())
+	    !berth_systemd_is_pid1())
 		return berth_throw(error, FAILED_PRECONDITION,
 				   "cgroup_manager is systemd but systemd is "
 				   "not running on this host; use cgroupfs");
@@ -252,12 +253,30 @@ static const char *cgroup_parent(PodManager *m, Pod *p)
 					   : m->config->default_cgroup_parent;
 }
 
+/* A pod slice berth started says so in its Description: only those are
+ * stopped again (kubelet's are kubelet's). */
+#define POD_SLICE_DESCRIPTION "pod slice made by berth"
+
+static gboolean systemd_driver(PodManager *m)
+{
+	return strcmp(m->config->cgroup_manager, "systemd") == 0;
+}
+
 /* The path goes into the first record, before anything is made: undoing
  * the cgroup step needs only it, and removing a cgroup that was never
- * made is a no-op. */
+ * made is a no-op. With the systemd driver it is the pod slice's path
+ * (and so its name). */
 static gboolean plan_cgroup(PodManager *m, Pod *p, GError **error)
 {
-	char *rel = cgroup_pod_relative(cgroup_parent(m, p), p->id, error);
+	char *rel = NULL;
+	if (systemd_driver(m)) {
+		g_autofree char *slice = cgroup_pod_slice(
+			p->config->cgroup_parent,
+			m->config->default_cgroup_parent, p->id, error);
+		rel = slice ? cgroup_slice_path(slice) : NULL;
+	} else {
+		rel = cgroup_pod_relative(cgroup_parent(m, p), p->id, error);
+	}
 	if (rel == NULL)
 		return FALSE;
 	g_mutex_lock(&p->lock);
@@ -268,6 +287,11 @@ static gboolean plan_cgroup(PodManager *m, Pod *p, GError **error)
 
 static gboolean step_cgroup(PodManager *m, Pod *p, GError **error)
 {
+	if (cgroup_path_is_systemd(p->cgroup)) {
+		g_autofree char *slice = cgroup_path_slice(p->cgroup);
+		return cgroup_systemd_slice_start(slice, POD_SLICE_DESCRIPTION,
+						  error);
+	}
 	g_autoptr(CgroupPath) cg =
 		cgroup_pod_create(cgroup_parent(m, p), p->id, error);
 	return cg != NULL;
@@ -394,7 +418,8 @@ static gboolean step_infra(PodManager *m, Pod *p, GError **error)
 		return FALSE;
 	g_autofree char *id = g_strdup_printf("berth-infra-%s", p->id);
 	g_autofree char *bundle = g_build_filename(m->infra_root, p->id, NULL);
-	g_autofree char *cgroup = g_strdup_printf("%s/infra", p->cgroup);
+	g_autofree char *name = g_strdup_printf("infra-%s", p->id);
+	g_autofree char *cgroup = cgroup_container_oci_path(p->cgroup, name);
 	InfraSpec spec = {.id = id,
 			  .bundle = bundle,
 			  .rootfs = m->pause_rootfs,
@@ -402,6 +427,7 @@ static gboolean step_infra(PodManager *m, Pod *p, GError **error)
 			  .ipcns = p->ipcns,
 			  .utsns = p->utsns,
 			  .cgroup = cgroup,
+			  .systemd = cgroup_path_is_systemd(p->cgroup),
 			  .hostname = pod_hostname(p)};
 	/* Recorded first: a crash during start still finds it to delete. */
 	g_mutex_lock(&p->lock);
@@ -425,7 +451,8 @@ static gboolean undo_infra(PodManager *m, Pod *p, GError **error)
 	if (p->infra_id == NULL)
 		return TRUE;
 	const OciRuntime *rt = oci_runtimes_get(m->runtimes, p->runtime);
-	if (rt != NULL && !infra_stop(rt, p->infra_id, error))
+	if (rt != NULL && !infra_stop(rt, p->infra_id,
+				      cgroup_path_is_systemd(p->cgroup), error))
 		return FALSE;
 	g_autofree char *bundle = g_build_filename(m->infra_root, p->id, NULL);
 	berth_rm_rf(bundle, NULL);
@@ -456,10 +483,26 @@ static gboolean undo_network(PodManager *m, Pod *p, GError **error)
 	return TRUE;
 }
 
+static gboolean other_pod_in(gpointer obj, gconstpointer data)
+{
+	const Pod *o = obj, *p = data;
+	return o != p && g_strcmp0(o->cgroup, p->cgroup) == 0;
+}
+
 static gboolean undo_cgroup(PodManager *m, Pod *p, GError **error)
 {
-	(void)m;
-	return p->cgroup == NULL || cgroup_remove(p->cgroup, error);
+	if (p->cgroup == NULL)
+		return TRUE;
+	if (!cgroup_path_is_systemd(p->cgroup))
+		return cgroup_remove(p->cgroup, error);
+	/* A slice given to two pods (crictl users do that) stays while
+	 * either has it. */
+	g_autoptr(GPtrArray) sharing =
+		store_list_where(m->store, other_pod_in, p);
+	if (sharing->len > 0)
+		return TRUE;
+	g_autofree char *slice = cgroup_path_slice(p->cgroup);
+	return cgroup_systemd_unit_stop(slice, POD_SLICE_DESCRIPTION, error);
 }
 
 static gboolean undo_namespaces(PodManager *m, Pod *p, GError **error)

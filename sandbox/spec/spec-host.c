@@ -2,6 +2,7 @@
  * and oom_score_adj values a container can get, the cgroup layout, and
  * which LSMs are on. */
 #include "sandbox/spec/spec-private.h"
+#include "sandbox/spec/apparmor.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -57,6 +58,7 @@ gboolean oci_spec_host_probe(OciHostInfo *out, GError **error)
 		       F_OK) == 0;
 	out->apparmor = access("/sys/kernel/security/apparmor", F_OK) == 0 &&
 			file_is("/sys/module/apparmor/parameters/enabled", "Y");
+	out->apparmor_loaded = apparmor_profile_loaded;
 	out->selinux = access("/sys/fs/selinux/enforce", F_OK) == 0;
 	out->dev_dir = "/dev";
 	log_debug("spec host: oom_score_adj floor %d, cgroup %s, swap "

@@ -1,5 +1,6 @@
 /* The security part of a container's spec: capabilities, no_new_privs,
  * masked and read-only paths, seccomp, AppArmor and SELinux. */
+#include "sandbox/spec/apparmor.h"
 #include "sandbox/spec/seccomp-profile.h"
 #include "sandbox/spec/spec-private.h"
 #include "util/error.h"
@@ -128,9 +129,16 @@ static gboolean add_apparmor(json_t *process, const CtrConfig *c,
 	}
 	if (c->security.privileged || p->kind == CTR_PROFILE_UNCONFINED)
 		name = "unconfined";
-	else if (p->kind == CTR_PROFILE_LOCALHOST)
-		name = p->localhost_ref;
-	else if (ctx->apparmor_default)
+	else if (p->kind == CTR_PROFILE_LOCALHOST) {
+		name = apparmor_localhost_name(p->localhost_ref);
+		if (ctx->host->apparmor_loaded &&
+		    !ctx->host->apparmor_loaded(name))
+			return berth_throw(error, FAILED_PRECONDITION,
+					   "AppArmor profile \"%s\" is not "
+					   "loaded on this node (load it with "
+					   "apparmor_parser first)",
+					   name);
+	} else if (ctx->apparmor_default)
 		name = ctx->apparmor_default;
 	else
 		log_debug("container %s: no default AppArmor profile loaded",

@@ -2,6 +2,7 @@
  * dir, user, terminal), root, hostname, namespaces, cgroup path, resources
  * and annotations. Mounts, devices and security are in their own files. */
 #include "sandbox/spec/spec-private.h"
+#include "sandbox/cgroup/cgroup.h"
 #include "util/jsonutil.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -378,8 +379,8 @@ static json_t *build_linux(const CtrConfig *c, const CtrSpecContext *ctx,
 	json_t *linux_ = json_pack("{s:o, s:o}", "namespaces", ns, "resources",
 				   build_resources(c, ctx));
 	if (ctx->pod_cgroup && *ctx->pod_cgroup) {
-		g_autofree char *path = g_strdup_printf(
-			"%s/berth-%s", ctx->pod_cgroup, ctx->id);
+		g_autofree char *path =
+			cgroup_container_oci_path(ctx->pod_cgroup, ctx->id);
 		json_object_set_new(linux_, "cgroupsPath", json_string(path));
 	}
 	return linux_;

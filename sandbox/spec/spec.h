@@ -20,7 +20,10 @@ typedef struct {
 	gboolean cgroup_v2;	  /* a pure cgroup v2 (unified) host */
 	gboolean swap_accounting; /* memory+swap limits can be set */
 	gboolean apparmor;	  /* AppArmor is enabled */
-	gboolean selinux;	  /* SELinux is enabled */
+	/* Whether the kernel has an AppArmor profile loaded (the probe sets
+	 * apparmor_profile_loaded; NULL: not checked). */
+	gboolean (*apparmor_loaded)(const char *name);
+	gboolean selinux;    /* SELinux is enabled */
 	const char *dev_dir; /* host device nodes for privileged ("/dev") */
 } OciHostInfo;
 

@@ -81,7 +81,9 @@ def test_runtime_config_cgroup_driver(make_berthd):
     b = make_berthd().start()
     r = b.runtime.RuntimeConfig(api_pb2.RuntimeConfigRequest())
     assert r.linux.cgroup_driver == api_pb2.CGROUPFS
-    b2 = make_berthd("b2", extra_args=["--cgroup-manager", "systemd"]).start()
+    # The suite's per-berthd parent is a path: systemd wants a slice.
+    b2 = make_berthd("b2", extra_args=["--cgroup-manager", "systemd",
+                                       "--default-cgroup-parent", "berth-it.slice"]).start()
     r = b2.runtime.RuntimeConfig(api_pb2.RuntimeConfigRequest())
     assert r.linux.cgroup_driver == api_pb2.SYSTEMD
 

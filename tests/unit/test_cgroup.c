@@ -5,6 +5,7 @@
 #include "sandbox/cgroup/cgroup-private.h"
 #include "sandbox/mountinfo.h"
 #include "util/error.h"
+#include "util/notify.h"
 #include "util/fs.h"
 #include "util/log.h"
 
@@ -164,7 +165,103 @@ static void test_systemd_available(void **state)
 		access("/run/systemd/system", F_OK) == 0 &&
 		g_file_get_contents("/proc/1/comm", &comm, NULL, NULL) &&
 		strcmp(g_strstrip(comm), "systemd") == 0;
-	assert_int_equal(cgroup_systemd_available(), want);
+	assert_int_equal(berth_systemd_is_pid1(), want);
+}
+
+/* --- the systemd driver's names --------------------------------------- */
+
+static void assert_bad_slice(const char *name, const char *why)
+{
+	g_autoptr(GError) err = NULL;
+	assert_false(cgroup_slice_name_ok(name, &err));
+	assert_true(g_error_matches(err, BERTH_ERROR,
+				    BERTH_ERROR_INVALID_ARGUMENT));
+	if (strstr(err->message, why) == NULL)
+		fail_msg("%s: \"%s\" lacks \"%s\"", name ? name : "(null)",
+			 err->message, why);
+}
+
+static void test_slice_names(void **state)
+{
+	(void)state;
+	const char *good[] = {"-.slice", "berth.slice",
+			      "kubepods-besteffort-pod1234_5678.slice",
+			      "a:b_c.d-e.slice"};
+	for (gsize i = 0; i < G_N_ELEMENTS(good); i++)
+		assert_true(cgroup_slice_name_ok(good[i], NULL));
+	assert_bad_slice(NULL, "ends in");
+	assert_bad_slice("", "ends in");
+	assert_bad_slice(".slice", "ends in");
+	assert_bad_slice("/kubepods", "ends in");
+	assert_bad_slice("kubepods.scope", "ends in");
+	assert_bad_slice("/kubepods.slice", "only [A-Za-z0-9:_.-]");
+	assert_bad_slice("a/b.slice", "only [A-Za-z0-9:_.-]");
+	assert_bad_slice("a b.slice", "only [A-Za-z0-9:_.-]");
+	assert_bad_slice("-a.slice", "dashes");
+	assert_bad_slice("a-.slice", "dashes");
+	assert_bad_slice("a--b.slice", "dashes");
+	g_autofree char *huge = g_strnfill(300, 'a');
+	g_autofree char *huge_slice = g_strconcat(huge, ".slice", NULL);
+	assert_bad_slice(huge_slice, "255 bytes");
+}
+
+static void test_slice_paths(void **state)
+{
+	(void)state;
+	const char *cases[][2] = {
+		{"-.slice", "/"},
+		{"berth.slice", "/berth.slice"},
+		{"kubepods-besteffort-podX.slice",
+		 "/kubepods.slice/kubepods-besteffort.slice/"
+		 "kubepods-besteffort-podX.slice"},
+		{"a.b-c.slice", "/a.b.slice/a.b-c.slice"},
+	};
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *p = cgroup_slice_path(cases[i][0]);
+		assert_string_equal(p, cases[i][1]);
+	}
+}
+
+static void test_pod_slice(void **state)
+{
+	(void)state;
+	g_autofree char *given = cgroup_pod_slice(
+		"kubepods-burstable-pod42.slice", "berth.slice", "abc", NULL);
+	assert_string_equal(given, "kubepods-burstable-pod42.slice");
+	g_autofree char *deflt =
+		cgroup_pod_slice("", "berth.slice", "abc", NULL);
+	assert_string_equal(deflt, "berth-podabc.slice");
+	g_autofree char *nested =
+		cgroup_pod_slice(NULL, "a-b.slice", "abc", NULL);
+	assert_string_equal(nested, "a-b-podabc.slice");
+	g_autofree char *root = cgroup_pod_slice("", "-.slice", "abc", NULL);
+	assert_string_equal(root, "podabc.slice");
+	g_autoptr(GError) err = NULL;
+	assert_null(cgroup_pod_slice("/kubepods/pod42", "berth.slice", "abc",
+				     &err));
+	assert_non_null(strstr(err->message, "not a systemd slice name"));
+}
+
+static void test_container_paths(void **state)
+{
+	(void)state;
+	const char *pod = "/kubepods.slice/kubepods-pod1.slice";
+	assert_true(cgroup_path_is_systemd(pod));
+	assert_false(cgroup_path_is_systemd("/berth/berth-pod-1"));
+	assert_false(cgroup_path_is_systemd(NULL));
+	g_autofree char *slice = cgroup_path_slice(pod);
+	assert_string_equal(slice, "kubepods-pod1.slice");
+	g_autofree char *sd = cgroup_container_path(pod, "c1");
+	assert_string_equal(sd, "/kubepods.slice/kubepods-pod1.slice/"
+				"berth-c1.scope");
+	assert_true(cgroup_path_is_systemd(sd));
+	g_autofree char *sd_oci = cgroup_container_oci_path(pod, "c1");
+	assert_string_equal(sd_oci, "kubepods-pod1.slice:berth:c1");
+	g_autofree char *fs = cgroup_container_path("/berth/berth-pod-1", "c1");
+	assert_string_equal(fs, "/berth/berth-pod-1/berth-c1");
+	g_autofree char *fs_oci =
+		cgroup_container_oci_path("/berth/berth-pod-1", "c1");
+	assert_string_equal(fs_oci, "/berth/berth-pod-1/berth-c1");
 }
 
 /* --- live, as root -------------------------------------------------------- */
@@ -404,6 +501,10 @@ int main(void)
 		cmocka_unit_test(test_parse_v2),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_systemd_available),
+		cmocka_unit_test(test_slice_names),
+		cmocka_unit_test(test_slice_paths),
+		cmocka_unit_test(test_pod_slice),
+		cmocka_unit_test(test_container_paths),
 	};
 	const struct CMUnitTest live[] = {
 		cmocka_unit_test(test_live_hierarchies),

@@ -48,7 +48,10 @@ static void test_defaults(void **state)
 	assert_string_equal(c->cni_plugin_dirs[1], "/opt/cni/bin");
 	assert_null(c->cni_plugin_dirs[2]);
 	assert_int_equal(c->grpc_max_recv_msg_size, 16 * 1024 * 1024);
-	assert_string_equal(c->cgroup_manager, "cgroupfs");
+	/* Left to the host until resolved. */
+	assert_string_equal(c->cgroup_manager, "");
+	assert_string_equal(c->default_cgroup_parent, "");
+	assert_string_equal(c->conmon_cgroup, "system.slice");
 	assert_non_null(berth_config_runtime(c, "crun"));
 	assert_non_null(berth_config_runtime(c, "runc"));
 	assert_string_equal(c->stream_address, "127.0.0.1");
@@ -59,6 +62,60 @@ static void test_defaults(void **state)
 	assert_int_equal(c->stream_token_lifetime, 60);
 	g_autoptr(GError) error = NULL;
 	assert_true(berth_config_validate(c, &error));
+}
+
+/* The cgroup manager and default parent follow PID 1 unless set; a
+ * parent must suit the manager. */
+static void test_cgroup_resolve(void **state)
+{
+	(void)state;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(BerthConfig) fs = berth_config_new_default();
+	berth_config_resolve(fs, FALSE);
+	assert_string_equal(fs->cgroup_manager, "cgroupfs");
+	assert_true(fs->cgroup_manager_auto);
+	assert_string_equal(fs->default_cgroup_parent, "/berth");
+	assert_true(berth_config_validate(fs, &error));
+
+	g_autoptr(BerthConfig) sd = berth_config_new_default();
+	berth_config_resolve(sd, TRUE);
+	assert_string_equal(sd->cgroup_manager, "systemd");
+	assert_string_equal(sd->default_cgroup_parent, "berth.slice");
+	assert_true(berth_config_validate(sd, &error));
+
+	/* Set: kept, whatever PID 1 is. */
+	g_autoptr(BerthConfig) set = merged(
+		"[berth.runtime]\ncgroup_manager = \"cgroupfs\"\n", &error);
+	assert_non_null(set);
+	berth_config_resolve(set, TRUE);
+	assert_string_equal(set->cgroup_manager, "cgroupfs");
+	assert_false(set->cgroup_manager_auto);
+	assert_string_equal(set->default_cgroup_parent, "/berth");
+
+	g_autoptr(BerthConfig) bad =
+		merged("[berth.runtime]\ncgroup_manager = \"systemd\"\n"
+		       "default_cgroup_parent = \"/kubepods\"\n",
+		       &error);
+	assert_non_null(bad);
+	berth_config_resolve(bad, FALSE);
+	assert_false(berth_config_validate(bad, &error));
+	assert_non_null(strstr(error->message, "must be a slice"));
+	g_clear_error(&error);
+	g_autoptr(BerthConfig) bad2 = merged(
+		"[berth.runtime]\ndefault_cgroup_parent = \"kubepods.slice\"\n"
+		"conmon_cgroup = \"/x\"\n",
+		&error);
+	assert_non_null(bad2);
+	berth_config_resolve(bad2, FALSE);
+	assert_false(berth_config_validate(bad2, &error));
+	assert_non_null(strstr(error->message, "absolute cgroup path"));
+	g_clear_error(&error);
+	berth_config_resolve(bad2, TRUE); /* already resolved: no change */
+	assert_string_equal(bad2->cgroup_manager, "cgroupfs");
+	g_free(bad2->cgroup_manager);
+	bad2->cgroup_manager = g_strdup("systemd");
+	assert_false(berth_config_validate(bad2, &error));
+	assert_non_null(strstr(error->message, "conmon_cgroup \"/x\""));
 }
 
 static void test_streaming(void **state)
@@ -437,6 +494,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_validate),
 		cmocka_unit_test(test_streaming),
+		cmocka_unit_test(test_cgroup_resolve),
 		cmocka_unit_test(test_dir_lexical_order),
 		cmocka_unit_test(test_toml_round_trip),
 		cmocka_unit_test(test_json),

@@ -538,6 +538,11 @@ static void test_stop_signal(void **state)
 	assert_int_equal(ctr_config_stop_signal(c, "NOTASIGNAL"), SIGTERM);
 }
 
+static gboolean only_my_profile(const char *name)
+{
+	return strcmp(name, "my-profile") == 0;
+}
+
 static void test_apparmor_selinux(void **state)
 {
 	SpecFx *f = *state;
@@ -560,9 +565,22 @@ static void test_apparmor_selinux(void **state)
 	assert_null(jget(spec, "process.selinuxLabel"));
 	json_decref(spec);
 	f->host.apparmor = f->host.selinux = TRUE;
+	f->host.apparmor_loaded = only_my_profile;
 	spec = spec_gen(f, c);
 	assert_string_equal(jstr(spec, "process.apparmorProfile"),
 			    "my-profile");
+	json_decref(spec);
+	/* kubelet's "localhost/" prefix is not part of the name. */
+	g_free(s->apparmor.localhost_ref);
+	s->apparmor.localhost_ref = g_strdup("localhost/my-profile");
+	spec = spec_gen(f, c);
+	assert_string_equal(jstr(spec, "process.apparmorProfile"),
+			    "my-profile");
+	/* A profile the kernel does not have: refused, not run unconfined. */
+	g_free(s->apparmor.localhost_ref);
+	s->apparmor.localhost_ref = g_strdup("other-profile");
+	spec_gen_fails(f, c, BERTH_ERROR_FAILED_PRECONDITION,
+		       "\"other-profile\" is not loaded");
 	assert_string_equal(jstr(spec, "process.selinuxLabel"),
 			    "system_u:system_r:container_t:s0:c1,c2");
 	json_decref(spec);

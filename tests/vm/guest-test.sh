@@ -219,7 +219,7 @@ EOF
  "linux": {"security_context": {"namespace_options": {"pid": $pidmode}}}}
 EOF
 	[ -z "$handler" ] || args=(--runtime "$handler")
-	berthctl runp "${args[@]}" $work/$name/pod.json
+	berthctl -t 60 runp "${args[@]}" $work/$name/pod.json
 }
 
 # infra_pods LABEL: a pod sharing one PID namespace (the infra process is
@@ -318,6 +318,77 @@ if [ -n "$ctr" ]; then
 	berthctl rm "$ctr" >/dev/null 2>&1 && pass "stop + rm the container after restart" || fail "rm container after restart: $(berthctl rm "$ctr" 2>&1)"
 fi
 [ -z "$pod" ] || { r=$(berthctl rmp -f "$pod" 2>&1) && pass "rmp -f pod" || fail "rmp -f pod: $r"; }
+
+# guest_checks SCRIPT ARGS...: a Python check script of tests/vm (CRI over
+# the socket), its PASS/FAIL lines counted here.
+guest_checks() {
+	local line script=$1
+	shift
+	while IFS= read -r line; do
+		case $line in
+		"PASS: "*) pass "${line#PASS: }" ;;
+		"FAIL: "*) fail "${line#FAIL: }" ;;
+		*) echo "$line" ;;
+		esac
+	done < <(python3 $repo/tests/vm/$script "$@" 2>&1)
+}
+
+# cgroup_checks DRIVER: a kubelet-shaped pod on DRIVER, checked against
+# the cgroup tree and systemd's units (guest_cgroups.py).
+cgroup_checks() { guest_checks guest_cgroups.py "$1" "$ref"; }
+
+if [ -n "$ref" ]; then
+	step "the systemd cgroup driver (the default here: PID 1 is systemd)"
+	inv=$(systemctl show -p InvocationID --value berth.service)
+	r=$(journalctl -b --no-pager -o cat _SYSTEMD_INVOCATION_ID="$inv" | grep -m1 'cgroup manager' || true)
+	case $r in
+	*"cgroup manager systemd (PID 1 is systemd"*) pass "berthd chose: ${r#*info  }" ;;
+	*) fail "berthd's cgroup manager: ${r:-not logged}" ;;
+	esac
+	cgroup_checks systemd
+
+	step "AppArmor (on in Debian's kernel)"
+	r=$(journalctl -b --no-pager -o cat _SYSTEMD_INVOCATION_ID="$inv" | grep -m1 'AppArmor' || true)
+	case $r in
+	*"AppArmor: RuntimeDefault is berth-default"*) pass "berthd: ${r#*info  }" ;;
+	*) fail "berthd's AppArmor default: ${r:-not logged}" ;;
+	esac
+	guest_checks guest_apparmor.py "$ref"
+
+	step "systemctl kill -s KILL berth with a container running (systemd restarts it)"
+	web_pod "after the cgroup checks" 10s
+	if [ -n "$ctr" ]; then
+		cpid=$(berthctl inspect "$ctr" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["info"]["pid"])' 2>/dev/null)
+		oldpid=$(systemctl show -p MainPID --value berth.service)
+		systemctl kill -s KILL berth.service
+		for _ in $(seq 60); do
+			newpid=$(systemctl show -p MainPID --value berth.service)
+			[ "$newpid" != 0 ] && [ "$newpid" != "$oldpid" ] &&
+				[ "$(systemctl is-active berth.service)" = active ] && break
+			sleep 0.5
+		done
+		[ "$newpid" != "$oldpid" ] && [ "$newpid" != 0 ] &&
+			pass "systemd restarted berthd after SIGKILL (pid $oldpid -> $newpid)" ||
+			fail "berthd not restarted after SIGKILL: $(systemctl is-active berth.service)"
+		service_checks
+		[ -n "$cpid" ] && kill -0 "$cpid" 2>/dev/null &&
+			pass "container process $cpid survived berthd's SIGKILL" || fail "container process ${cpid:-?} gone after SIGKILL"
+		r=$(berthctl exec -s "$ctr" echo adopted 2>&1) &&
+			pass "berthctl exec -s after SIGKILL: $r" || fail "berthctl exec -s after SIGKILL: $r"
+		berthctl logs "$ctr" 2>&1 | grep -q "hello from" &&
+			pass "berthctl logs after SIGKILL" || fail "berthctl logs after SIGKILL: $(berthctl logs "$ctr" 2>&1 | tail -n 2)"
+		berthctl rm -f "$ctr" >/dev/null 2>&1 || fail "rm -f container after SIGKILL"
+	fi
+	[ -z "$pod" ] || { r=$(berthctl rmp -f "$pod" 2>&1) && pass "rmp -f pod after SIGKILL" || fail "rmp -f pod: $r"; }
+
+	step "the cgroupfs driver on cgroup v2 (a drop-in chooses it)"
+	mkdir -p /etc/berth/berth.conf.d
+	printf '[berth.runtime]\ncgroup_manager = "cgroupfs"\n' >/etc/berth/berth.conf.d/50-vm-cgroupfs.conf
+	restart_berth "cgroupfs drop-in"
+	cgroup_checks cgroupfs
+	rm -f /etc/berth/berth.conf.d/50-vm-cgroupfs.conf
+	restart_berth "back to the default driver"
+fi
 
 step "stop"
 kill $regpid 2>/dev/null
