@@ -699,10 +699,14 @@ static AdoptResult adopt_start(CtrManager *m, Container *c, GError **error)
 		ctr_undo_start(m, c);
 		return ADOPT_NONE;
 	}
+	const OciRuntime *rt = oci_runtimes_get(m->runtimes, c->runtime);
+	guint wait_ms =
+		(rt ? rt->timeout_ms : CONMON_DEFAULT_TIMEOUT_S * 1000u) +
+		ADOPT_GRACE_MS;
 	int pid = 0;
 	g_autoptr(GError) local = NULL;
 	set_starting(c, TRUE);
-	if (!conmon_container_pid(c->socket_dir, ADOPT_WAIT_MS, &pid, &local)) {
+	if (!conmon_container_pid(c->socket_dir, wait_ms, &pid, &local)) {
 		set_starting(c, FALSE);
 		if (g_error_matches(local, BERTH_ERROR,
 				    BERTH_ERROR_DEADLINE_EXCEEDED)) {
