@@ -54,6 +54,7 @@ static int serve(BerthConfig *config)
 	grpc_init();
 	CriServerOptions opts = {
 		.listen_path = config->listen,
+		.listen_group = config->listen_group,
 		.max_recv_msg_size = config->grpc_max_recv_msg_size,
 		.max_send_msg_size = config->grpc_max_send_msg_size,
 		.shutdown_grace_ms = config->shutdown_grace * 1000,

@@ -46,6 +46,7 @@ BerthConfig *berth_config_new_default(void)
 	c->root = g_strdup("/var/lib/berth");
 	c->runroot = g_strdup("/run/berth");
 	c->listen = g_strdup("/run/berth/berth.sock");
+	c->listen_group = g_strdup("");
 	c->log_level = g_strdup("info");
 	c->grpc_max_recv_msg_size = 16 * 1024 * 1024;
 	c->grpc_max_send_msg_size = 16 * 1024 * 1024;
@@ -59,6 +60,7 @@ BerthConfig *berth_config_new_default(void)
 	c->default_sysctls = g_new0(char *, 1);
 	c->pids_limit = 0;
 	c->stop_timeout = 30;
+	c->runtime_timeout = 120;
 	const char *cdi_dirs[] = {"/etc/cdi", "/var/run/cdi", NULL};
 	c->cdi_spec_dirs = g_strdupv((char **)cdi_dirs);
 	c->runtimes = g_ptr_array_new_with_free_func(runtime_free);
@@ -74,6 +76,7 @@ BerthConfig *berth_config_new_default(void)
 	const char *dirs[] = {"/usr/lib/cni", "/opt/cni/bin", NULL};
 	c->cni_plugin_dirs = g_strdupv((char **)dirs);
 	c->cni_default_network = g_strdup("");
+	c->cni_timeout = 60;
 	c->enable_metrics = FALSE;
 	c->metrics_address = g_strdup("127.0.0.1:9090");
 	c->stream_address = g_strdup("127.0.0.1");

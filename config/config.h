@@ -19,7 +19,8 @@ typedef struct BerthConfig {
 	/* [berth] */
 	char *root;
 	char *runroot;
-	char *listen; /* a filesystem path (unix:// stripped on input) */
+	char *listen;	    /* a filesystem path (unix:// stripped on input) */
+	char *listen_group; /* the socket's group: a name or id; "" = 0 */
 	char *log_level;
 	gint64 grpc_max_recv_msg_size;
 	gint64 grpc_max_send_msg_size;
@@ -41,6 +42,7 @@ typedef struct BerthConfig {
 	char **default_sysctls; /* "name=value" */
 	gint64 pids_limit;	/* 0 = no limit */
 	gint64 stop_timeout;	/* seconds, when a caller gives none */
+	gint64 runtime_timeout; /* seconds one runtime command may take */
 	char **cdi_spec_dirs;	/* CDI spec dirs, lowest priority first */
 	GPtrArray *runtimes;	/* BerthRuntimeHandler*, in name order */
 	/* [berth.image] */
@@ -56,6 +58,7 @@ typedef struct BerthConfig {
 	char *cni_conf_dir;
 	char **cni_plugin_dirs;
 	char *cni_default_network;
+	gint64 cni_timeout; /* seconds one plugin call may take */
 	/* [berth.metrics] */
 	gboolean enable_metrics;
 	char *metrics_address;

@@ -25,6 +25,8 @@ const ConfigKey config_keys[] = {
 	 "volatile state: sockets, namespace pins, exit files", .absolute_path = TRUE},
 	{"berth", "listen", CK_STRING, OFF(listen), "listen",
 	 "CRI socket: a path or unix:// URL", .absolute_path = TRUE},
+	{"berth", "listen_group", CK_STRING, OFF(listen_group), "listen-group",
+	 "group (name or id) owning the CRI socket, mode 0660 (\"\": root)"},
 	{"berth", "log_level", CK_STRING, OFF(log_level), "log-level",
 	 "error, warn, info, debug or trace", .choices = log_levels},
 	{"berth", "grpc_max_recv_msg_size", CK_INT, OFF(grpc_max_recv_msg_size),
@@ -60,6 +62,9 @@ const ConfigKey config_keys[] = {
 	{"berth.runtime", "stop_timeout", CK_INT, OFF(stop_timeout),
 	 "stop-timeout", "seconds a stop waits before SIGKILL when not given",
 	 0, 86400},
+	{"berth.runtime", "runtime_timeout", CK_INT, OFF(runtime_timeout),
+	 "runtime-timeout", "seconds one OCI runtime command may take before "
+	 "it is killed", 1, 3600},
 	{"berth.runtime", "cdi_spec_dirs", CK_STRINGS, OFF(cdi_spec_dirs),
 	 "cdi-spec-dir", "CDI spec dirs; a later dir's device wins",
 	 .absolute_path = TRUE},
@@ -87,6 +92,9 @@ const ConfigKey config_keys[] = {
 	{"berth.network", "cni_default_network", CK_STRING,
 	 OFF(cni_default_network), "cni-default-network",
 	 "network name to use (\"\": the first config in lexical order)"},
+	{"berth.network", "cni_timeout", CK_INT, OFF(cni_timeout),
+	 "cni-timeout", "seconds one CNI plugin call may take before it is "
+	 "killed", 1, 3600},
 	{"berth.metrics", "enable_metrics", CK_BOOL, OFF(enable_metrics),
 	 "enable-metrics", "serve Prometheus metrics"},
 	{"berth.metrics", "metrics_address", CK_STRING, OFF(metrics_address),

@@ -9,8 +9,10 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 
 /* A record takes at most four iovecs: header, buffered part, new part,
  * newline. */
@@ -102,8 +104,13 @@ static void batch_init(LogBatch *b, const ConmonLog *l, int stream,
 	b->hdr_len = n > 0 ? (size_t)n : 0;
 }
 
-static int writev_all(int fd, struct iovec *iov, int n)
+static const char record_end[] = "\n";
+
+/* Write every iovec; 0, or -errno with *torn the bytes written after the
+ * end of the last record that went out entirely. */
+static int writev_all(int fd, struct iovec *iov, int n, size_t *torn)
 {
+	*torn = 0;
 	while (n > 0) {
 		ssize_t w = writev(fd, iov, n < IOV_MAX ? n : IOV_MAX);
 		if (w < 0 && errno == EINTR)
@@ -112,22 +119,39 @@ static int writev_all(int fd, struct iovec *iov, int n)
 			return -errno;
 		while (n > 0 && (size_t)w >= iov->iov_len) {
 			w -= iov->iov_len;
+			*torn = iov->iov_base == record_end
+					? 0
+					: *torn + iov->iov_len;
 			iov++;
 			n--;
 		}
 		if (n > 0) {
 			iov->iov_base = (char *)iov->iov_base + w;
 			iov->iov_len -= w;
+			*torn += w;
 		}
 	}
 	return 0;
+}
+
+/* A write that failed part-way (a full disk) left the front of a record
+ * at the end of the file: cut it off, so that every line stays a whole
+ * record and the next one starts a line of its own. */
+static void cut_torn_record(int fd, size_t torn)
+{
+	struct stat st;
+	if (torn > 0 && fstat(fd, &st) == 0 && (size_t)st.st_size >= torn)
+		(void)!ftruncate(fd, st.st_size - (off_t)torn);
 }
 
 static void batch_flush(LogBatch *b)
 {
 	if (b->n == 0)
 		return;
-	int r = writev_all(b->fd, b->iov, b->n);
+	size_t torn = 0;
+	int r = writev_all(b->fd, b->iov, b->n, &torn);
+	if (r < 0)
+		cut_torn_record(b->fd, torn);
 	if (r < 0 && b->err == 0)
 		b->err = r;
 	b->n = 0;
@@ -151,7 +175,7 @@ static void batch_record(LogBatch *b, bool full, const char *a, size_t alen,
 	batch_add(b, full ? b->hdr_full : b->hdr_part, b->hdr_len);
 	batch_add(b, a, alen);
 	batch_add(b, c, clen);
-	batch_add(b, "\n", 1);
+	batch_add(b, record_end, 1);
 }
 
 /* On a tty a line ends in CRLF: the CR is not part of the content. It is

@@ -200,8 +200,12 @@ static pid_t spawn_runtime(const Conmon *c, const CreateIo *io, int *err)
 	posix_spawnattr_init(&attr);
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &all);
+	/* Its own process group, so that a timeout kills what it started
+	 * (its init, a wrapper's children) with it. */
+	posix_spawnattr_setpgroup(&attr, 0);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
-						POSIX_SPAWN_SETSIGDEF);
+						POSIX_SPAWN_SETSIGDEF |
+						POSIX_SPAWN_SETPGROUP);
 	pid_t pid = -1;
 	*err = posix_spawn(&pid, argv[0], &fa, &attr, (char **)argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
@@ -209,8 +213,8 @@ static pid_t spawn_runtime(const Conmon *c, const CreateIo *io, int *err)
 	return *err ? -1 : pid;
 }
 
-/* Wait for the runtime with a deadline; it is killed at the deadline.
- * 0 with its status, or -ETIMEDOUT. */
+/* Wait for the runtime with a deadline; at the deadline it is killed
+ * with its process group. 0 with its status, or -ETIMEDOUT. */
 static int wait_runtime(pid_t pid, unsigned timeout_s, int *status)
 {
 	conmon_autoclose pidfd = (int)pidfd_open(pid, 0);
@@ -219,6 +223,7 @@ static int wait_runtime(pid_t pid, unsigned timeout_s, int *status)
 	while (pidfd >= 0) {
 		int64_t left = deadline - conmon_mono_ns();
 		if (left <= 0) {
+			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);
 			r = -ETIMEDOUT;
 			break;
@@ -397,9 +402,13 @@ int conmon_runtime_create(Conmon *c, char *why, size_t why_len)
 	if (pid < 0)
 		snprintf(why, why_len, "start %s: %s", c->cfg->runtime,
 			 strerror(err));
-	else if ((r = wait_runtime(pid, c->cfg->timeout_s, &status)) < 0)
+	else if ((r = wait_runtime(pid, c->cfg->timeout_s, &status)) ==
+		 -ETIMEDOUT)
+		snprintf(why, why_len, "%s %s: timed out after %u s",
+			 c->cfg->runtime, verb, c->cfg->timeout_s);
+	else if (r < 0)
 		snprintf(why, why_len, "%s %s: %s", c->cfg->runtime, verb,
-			 r == -ETIMEDOUT ? "timed out" : strerror(-r));
+			 strerror(-r));
 	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		r = create_failed(c, &io, status, why, why_len);
 	else

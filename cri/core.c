@@ -14,6 +14,7 @@
 #include "util/log.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
@@ -610,10 +611,35 @@ static gboolean check_socket_free(const char *path, GError **error)
 	return TRUE;
 }
 
+/* The socket's group: a group name, a numeric id, or ""/NULL for 0. */
+static gboolean listen_gid(const char *group, gid_t *gid, GError **error)
+{
+	*gid = 0;
+	if (group == NULL || group[0] == '\0')
+		return TRUE;
+	guint64 n = 0;
+	if (g_ascii_string_to_unsigned(group, 10, 0, G_MAXUINT32 - 1, &n,
+				       NULL)) {
+		*gid = (gid_t)n;
+		return TRUE;
+	}
+	errno = 0;
+	struct group *gr = getgrnam(group);
+	if (gr == NULL)
+		return berth_throw(error, INVALID_ARGUMENT,
+				   "listen_group %s: %s", group,
+				   errno ? g_strerror(errno) : "no such group");
+	*gid = gr->gr_gid;
+	return TRUE;
+}
+
 gboolean cri_server_start(CriServer *srv, GError **error)
 {
 	const char *path = srv->listen_path;
 	g_autofree char *dir = g_path_get_dirname(path);
+	gid_t gid = 0;
+	if (!listen_gid(srv->opts.listen_group, &gid, error))
+		return FALSE;
 	if (g_mkdir_with_parents(dir, 0711) < 0)
 		return berth_throw_errno(error, errno, "create %s", dir);
 	if (!check_socket_free(path, error))
@@ -635,6 +661,9 @@ gboolean cri_server_start(CriServer *srv, GError **error)
 	umask(old);
 	if (chmod(path, 0660) < 0)
 		return berth_throw_errno(error, errno, "chmod %s", path);
+	if (chown(path, (uid_t)-1, gid) < 0)
+		return berth_throw_errno(error, errno, "chown %s to group %u",
+					 path, (unsigned)gid);
 
 	srv->pool = g_thread_pool_new(worker_main, srv, -1, FALSE, NULL);
 	g_thread_pool_set_max_unused_threads(4);

@@ -37,7 +37,8 @@ typedef struct {
 } CriMethodImpl;
 
 typedef struct {
-	const char *listen_path; /* filesystem path of the unix socket */
+	const char *listen_path;  /* filesystem path of the unix socket */
+	const char *listen_group; /* its group, a name or id; NULL/"": 0 */
 	gsize max_recv_msg_size;
 	gsize max_send_msg_size;
 	guint shutdown_grace_ms;
@@ -52,8 +53,9 @@ void cri_server_add_service(CriServer *srv,
 			    const ProtobufCServiceDescriptor *svc,
 			    const CriMethodImpl *impls, gsize n_impls);
 
-/* Create the socket (0660, its directory too) and start serving. Refuses a
- * socket another process is listening on; replaces a stale one. */
+/* Create the socket (0660, its group listen_group; its directory too) and
+ * start serving. Refuses a socket another process is listening on;
+ * replaces a stale one. */
 gboolean cri_server_start(CriServer *srv, GError **error);
 
 /* Stop taking calls, let in-flight ones finish for the grace period, cancel

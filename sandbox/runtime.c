@@ -45,8 +45,24 @@ static char *probe_spec(void)
 	return text;
 }
 
-static gboolean write_bundle(const char *dir, const char *pause_path,
-			     GError **error)
+/* path holds exactly data (len bytes), written anew only when it does not:
+ * a restart on a full disk must not need a byte of it. */
+static gboolean keep_file(const char *path, const char *data, gsize len,
+			  mode_t mode, GError **error)
+{
+	g_autofree char *have = NULL;
+	gsize have_len = 0;
+	if (g_file_get_contents(path, &have, &have_len, NULL) &&
+	    have_len == len && memcmp(have, data, len) == 0)
+		return TRUE;
+	return berth_replace_file(path, data, len, mode, error);
+}
+
+/* The probe's bundle, the same for every probe and every start, so it is
+ * kept under dir and only checked: berthd restarted on a full disk still
+ * finds its runtimes working (it once judged them all broken). */
+static gboolean keep_bundle(const char *dir, const char *pause_path,
+			    GError **error)
 {
 	g_autofree char *rootfs = g_build_filename(dir, "rootfs", NULL);
 	g_autofree char *pause = g_build_filename(rootfs, "pause", NULL);
@@ -59,14 +75,12 @@ static gboolean write_bundle(const char *dir, const char *pause_path,
 		return FALSE;
 	g_autofree char *data = NULL;
 	gsize len = 0;
-	if (!berth_read_file(pause_path, &data, &len, error))
-		return FALSE;
-	if (!g_file_set_contents_full(pause, data, len,
-				      G_FILE_SET_CONTENTS_NONE, 0755, error))
+	if (!berth_read_file(pause_path, &data, &len, error) ||
+	    !keep_file(pause, data, len, 0755, error))
 		return FALSE;
 	g_autofree char *spec = probe_spec();
 	g_autofree char *config = g_build_filename(dir, "config.json", NULL);
-	return g_file_set_contents(config, spec, -1, error);
+	return keep_file(config, spec, strlen(spec), 0644, error);
 }
 
 gboolean oci_runtime_probe_one(const char *path, const char *root,
@@ -80,12 +94,11 @@ gboolean oci_runtime_probe_one(const char *path, const char *root,
 	}
 	g_autofree char *id = g_strdup_printf("berth-probe-%d-%08x", getpid(),
 					      g_random_int());
-	g_autofree char *dir = g_build_filename(workdir, id, NULL);
+	g_autofree char *dir = g_build_filename(workdir, "bundle", NULL);
 	g_autoptr(GError) error = NULL;
-	if (!write_bundle(dir, pause_path, &error)) {
+	if (!keep_bundle(dir, pause_path, &error)) {
 		*problem = g_strdup_printf("cannot prepare probe bundle: %s",
 					   error->message);
-		berth_rm_rf(dir, NULL);
 		return FALSE;
 	}
 	const char *argv[] = {path,	  "--root", root, "run",
@@ -106,7 +119,6 @@ gboolean oci_runtime_probe_one(const char *path, const char *root,
 		if (spawn_sync(&d, &r, NULL))
 			spawn_result_clear(&r);
 	}
-	berth_rm_rf(dir, NULL);
 	return *problem == NULL;
 }
 
@@ -260,6 +272,7 @@ OciRuntimes *oci_runtimes_probe(const BerthConfig *c, const char *pause_path,
 		rt->name = g_strdup(h->name);
 		rt->path = g_strdup(h->runtime_path);
 		rt->root = berth_config_runtime_root(c, h);
+		rt->timeout_ms = (guint)c->runtime_timeout * 1000;
 		rt->works = oci_runtime_probe_one(
 			rt->path, rt->root, pause_path, workdir, &rt->problem);
 		if (rt->works)
@@ -293,7 +306,7 @@ gboolean oci_runtime_run(const OciRuntime *rt, const char *log,
 		g_ptr_array_add(argv, (char *)*a);
 	g_ptr_array_add(argv, NULL);
 	SpawnOptions o = {.argv = (const char *const *)argv->pdata,
-			  .timeout_ms = OCI_RUNTIME_TIMEOUT_MS,
+			  .timeout_ms = rt->timeout_ms,
 			  .output_path = output};
 	/* The operation is the command, after any global options. */
 	const char *op = args[0];
@@ -309,7 +322,8 @@ gboolean oci_runtime_run(const OciRuntime *rt, const char *log,
 	g_autofree char *logtext = NULL;
 	if (log != NULL && g_file_get_contents(log, &logtext, NULL, NULL))
 		g_strstrip(logtext);
-	return berth_throw_code(error, local->code, "%s%s%s", local->message,
+	return berth_throw_code(error, local->code, "runtime %s %s: %s%s%s",
+				rt->name, op, local->message,
 				logtext && *logtext ? ": " : "",
 				logtext ? logtext : "");
 }

@@ -6,9 +6,6 @@
 
 #include "config/config.h"
 
-/* How long one runtime command (create, start, kill, delete) may take. */
-#define OCI_RUNTIME_TIMEOUT_MS 30000
-
 typedef struct {
 	char *name;
 	char *path;
@@ -18,6 +15,9 @@ typedef struct {
 	/* Recursive read-only mounts work: the runtime lists "rro" in its
 	 * `features` mountOptions and the kernel has mount_setattr(2). */
 	gboolean rro;
+	/* How long one command (run, kill, delete, update, state) may take:
+	 * the config's runtime_timeout. */
+	guint timeout_ms;
 } OciRuntime;
 
 typedef struct {
@@ -46,7 +46,8 @@ const OciRuntime *oci_runtimes_get(const OciRuntimes *r, const char *name);
 /* Run `<runtime> --root <root> [--log log] args...` (output: a file for
  * the child's stdout and stderr, for commands whose container inherits
  * them; NULL: pipes). On failure the error carries the runtime's own
- * message (its log, else its output). */
+ * message (its log, else its output); a command that outlives
+ * rt->timeout_ms is killed with all it started, DEADLINE_EXCEEDED. */
 gboolean oci_runtime_run(const OciRuntime *rt, const char *log,
 			 const char *const *args, const char *output,
 			 GError **error);

@@ -95,6 +95,21 @@ gboolean store_save(Store *s, gpointer obj, GError **error)
 	return berth_write_file_atomic(path, text, strlen(text), 0600, error);
 }
 
+gboolean store_save_unless_full(Store *s, gpointer obj, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	if (store_save(s, obj, &local))
+		return TRUE;
+	if (berth_error_code(local) == BERTH_ERROR_RESOURCE_EXHAUSTED) {
+		log_warn("%s %s: going on without its record: %s",
+			 s->ops.index.what, s->ops.index.id(obj),
+			 local->message);
+		return TRUE;
+	}
+	g_propagate_error(error, g_steal_pointer(&local));
+	return FALSE;
+}
+
 gboolean store_delete(Store *s, const char *id, GError **error)
 {
 	g_autofree char *dir = store_dir_of(s, id);

@@ -34,6 +34,11 @@ GPtrArray *store_read_all(Store *s);
 
 /* Write obj's record atomically. */
 gboolean store_save(Store *s, gpointer obj, GError **error);
+/* store_save for the steps of a stop or removal: on a full disk (no
+ * room for the record) they go on without it, logged, since removing is
+ * how space comes back (kubelet evicts on disk pressure); their undo is
+ * idempotent, so a crash half-way is finished by the next removal. */
+gboolean store_save_unless_full(Store *s, gpointer obj, GError **error);
 /* Remove the object's directory, its record last, so that a crash half
  * way still finds the record and recovery finishes the job. */
 gboolean store_delete(Store *s, const char *id, GError **error);

@@ -107,10 +107,11 @@ BerthServer *berth_server_new(BerthConfig *config, const char *pause_path,
 	    !berth_mkdir_p(config->runroot, 0711, error))
 		return NULL;
 
-	g_autoptr(CniManager) cni = cni_manager_new(
-		config->cni_conf_dir,
-		(const char *const *)config->cni_plugin_dirs,
-		config->cni_default_network, cni_cache, 0, error);
+	g_autoptr(CniManager) cni =
+		cni_manager_new(config->cni_conf_dir,
+				(const char *const *)config->cni_plugin_dirs,
+				config->cni_default_network, cni_cache,
+				(guint)config->cni_timeout, error);
 	if (cni == NULL)
 		return NULL;
 

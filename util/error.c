@@ -75,5 +75,9 @@ int berth_error_code(const GError *error)
 		return BERTH_ERROR_NOT_FOUND;
 	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
 		return BERTH_ERROR_CANCELLED;
+	/* A full disk met by GLib's file helpers or by ostree. */
+	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE) ||
+	    g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOSPC))
+		return BERTH_ERROR_RESOURCE_EXHAUSTED;
 	return BERTH_ERROR_INTERNAL;
 }

@@ -74,6 +74,7 @@ void berth_keep_first_error(GError **first, GError *e);
 gboolean berth_raise_first_error(GError **error, GError *first);
 
 /* The gRPC code an arbitrary GError should be answered with: ours as is,
- * anything from another domain (GIO, ostree) as INTERNAL, or NOT_FOUND for
- * G_IO_ERROR_NOT_FOUND. */
+ * anything from another domain (GIO, ostree) as INTERNAL, but NOT_FOUND for
+ * G_IO_ERROR_NOT_FOUND and RESOURCE_EXHAUSTED for a full disk
+ * (G_IO_ERROR_NO_SPACE, G_FILE_ERROR_NOSPC). */
 int berth_error_code(const GError *error);

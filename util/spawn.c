@@ -97,6 +97,9 @@ static void pump(const SpawnOptions *o, pid_t pid, int in_w, int out_r,
 				      {exited ? -1 : pidfd, POLLIN, 0}};
 		gint64 left = deadline - g_get_monotonic_time();
 		if (left <= 0) {
+			/* The child leads its own session: its helpers
+			 * (a runtime's init, a script's sleep) go too. */
+			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);
 			r->timed_out = TRUE;
 			break;
@@ -197,8 +200,12 @@ char *spawn_describe_failure(const SpawnOptions *o, const SpawnResult *r)
 	g_autofree char *tail =
 		g_strstrip(g_strdup(r->err->len ? r->err->str : r->out->str));
 	if (r->timed_out)
-		return g_strdup_printf("%s timed out after %u ms", o->argv[0],
-				       o->timeout_ms);
+		return o->timeout_ms % 1000
+			       ? g_strdup_printf("%s timed out after %u ms",
+						 o->argv[0], o->timeout_ms)
+			       : g_strdup_printf("%s timed out after %u s",
+						 o->argv[0],
+						 o->timeout_ms / 1000);
 	if (WIFSIGNALED(r->status))
 		return g_strdup_printf("%s killed by signal %d%s%s", o->argv[0],
 				       WTERMSIG(r->status), *tail ? ": " : "",
@@ -216,7 +223,10 @@ gboolean spawn_sync_ok(const SpawnOptions *o, GError **error)
 		      WEXITSTATUS(r.status) == 0;
 	if (!ok) {
 		g_autofree char *why = spawn_describe_failure(o, &r);
-		berth_throw(error, INTERNAL, "%s", why);
+		berth_throw_code(error,
+				 r.timed_out ? BERTH_ERROR_DEADLINE_EXCEEDED
+					     : BERTH_ERROR_INTERNAL,
+				 "%s", why);
 	}
 	spawn_result_clear(&r);
 	return ok;

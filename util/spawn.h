@@ -1,6 +1,7 @@
 /* Run a helper program to completion with posix_spawn: optional stdin
  * data, captured stdout/stderr (bounded), and a timeout after which the
- * child is killed. Only the three stdio fds reach the child. */
+ * child is killed with its process group (it leads its own session). Only
+ * the three stdio fds reach the child. */
 #pragma once
 
 #include <glib.h>
@@ -36,5 +37,6 @@ gboolean spawn_sync(const SpawnOptions *opts, SpawnResult *r, GError **error);
 char *spawn_describe_failure(const SpawnOptions *opts, const SpawnResult *r);
 
 /* spawn_sync for a program that must succeed: FALSE also when it timed out
- * or did not exit 0 (INTERNAL, in spawn_describe_failure's words). */
+ * (DEADLINE_EXCEEDED) or did not exit 0 (INTERNAL), in
+ * spawn_describe_failure's words. */
 gboolean spawn_sync_ok(const SpawnOptions *opts, GError **error);

@@ -14,9 +14,9 @@
 
 #define KILL_WAIT_S 10
 
-/* How long a start begun by an earlier berthd may still take: the
- * monitor's bound on the runtime, and some. */
-#define ADOPT_WAIT_MS ((CONMON_DEFAULT_TIMEOUT_S + 5) * 1000u)
+/* How long a start begun by an earlier berthd may still take beyond the
+ * monitor's bound on the runtime (the handler's runtime_timeout). */
+#define ADOPT_GRACE_MS 5000u
 
 /* A container stopped or lost before it ever ran. */
 #define NEVER_RAN_EXIT_CODE (128 + SIGKILL)

@@ -220,6 +220,7 @@ static gboolean start_monitor(CtrManager *m, Container *c, int *pid,
 		.terminal = c->config->tty,
 		.stdin_open = c->config->stdin_,
 		.start = TRUE,
+		.timeout_ms = rt->timeout_ms,
 		.runtime_args = oci_runtime_cgroup_args(
 			cgroup_path_is_systemd(c->cgroup)),
 	};
@@ -698,10 +699,14 @@ static AdoptResult adopt_start(CtrManager *m, Container *c, GError **error)
 		ctr_undo_start(m, c);
 		return ADOPT_NONE;
 	}
+	const OciRuntime *rt = oci_runtimes_get(m->runtimes, c->runtime);
+	guint wait_ms =
+		(rt ? rt->timeout_ms : CONMON_DEFAULT_TIMEOUT_S * 1000u) +
+		ADOPT_GRACE_MS;
 	int pid = 0;
 	g_autoptr(GError) local = NULL;
 	set_starting(c, TRUE);
-	if (!conmon_container_pid(c->socket_dir, ADOPT_WAIT_MS, &pid, &local)) {
+	if (!conmon_container_pid(c->socket_dir, wait_ms, &pid, &local)) {
 		set_starting(c, FALSE);
 		if (g_error_matches(local, BERTH_ERROR,
 				    BERTH_ERROR_DEADLINE_EXCEEDED)) {
@@ -859,7 +864,8 @@ static gboolean remove_locked(CtrManager *m, Container *c, GError **error)
 	if (!stop_locked(m, c, 0, error))
 		return FALSE;
 	container_set_state(c, CTR_REMOVING);
-	if (!ctr_save(m, c, error) || !ctr_undo_create(m, c, error) ||
+	if (!store_save_unless_full(m->store, c, error) ||
+	    !ctr_undo_create(m, c, error) ||
 	    !store_delete(m->store, c->id, error))
 		return FALSE;
 	store_forget(m->store, c);

@@ -53,6 +53,7 @@ int ctr_stream_exec(CtrManager *m, const char *id, char *const *cmd,
 		.argv = (const char *const *)cmd,
 		.terminal = tty,
 		.stdin_open = stdin_open,
+		.timeout_ms = rt->timeout_ms,
 	};
 	int fd = -1, pid = 0;
 	if (!conmon_exec_start(&o, &fd, &pid, error))

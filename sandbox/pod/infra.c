@@ -123,7 +123,7 @@ gboolean infra_stop(const OciRuntime *rt, const char *id, gboolean systemd,
 gboolean infra_running(const OciRuntime *rt, const char *id)
 {
 	const char *argv[] = {rt->path, "--root", rt->root, "state", id, NULL};
-	SpawnOptions o = {.argv = argv, .timeout_ms = OCI_RUNTIME_TIMEOUT_MS};
+	SpawnOptions o = {.argv = argv, .timeout_ms = rt->timeout_ms};
 	SpawnResult r;
 	if (!spawn_sync(&o, &r, NULL))
 		return FALSE;

@@ -660,7 +660,7 @@ static gboolean stop_locked(PodManager *m, Pod *p, GError **error)
 {
 	if (pod_get_state(p) == POD_READY) {
 		set_state(p, POD_NOTREADY);
-		if (!store_save(m->store, p, error))
+		if (!store_save_unless_full(m->store, p, error))
 			return FALSE;
 	}
 	/* The pod's containers first: they live in its namespaces. */
@@ -669,7 +669,7 @@ static gboolean stop_locked(PodManager *m, Pod *p, GError **error)
 		return FALSE;
 	if (!undo_infra(m, p, error) || !undo_network(m, p, error))
 		return FALSE;
-	return store_save(m->store, p, error);
+	return store_save_unless_full(m->store, p, error);
 }
 
 gboolean pod_manager_stop(PodManager *m, const char *id, GError **error)
@@ -696,8 +696,8 @@ static gboolean remove_locked(PodManager *m, Pod *p, GError **error)
 	    !m->hooks.remove_all(p->id, m->hooks.data, error))
 		return FALSE;
 	set_state(p, POD_REMOVING);
-	if (!store_save(m->store, p, error) || !undo_all(m, p, error) ||
-	    !store_delete(m->store, p->id, error))
+	if (!store_save_unless_full(m->store, p, error) ||
+	    !undo_all(m, p, error) || !store_delete(m->store, p->id, error))
 		return FALSE;
 	store_forget(m->store, p);
 	return TRUE;

@@ -40,14 +40,15 @@ exec /usr/bin/runc "$@"
 '''
 
 
-@pytest.fixture
-def slow(make_berthd, image_ref, tmp_path):  # noqa: F811
+def slow_runtime_berthd(make_berthd, image_ref, tmp_path, conf=""):  # noqa: F811
+    """A berthd (conf: more of its config) with runtime handler `slow`, the
+    image pulled and a pod on that handler."""
     d = tmp_path / "slowrt"
     d.mkdir()
     w = d / "slowrunc"
     w.write_text(WRAPPER)
     w.chmod(0o755)
-    conf = f'[berth.runtime.runtimes.slow]\nruntime_path = "{w}"\n'
+    conf += f'[berth.runtime.runtimes.slow]\nruntime_path = "{w}"\n'
     b = make_berthd(conf_text=conf,
                     extra_args=["--insecure-registry", image_ref.split("/")[0]]).start()
     b.image.PullImage(api_pb2.PullImageRequest(image=api_pb2.ImageSpec(image=image_ref)))
@@ -56,6 +57,11 @@ def slow(make_berthd, image_ref, tmp_path):  # noqa: F811
     pod_id = b.runtime.RunPodSandbox(api_pb2.RunPodSandboxRequest(
         config=cfg, runtime_handler="slow")).pod_sandbox_id
     return b, pod_id, cfg, d
+
+
+@pytest.fixture
+def slow(make_berthd, image_ref, tmp_path):  # noqa: F811
+    return slow_runtime_berthd(make_berthd, image_ref, tmp_path)
 
 
 def kill9_and_restart(b):

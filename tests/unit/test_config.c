@@ -180,6 +180,9 @@ static void test_merge_overrides_and_keeps(void **state)
 	assert_string_equal(c->root, "/srv/b");
 	assert_string_equal(c->runroot, "/run/berth"); /* untouched */
 	assert_int_equal(c->pids_limit, 4096);
+	assert_int_equal(c->runtime_timeout, 120); /* the default */
+	assert_int_equal(c->cni_timeout, 60);
+	assert_string_equal(c->listen_group, "");
 	assert_string_equal(c->default_capabilities[0], "CHOWN");
 	assert_null(c->default_capabilities[1]);
 	assert_true(c->enable_metrics);
@@ -227,6 +230,10 @@ static void test_errors(void **state)
 	assert_fails(
 		"[berth.runtime]\nstop_timeout = -1\n",
 		"t.conf:2:16: berth.runtime.stop_timeout must be between 0");
+	assert_fails(
+		"[berth.runtime]\nruntime_timeout = 0\n",
+		"t.conf:2:19: berth.runtime.runtime_timeout must be between "
+		"1 and 3600");
 	assert_fails("[berth]\nroot = 5\n",
 		     "t.conf:2:8: berth.root must be a string, not an integer");
 	assert_fails("[berth.network]\ncni_plugin_dirs = [\"/a\", 3]\n",
