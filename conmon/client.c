@@ -131,10 +131,13 @@ static gboolean parse_report(const ConmonOptions *o, const char *line,
 	json_t *j = json_loads(line, JSON_DISABLE_EOF_CHECK, NULL);
 	json_t *pid = json_object_get(j, "pid");
 	const char *msg = json_string_value(json_object_get(j, "error"));
+	const char *late = json_string_value(json_object_get(j, "timeout"));
 	gboolean ok = FALSE;
 	if (json_is_integer(pid) && json_integer_value(pid) > 0) {
 		*container_pid = (int)json_integer_value(pid);
 		ok = TRUE;
+	} else if (late != NULL) {
+		berth_throw(error, DEADLINE_EXCEEDED, "%s", late);
 	} else if (msg != NULL) {
 		berth_throw(error, INTERNAL, "%s", msg);
 	} else {

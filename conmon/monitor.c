@@ -276,10 +276,12 @@ int conmon_run(const ConmonConfig *cfg)
 		    .exec_fd = -1};
 	char why[2048];
 	conmon_diag_set_id(cfg->id);
-	if (prepare(&c, why, sizeof why) < 0 ||
-	    conmon_runtime_create(&c, why, sizeof why) < 0) {
+	int r = prepare(&c, why, sizeof why);
+	if (r >= 0)
+		r = conmon_runtime_create(&c, why, sizeof why);
+	if (r < 0) {
 		conmon_diag("%s", why);
-		report(cfg, "error", why, 0);
+		report(cfg, r == -ETIMEDOUT ? "timeout" : "error", why, 0);
 		cleanup(&c);
 		return 1;
 	}

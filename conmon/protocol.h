@@ -5,6 +5,7 @@
  * Sync fd: one line of JSON, then the monitor closes it:
  *   {"pid": 1234}                      the runtime created the container
  *   {"error": "<runtime's message>"}  it did not; the monitor exits 1
+ *   {"timeout": "<message>"}          the runtime ran out of time (killed)
  *
  * Attach socket (<socket-dir>/attach, SOCK_SEQPACKET): every message is
  * one frame, a type byte then the payload (at most

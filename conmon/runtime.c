@@ -420,5 +420,5 @@ int conmon_runtime_create(Conmon *c, char *why, size_t why_len)
 		unlink(io.log);
 		unlink(io.pidfile);
 	}
-	return r < 0 ? -1 : 0;
+	return r == -ETIMEDOUT ? -ETIMEDOUT : r < 0 ? -1 : 0;
 }

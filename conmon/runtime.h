@@ -11,7 +11,7 @@
 /* Run `<runtime> create` (`run --detach` with --start), or `<runtime>
  * exec --detach` in exec mode; on success c->container_pid (the exec'd
  * process in exec mode), c->out and c->stdin_fd are set. On failure returns -1
- * with the runtime's message in why. */
+ * with the runtime's message in why, -ETIMEDOUT when it ran out of time. */
 int conmon_runtime_create(Conmon *c, char *why, size_t why_len);
 
 /* The message of a failed create: the last error in the runtime's JSON

@@ -114,7 +114,9 @@ def test_hung_runtime_run_times_out_and_leaves_nothing(hung, image_ref):  # noqa
         b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid), timeout=60)
     took = time.monotonic() - t0
     answering.check()
-    # The runtime (path and verb) and the deadline are named.
+    # DEADLINE_EXCEEDED, naming the runtime (path and verb) and the
+    # deadline.
+    assert e.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
     assert f"{wrapper} run: timed out after {TIMEOUT_S} s" in e.value.details()
     assert TIMEOUT_S <= took < TIMEOUT_S + 10
     # The runtime and everything it started were killed, the monitor is
