@@ -365,3 +365,55 @@ gboolean cgroup_systemd_unit_stop(const char *name, const char *description,
 	g_mutex_unlock(&bus_lock);
 	return ok;
 }
+
+/* One (sv) property with a uint64 ("t") value. */
+static int append_t(sd_bus_message *m, const char *name, guint64 v)
+{
+	return sd_bus_message_append(m, "(sv)", name, "t", (uint64_t)v);
+}
+
+static gboolean set_limits(sd_bus *b, const char *name, const CtrResources *r,
+			   GError **error)
+{
+	sd_bus_message *m = NULL, *reply = NULL;
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	int r2 = sd_bus_message_new_method_call(
+		b, &m, SD_DEST, SD_PATH, SD_MANAGER, "SetUnitProperties");
+	if (r2 >= 0) /* runtime: not written into /etc */
+		r2 = sd_bus_message_append(m, "sb", name, 1);
+	if (r2 >= 0)
+		r2 = sd_bus_message_open_container(m, 'a', "(sv)");
+	if (r2 >= 0 && r->memory_limit > 0)
+		r2 = append_t(m, "MemoryMax", (guint64)r->memory_limit);
+	if (r2 >= 0 && r->cpu_shares > 0)
+		r2 = append_t(m, "CPUWeight",
+			      (guint64)cgroup_shares_to_weight(r->cpu_shares));
+	if (r2 >= 0 && (r->cpu_quota != 0 || r->cpu_period > 0)) {
+		gint64 period = r->cpu_period > 0 ? r->cpu_period : 100000;
+		/* systemd's quota is per second of wall time; none: max. */
+		guint64 per_sec = r->cpu_quota > 0
+					  ? (guint64)r->cpu_quota * 1000000 /
+						    (guint64)period
+					  : G_MAXUINT64;
+		r2 = append_t(m, "CPUQuotaPerSecUSec", per_sec);
+		if (r2 >= 0)
+			r2 = append_t(m, "CPUQuotaPeriodUSec", (guint64)period);
+	}
+	if (r2 >= 0)
+		r2 = sd_bus_message_close_container(m);
+	if (r2 >= 0)
+		r2 = sd_bus_call(b, m, SD_JOB_TIMEOUT_US, &e, &reply);
+	sd_bus_message_unref(reply);
+	sd_bus_message_unref(m);
+	return r2 >= 0 || bus_fail(error, r2, &e, "set the limits of", name);
+}
+
+gboolean cgroup_systemd_set_limits(const char *name, const CtrResources *r,
+				   GError **error)
+{
+	g_mutex_lock(&bus_lock);
+	sd_bus *b = bus_get(error);
+	gboolean ok = b != NULL && set_limits(b, name, r, error);
+	g_mutex_unlock(&bus_lock);
+	return ok;
+}

@@ -70,8 +70,7 @@ static gboolean v1_memory(const char *dir, const CtrResources *r,
 	       write_int(dir, "memory.limit_in_bytes", r->memory_limit, error);
 }
 
-/* cpu.shares (2..262144) mapped onto cpu.weight (1..10000). */
-static gint64 shares_to_weight(gint64 shares)
+gint64 cgroup_shares_to_weight(gint64 shares)
 {
 	gint64 s = CLAMP(shares, 2, 262144);
 	return 1 + ((s - 2) * 9999) / 262142;
@@ -80,8 +79,8 @@ static gint64 shares_to_weight(gint64 shares)
 static gboolean v2_cpu(const char *dir, const CtrResources *r, GError **error)
 {
 	if (r->cpu_shares > 0 &&
-	    !write_int(dir, "cpu.weight", shares_to_weight(r->cpu_shares),
-		       error))
+	    !write_int(dir, "cpu.weight",
+		       cgroup_shares_to_weight(r->cpu_shares), error))
 		return FALSE;
 	if (r->cpu_quota == 0 && r->cpu_period <= 0)
 		return TRUE;
@@ -160,6 +159,13 @@ gboolean cgroup_set_resources(const char *relative_path, const CtrResources *r,
 			      GError **error)
 {
 	if (!cgroup_check_path(relative_path, FALSE, error))
+		return FALSE;
+	/* A slice's limits are systemd's to keep: told first, then written
+	 * below as well (cpuset and swap are not in the unit). */
+	g_autofree char *unit = cgroup_path_is_systemd(relative_path)
+					? cgroup_path_slice(relative_path)
+					: NULL;
+	if (unit != NULL && !cgroup_systemd_set_limits(unit, r, error))
 		return FALSE;
 	const GPtrArray *hs = cgroup_hierarchies();
 	Done done = {FALSE, FALSE, FALSE};

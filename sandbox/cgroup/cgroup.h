@@ -108,6 +108,16 @@ gboolean cgroup_systemd_scope_start(const char *name, const char *slice,
 				    int pid, const char *description,
 				    GError **error);
 
+/* Tell systemd a unit's memory limit, CPU weight and quota (its
+ * MemoryMax, CPUWeight, CPUQuotaPerSecUSec and CPUQuotaPeriodUSec, for
+ * this boot): what systemd writes into the cgroup again at every
+ * daemon-reload. Zero fields are left as they are. */
+gboolean cgroup_systemd_set_limits(const char *name, const CtrResources *r,
+				   GError **error);
+
+/* cpu.shares (2..262144) mapped onto cgroup v2's cpu.weight (1..10000). */
+gint64 cgroup_shares_to_weight(gint64 shares);
+
 /* Stop the unit, and wait, only when its Description is description (it
  * is berth's); a unit systemd does not have is TRUE. */
 gboolean cgroup_systemd_unit_stop(const char *name, const char *description,

@@ -74,16 +74,24 @@ def prepare_host():
                     "/sys/fs/cgroup/hugetlb"], capture_output=True)
 
 
-def fill_registry(reg, workdir):
-    built = critest_images.build(Path(workdir) / "layouts")
+def fill_registry(reg, workdir, layouts=""):
+    """The look-alikes into reg: built here, or (layouts) the ones
+    critest_images.py built elsewhere, found by their directory names (the
+    test VM has no C compiler)."""
+    if layouts:
+        with open(os.path.join(layouts, "index.json")) as f:
+            built = {ref: os.path.join(layouts, os.path.basename(d))
+                     for ref, d in json.load(f).items()}
+    else:
+        built = critest_images.build(Path(workdir) / "layouts")
     for ref, layout in built.items():
         repo, tag = ref.rsplit(":", 1)
         push(layout, "latest", reg, repo, dest_tag=tag)
     return built
 
 
-def write_registries_conf(path, reg):
-    prefixes = sorted({ref.split("/", 1)[0] for ref in critest_images.images()})
+def write_registries_conf(path, reg, refs):
+    prefixes = sorted({ref.split("/", 1)[0] for ref in refs})
     entries = "".join(ENTRY.format(prefix=p, mirror=reg.host) for p in prefixes)
     Path(path).write_text(REGISTRIES_CONF.format(entries=entries))
 
@@ -115,6 +123,8 @@ def main(argv):
     ap.add_argument("--focus", default="", help="ginkgo focus regex")
     ap.add_argument("--skip", default="", help="extra ginkgo skip regex")
     ap.add_argument("--report", default="", help="copy the JSON report here")
+    ap.add_argument("--layouts", default="",
+                    help="critest_images.py's output dir (its JSON in index.json)")
     ap.add_argument("--keep", action="store_true",
                     help="keep the work dir (berthd log, report)")
     ap.add_argument("critest_args", nargs="*")
@@ -131,9 +141,9 @@ def main(argv):
     b = None
     try:
         with Registry() as reg:
-            fill_registry(reg, work)
+            built = fill_registry(reg, work, args.layouts)
             regconf = os.path.join(work, "registries.conf")
-            write_registries_conf(regconf, reg)
+            write_registries_conf(regconf, reg, built)
             extra = ["--registries-conf", regconf]
             if args.runtime:
                 extra += ["--default-runtime", args.runtime]

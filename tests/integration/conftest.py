@@ -26,6 +26,8 @@ import api_pb2  # noqa: E402
 import api_pb2_grpc  # noqa: E402
 
 BERTHD = os.path.join(BIN_DIR, "berthd")
+# The cgroup driver of every berthd the suite starts (cgroupfs or systemd).
+CGROUP_MANAGER = os.environ.get("BERTH_TEST_CGROUP_MANAGER", "cgroupfs")
 NET_LOCK = "/run/berth-test-net.lock"
 
 
@@ -69,8 +71,13 @@ class Berthd:
         n = _reserve_bridge_number()
         self.bridge = f"berth-t{n}"
         self.subnet = f"10.247.{n}"
-        # Pod cgroups of this instance only: test runs may overlap.
-        self.cgroup_parent = f"/berth-it-{n}"
+        # Pod cgroups of this instance only: test runs may overlap. The
+        # manager is explicit (berthd would take systemd on a systemd
+        # host); BERTH_TEST_CGROUP_MANAGER=systemd gives each instance a
+        # slice instead.
+        self.cgroup_manager = CGROUP_MANAGER
+        self.cgroup_parent = (f"berthit{n}.slice" if CGROUP_MANAGER == "systemd"
+                              else f"/berth-it-{n}")
         os.makedirs(self.conf_dir, exist_ok=True)
         os.makedirs(self.cni_dir, exist_ok=True)
         with open(self.conf, "w") as f:
@@ -81,7 +88,8 @@ class Berthd:
             BERTHD, "--config", self.conf, "--config-dir", self.conf_dir,
             "--root", self.root, "--runroot", self.runroot,
             "--listen", self.sock, "--cni-config-dir", self.cni_dir,
-            "--shutdown-grace", "2", "--default-cgroup-parent", self.cgroup_parent,
+            "--shutdown-grace", "2", "--cgroup-manager", self.cgroup_manager,
+            "--default-cgroup-parent", self.cgroup_parent,
         ] + list(extra_args)
         self.proc = None
         self.log_path = os.path.join(base, "berthd.log")
@@ -173,6 +181,8 @@ class Berthd:
         """What outlives berthd by design: the CNI bridge, and the private
         bind mount under which berthd pins namespaces."""
         subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
+        if self.cgroup_manager == "systemd":
+            subprocess.run(["systemctl", "stop", self.cgroup_parent], capture_output=True)
         for hier in os.listdir("/sys/fs/cgroup"):
             d = f"/sys/fs/cgroup/{hier}{self.cgroup_parent}"
             if os.path.isdir(d):

@@ -398,6 +398,28 @@ echo "    berthd log (journal, last 40 lines; all of it in berth-journal.log):"
 journalctl -u berth.service -b --no-pager -o cat | tail -n 40 | sed 's/^/    | /'
 journalctl -u berth.service -b --no-pager >$out/berth-journal.log 2>&1
 
+# critest v1.26.1 (copied in by vm-test.sh when it is built on the host),
+# on its own berthd from the repo's bin/ over 9p with the systemd driver,
+# the look-alike images from the host, berth.service stopped.
+if [ -x $out/critest ]; then
+	step "critest v1.26.1 in the guest (systemd driver, AppArmor on)"
+	# critest loads its AppArmor test profiles with `sudo apparmor_parser`;
+	# the guest has no sudo, and this runs as root already.
+	mkdir -p $work/bin
+	command -v sudo >/dev/null || printf '#!/bin/sh\nexec "$@"\n' >$work/bin/sudo
+	chmod 755 $work/bin/sudo 2>/dev/null || true
+	if (cd $repo && PATH=$work/bin:$PATH PYTHONDONTWRITEBYTECODE=1 BERTH_BIN_DIR=$repo/bin \
+		BERTH_PYSTUBS=$repo/build/py BERTH_TEST_CGROUP_MANAGER=systemd \
+		CRITEST=$out/critest python3 tests/critest/run.py \
+		--layouts $out/critest-layouts >$out/critest.log 2>&1); then
+		pass "critest: $(grep -m1 '^=== [A-Za-z]*:' $out/critest.log)"
+	else
+		fail "critest: $(grep '^=== [A-Za-z]*:' $out/critest.log || tail -n 3 $out/critest.log) (all of it in critest.log)"
+		grep -E '^(failed|panicked|timedout) ' -A1 $out/critest.log | sed 's/^/    /' | head -n 40
+	fi
+	grep -E '^(passed|skipped|pending) .*[Aa]pp[Aa]rmor' $out/critest.log | sed 's/^/    /'
+fi
+
 # Opt-in (BERTH_VM_SUITE on the host): part of the integration suite, on
 # the repo's own bin/ over 9p, with berth.service stopped.
 if [ -s $out/suite ]; then

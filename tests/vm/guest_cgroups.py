@@ -210,6 +210,27 @@ def main(driver, image):
           f" ns, working set {st.memory.working_set_bytes.value} B)")
     for f in ("cpu.pressure", "memory.pressure", "io.pressure"):
         check(read(f"{scope1}/{f}").startswith("some "), f"{driver}: PSI {f} in the scope")
+    # Pod-level limits (in-place resize): in the pod cgroup, and with the
+    # systemd driver kept by systemd across a daemon-reload.
+    c.rt.UpdatePodSandboxResources(api_pb2.UpdatePodSandboxResourcesRequest(
+        pod_sandbox_id=pod_id, resources=api_pb2.LinuxContainerResources(
+            memory_limit_in_bytes=512 * MIB, cpu_period=100000, cpu_quota=150000)),
+        timeout=60)
+    pod_cg = CG + pod_dir
+    check(read(f"{pod_cg}/memory.max") == str(512 * MIB)
+          and read(f"{pod_cg}/cpu.max") == "150000 100000",
+          f"{driver}: UpdatePodSandboxResources in the pod cgroup "
+          f"(memory.max {read(pod_cg + '/memory.max')}, cpu.max {read(pod_cg + '/cpu.max')})")
+    if systemd:
+        r = subprocess.run(["systemctl", "show", "-p", "MemoryMax", "--value", parent],
+                           capture_output=True, text=True)
+        check(r.stdout.strip() == str(512 * MIB),
+              f"systemd: the pod slice's MemoryMax is {r.stdout.strip()}")
+        subprocess.run(["systemctl", "daemon-reload"], check=False)
+        check(read(f"{pod_cg}/memory.max") == str(512 * MIB)
+              and read(f"{pod_cg}/cpu.max") == "150000 100000",
+              f"systemd: pod limits kept across daemon-reload "
+              f"(memory.max {read(pod_cg + '/memory.max')}, cpu.max {read(pod_cg + '/cpu.max')})")
     pst = c.rt.PodSandboxStats(api_pb2.PodSandboxStatsRequest(pod_sandbox_id=pod_id),
                                timeout=30).stats
     check(pst.linux.memory.working_set_bytes.value > 0,

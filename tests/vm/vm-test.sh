@@ -74,6 +74,19 @@ mkdir -p "$out"
 cp "$deb" "$out/"
 [ "${BERTH_VM_STRICT:-0}" = 1 ] && touch "$out/strict"
 [ -z "${BERTH_VM_SUITE:-}" ] || echo "$BERTH_VM_SUITE" >"$out/suite"
+# critest v1.26.1 runs in the guest when it is built here
+# (/opt/cri-tools, docs/testing.md), with the look-alike images built here
+# (the guest has no C compiler); BERTH_VM_CRITEST=0 leaves it out.
+critest=${CRITEST:-/opt/cri-tools/bin/critest}
+if [ "${BERTH_VM_CRITEST:-1}" != 0 ] && [ -x "$critest" ]; then
+	cp "$critest" "$out/critest"
+	mkdir -p "$out/critest-layouts"
+	/usr/bin/python3 tests/critest/critest_images.py "$out/critest-layouts" \
+		>"$out/critest-layouts/index.json"
+	echo "vm-test: critest $("$critest" --version 2>/dev/null | head -n1) goes into the guest"
+else
+	echo "vm-test: no critest at $critest (or BERTH_VM_CRITEST=0): the guest runs none"
+fi
 
 echo "vm-test: image $image ($((t1 - t0)) s); booting (TCG: expect a few minutes)"
 rc=0
