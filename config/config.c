@@ -375,6 +375,7 @@ static const char *origin(const BerthConfig *c, const char *key)
 
 void berth_config_resolve(BerthConfig *c, gboolean systemd_is_pid1)
 {
+	c->systemd_is_pid1 = systemd_is_pid1;
 	if (c->cgroup_manager[0] == '\0') {
 		g_free(c->cgroup_manager);
 		c->cgroup_manager =

@@ -32,6 +32,7 @@ typedef struct BerthConfig {
 	 * when PID 1 is systemd, else cgroupfs (cgroup_manager_auto). */
 	char *cgroup_manager;
 	gboolean cgroup_manager_auto;
+	gboolean systemd_is_pid1; /* as berth_config_resolve found it */
 	/* For pods that bring none: a path (cgroupfs) or a slice (systemd);
 	 * "" until berth_config_resolve: /berth or berth.slice. */
 	char *default_cgroup_parent;
@@ -94,7 +95,8 @@ gboolean berth_config_merge_dir(BerthConfig *c, const char *dir,
 
 /* Whole-config checks after all sources are merged. */
 /* Fill what the defaults left to the host: the cgroup manager (systemd
- * when PID 1 is systemd) and the default cgroup parent that suits it. */
+ * when PID 1 is systemd) and the default cgroup parent that suits it;
+ * remember whether PID 1 is systemd (checked once, at start). */
 void berth_config_resolve(BerthConfig *c, gboolean systemd_is_pid1);
 
 gboolean berth_config_validate(const BerthConfig *c, GError **error);

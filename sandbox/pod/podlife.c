@@ -13,7 +13,6 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
-#include "util/notify.h"
 
 #include <errno.h>
 #include <string.h>
@@ -113,6 +112,11 @@ static gboolean valid_hostname(const char *h)
 	return TRUE;
 }
 
+static gboolean systemd_driver(PodManager *m)
+{
+	return strcmp(m->config->cgroup_manager, "systemd") == 0;
+}
+
 gboolean pod_manager_validate(PodManager *m, const PodConfig *c, GError **error)
 {
 	if (c->ns_network == POD_NS_TARGET || c->ns_ipc == POD_NS_TARGET ||
@@ -155,8 +159,7 @@ gboolean pod_manager_validate(PodManager *m, const PodConfig *c, GError **error)
 					   "range",
 					   p->host_port, p->container_port);
 	}
-	if (strcmp(m->config->cgroup_manager, "systemd") == 0 &&
-	    !berth_systemd_is_pid1())
+	if (systemd_driver(m) && !m->config->systemd_is_pid1)
 		return berth_throw(error, FAILED_PRECONDITION,
 				   "cgroup_manager is systemd but systemd is "
 				   "not running on this host; use cgroupfs");
@@ -256,11 +259,6 @@ static const char *cgroup_parent(PodManager *m, Pod *p)
 /* A pod slice berth started says so in its Description: only those are
  * stopped again (kubelet's are kubelet's). */
 #define POD_SLICE_DESCRIPTION "pod slice made by berth"
-
-static gboolean systemd_driver(PodManager *m)
-{
-	return strcmp(m->config->cgroup_manager, "systemd") == 0;
-}
 
 /* The path goes into the first record, before anything is made: undoing
  * the cgroup step needs only it, and removing a cgroup that was never

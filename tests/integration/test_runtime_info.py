@@ -86,6 +86,16 @@ def test_runtime_config_cgroup_driver(make_berthd):
                                        "--default-cgroup-parent", "berth-it.slice"]).start()
     r = b2.runtime.RuntimeConfig(api_pb2.RuntimeConfigRequest())
     assert r.linux.cgroup_driver == api_pb2.SYSTEMD
+    # Where systemd is not PID 1 (these hosts) a pod cannot be made on it:
+    # refused, and nothing is left.
+    if not os.path.isdir("/run/systemd/system"):
+        cfg = api_pb2.PodSandboxConfig(metadata=api_pb2.PodSandboxMetadata(
+            name="sd", uid="sd-uid", namespace="default"))
+        with pytest.raises(grpc.RpcError) as e:
+            b2.runtime.RunPodSandbox(api_pb2.RunPodSandboxRequest(config=cfg))
+        assert e.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert "systemd is not running on this host" in e.value.details()
+        assert list(b2.runtime.ListPodSandbox(api_pb2.ListPodSandboxRequest()).items) == []
 
 
 def test_update_runtime_config_keeps_pod_cidr(berthd):
