@@ -10,6 +10,7 @@
 #include "image/store-private.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/idmap.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -23,6 +24,8 @@
 #include <unistd.h>
 
 #define CHECKOUT_TMP_PREFIX ".tmp-"
+/* A container's idmapped copy of its checkout (user namespaces). */
+#define ROOTFS_LOWER "lower"
 
 static char *checkout_path(ImageStore *store, const char *hex)
 {
@@ -243,7 +246,8 @@ static void count_user(GHashTable *users, const char *hex)
 /* An image volume's bind mount of one of this store's checkouts: its
  * mount point (field 5) names the checkout, its root (field 4) is inside
  * checkouts/<hex> of the store's filesystem (field 3), so another root's
- * volumes in the same namespace are not counted. */
+ * volumes in the same namespace are not counted. Or a container's
+ * idmapped lower (<dir>/lower), whose root is the checkout itself. */
 static void mountinfo_count_volume(const char *line, const char *store_dev,
 				   GHashTable *users)
 {
@@ -251,10 +255,17 @@ static void mountinfo_count_volume(const char *line, const char *store_dev,
 	if (g_strv_length(f) < 6 || strcmp(f[2], store_dev) != 0)
 		return;
 	g_autofree char *point = mountinfo_unescape(f[4], strlen(f[4]));
+	g_autofree char *root = mountinfo_unescape(f[3], strlen(f[3]));
 	const char *hex = image_volume_hex_of(point);
+	g_autofree char *lower_hex = NULL;
+	if (hex == NULL && g_str_has_suffix(point, "/" ROOTFS_LOWER)) {
+		/* A container's idmapped lower: its root is the checkout. */
+		const char *at = strstr(root, "/checkouts/");
+		if (at != NULL)
+			hex = lower_hex = g_strdup(at + strlen("/checkouts/"));
+	}
 	if (hex == NULL)
 		return;
-	g_autofree char *root = mountinfo_unescape(f[3], strlen(f[3]));
 	g_autofree char *dir = g_strconcat("/checkouts/", hex, NULL);
 	const char *at = strstr(root, dir);
 	if (at != NULL && (at[strlen(dir)] == '\0' || at[strlen(dir)] == '/'))
@@ -266,7 +277,8 @@ static void mountinfo_count_volume(const char *line, const char *store_dev,
 static void mountinfo_count_line(ImageStore *store, const char *line,
 				 const char *store_dev, GHashTable *users)
 {
-	if (strstr(line, "/" IMAGE_VOLUMES_DIR "/") != NULL)
+	if (strstr(line, "/" IMAGE_VOLUMES_DIR "/") != NULL ||
+	    strstr(line, "/" ROOTFS_LOWER " ") != NULL)
 		mountinfo_count_volume(line, store_dev, users);
 	const char *sep = strstr(line, " - overlay ");
 	const char *opts = sep != NULL ? strstr(sep, "lowerdir=") : NULL;
@@ -404,9 +416,30 @@ static gboolean rootfs_mount_overlay(const char *lower, const char *dir,
 	return TRUE;
 }
 
+/* <dir>/lower: the checkout's mount, idmapped for a user namespace. */
+static gboolean rootfs_idmap_lower(const char *checkout, const char *dir,
+				   int userns_fd, char **lower, GError **error)
+{
+	g_autofree char *path = g_build_filename(dir, ROOTFS_LOWER, NULL);
+	if (!berth_mkdir_p(path, 0755, error))
+		return FALSE;
+	umount2(path, MNT_DETACH); /* a copy left by an interrupted create */
+	if (!idmap_mount(checkout, path, userns_fd, FALSE, TRUE, error))
+		return FALSE;
+	*lower = g_steal_pointer(&path);
+	return TRUE;
+}
+
+static void rootfs_unmount_lower(const char *dir)
+{
+	g_autofree char *path = g_build_filename(dir, ROOTFS_LOWER, NULL);
+	while (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
+		;
+}
+
 gboolean image_rootfs_mount(ImageStore *store, const char *image_id,
-			    const char *container_dir, char **rootfs_out,
-			    GError **error)
+			    const char *container_dir, int userns_fd,
+			    char **rootfs_out, GError **error)
 {
 	if (!rootfs_check_dir(container_dir, error))
 		return FALSE;
@@ -416,11 +449,18 @@ gboolean image_rootfs_mount(ImageStore *store, const char *image_id,
 		*rootfs_out = g_steal_pointer(&rootfs);
 		return TRUE;
 	}
-	g_autofree char *lower = image_store_checkout(store, image_id, error);
-	if (lower == NULL)
+	g_autofree char *checkout =
+		image_store_checkout(store, image_id, error);
+	if (checkout == NULL)
 		return FALSE;
-	if (!rootfs_make_dirs(lower, container_dir, error) ||
+	g_autofree char *lower = NULL;
+	if (userns_fd < 0)
+		lower = g_strdup(checkout);
+	if ((lower == NULL && !rootfs_idmap_lower(checkout, container_dir,
+						  userns_fd, &lower, error)) ||
+	    !rootfs_make_dirs(lower, container_dir, error) ||
 	    !rootfs_mount_overlay(lower, container_dir, rootfs, error)) {
+		rootfs_unmount_lower(container_dir);
 		image_store_checkout_release(store, image_id);
 		return FALSE;
 	}
@@ -436,13 +476,16 @@ gboolean image_rootfs_unmount(ImageStore *store, const char *image_id,
 	g_autofree char *rootfs =
 		g_build_filename(container_dir, "rootfs", NULL);
 	if (umount2(rootfs, 0) < 0) {
-		if (errno == EINVAL || errno == ENOENT)
+		if (errno == EINVAL || errno == ENOENT) {
+			rootfs_unmount_lower(container_dir);
 			return TRUE; /* not mounted */
+		}
 		if (errno != EBUSY || umount2(rootfs, MNT_DETACH) < 0)
 			return berth_throw_errno(error, errno, "unmount %s",
 						 rootfs);
 		log_warn("rootfs %s: busy, detached", rootfs);
 	}
+	rootfs_unmount_lower(container_dir);
 	image_store_checkout_release(store, image_id);
 	return TRUE;
 }

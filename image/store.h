@@ -120,12 +120,17 @@ void image_store_checkout_release(ImageStore *store, const char *id);
  * checkout, upperdir and workdir <container_dir>/upper and /work (created
  * here). *rootfs_out gets the mount path. Mounting an already mounted
  * container_dir succeeds without a second reference. container_dir must
- * be absolute and free of ',' ':' and '\\'. */
+ * be absolute and free of ',' ':' and '\\'.
+ * userns_fd >= 0 (a user namespace): the lowerdir is instead an idmapped
+ * read-only copy of the checkout's mount at <container_dir>/lower, and
+ * upper/ belongs to the ids the image root's owner maps to, so files the
+ * container writes land on the host as its mapped ids. */
 gboolean image_rootfs_mount(ImageStore *store, const char *image_id,
-			    const char *container_dir, char **rootfs_out,
-			    GError **error);
-/* Unmount <container_dir>/rootfs and drop its checkout reference; success
- * when it is not mounted. upper/ and work/ are left to the caller. */
+			    const char *container_dir, int userns_fd,
+			    char **rootfs_out, GError **error);
+/* Unmount <container_dir>/rootfs (and lower/) and drop its checkout
+ * reference; success when it is not mounted. upper/ and work/ are left to
+ * the caller. */
 gboolean image_rootfs_unmount(ImageStore *store, const char *image_id,
 			      const char *container_dir, GError **error);
 

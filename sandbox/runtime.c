@@ -3,6 +3,8 @@
  * do beyond that (rro mounts) comes from `<runtime> features` and the
  * kernel. */
 #include "sandbox/runtime.h"
+#include "sandbox/pod/userns.h"
+#include "util/idmap.h"
 #include "util/berth-metrics.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -13,6 +15,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -24,9 +27,9 @@
 #define SYS_mount_setattr 442
 #endif
 
-static char *probe_spec(void)
+static json_t *probe_spec_json(void)
 {
-	json_t *spec = json_pack(
+	return json_pack(
 		"{s:s, s:{s:b, s:{s:i, s:i}, s:[s, s], s:[s], s:s, s:b},"
 		" s:{s:s, s:b}, s:s,"
 		" s:[{s:s, s:s, s:s, s:[s, s, s]}, {s:s, s:s, s:s, s:[s, s]}],"
@@ -40,9 +43,12 @@ static char *probe_spec(void)
 		"type", "tmpfs", "source", "tmpfs", "options", "nosuid",
 		"mode=755", "linux", "namespaces", "type", "pid", "type",
 		"mount", "type", "ipc", "type", "uts", "type", "network");
-	char *text = json_dumps(spec, JSON_COMPACT);
-	json_decref(spec);
-	return text;
+}
+
+static char *probe_spec(void)
+{
+	g_autoptr(json_t) spec = probe_spec_json();
+	return json_dumps(spec, JSON_COMPACT);
 }
 
 /* path holds exactly data (len bytes), written anew only when it does not:
@@ -58,6 +64,24 @@ static gboolean keep_file(const char *path, const char *data, gsize len,
 	return berth_replace_file(path, data, len, mode, error);
 }
 
+/* A probe rootfs: /pause (mode pause_mode), /proc and /dev (crun, unlike
+ * runc, needs /dev to exist). */
+static gboolean keep_rootfs(const char *rootfs, const char *pause_path,
+			    mode_t pause_mode, GError **error)
+{
+	g_autofree char *pause = g_build_filename(rootfs, "pause", NULL);
+	g_autofree char *proc = g_build_filename(rootfs, "proc", NULL);
+	g_autofree char *dev = g_build_filename(rootfs, "dev", NULL);
+	g_autofree char *data = NULL;
+	gsize len = 0;
+	return berth_mkdir_p(dev, 0755, error) &&
+	       berth_mkdir_p(proc, 0755, error) &&
+	       berth_read_file(pause_path, &data, &len, error) &&
+	       keep_file(pause, data, len, pause_mode, error) &&
+	       (chmod(pause, pause_mode) == 0 ||
+		berth_throw_errno(error, errno, "chmod %s", pause));
+}
+
 /* The probe's bundle, the same for every probe and every start, so it is
  * kept under dir and only checked: berthd restarted on a full disk still
  * finds its runtimes working (it once judged them all broken). */
@@ -65,42 +89,20 @@ static gboolean keep_bundle(const char *dir, const char *pause_path,
 			    GError **error)
 {
 	g_autofree char *rootfs = g_build_filename(dir, "rootfs", NULL);
-	g_autofree char *pause = g_build_filename(rootfs, "pause", NULL);
-	g_autofree char *proc = g_build_filename(rootfs, "proc", NULL);
-	/* crun, unlike runc, needs /dev to exist in the rootfs. */
-	g_autofree char *dev = g_build_filename(rootfs, "dev", NULL);
-	if (!berth_mkdir_p(dev, 0755, error))
-		return FALSE;
-	if (!berth_mkdir_p(proc, 0755, error))
-		return FALSE;
-	g_autofree char *data = NULL;
-	gsize len = 0;
-	if (!berth_read_file(pause_path, &data, &len, error) ||
-	    !keep_file(pause, data, len, 0755, error))
+	if (!keep_rootfs(rootfs, pause_path, 0755, error))
 		return FALSE;
 	g_autofree char *spec = probe_spec();
 	g_autofree char *config = g_build_filename(dir, "config.json", NULL);
 	return keep_file(config, spec, strlen(spec), 0644, error);
 }
 
-gboolean oci_runtime_probe_one(const char *path, const char *root,
-			       const char *pause_path, const char *workdir,
-			       char **problem)
+/* `runtime run` of the bundle in dir; *problem says why it failed. */
+static gboolean probe_run(const char *path, const char *root, const char *dir,
+			  char **problem)
 {
-	*problem = NULL;
-	if (access(path, X_OK) < 0) {
-		*problem = g_strdup_printf("%s: %s", path, g_strerror(errno));
-		return FALSE;
-	}
 	g_autofree char *id = g_strdup_printf("berth-probe-%d-%08x", getpid(),
 					      g_random_int());
-	g_autofree char *dir = g_build_filename(workdir, "bundle", NULL);
 	g_autoptr(GError) error = NULL;
-	if (!keep_bundle(dir, pause_path, &error)) {
-		*problem = g_strdup_printf("cannot prepare probe bundle: %s",
-					   error->message);
-		return FALSE;
-	}
 	const char *argv[] = {path,	  "--root", root, "run",
 			      "--bundle", dir,	    id,	  NULL};
 	SpawnOptions o = {.argv = argv, .timeout_ms = PROBE_TIMEOUT_MS};
@@ -120,6 +122,114 @@ gboolean oci_runtime_probe_one(const char *path, const char *root,
 			spawn_result_clear(&r);
 	}
 	return *problem == NULL;
+}
+
+gboolean oci_runtime_probe_one(const char *path, const char *root,
+			       const char *pause_path, const char *workdir,
+			       char **problem)
+{
+	*problem = NULL;
+	if (access(path, X_OK) < 0) {
+		*problem = g_strdup_printf("%s: %s", path, g_strerror(errno));
+		return FALSE;
+	}
+	g_autofree char *dir = g_build_filename(workdir, "bundle", NULL);
+	g_autoptr(GError) error = NULL;
+	if (!keep_bundle(dir, pause_path, &error)) {
+		*problem = g_strdup_printf("cannot prepare probe bundle: %s",
+					   error->message);
+		return FALSE;
+	}
+	return probe_run(path, root, dir, problem);
+}
+
+/* --- user namespaces ------------------------------------------------------ */
+
+/* Where the probe's user namespace maps its ids: high, so that no real
+ * file or process on the host has them. */
+static const UsernsMap probe_map = {
+	.uid = {.container_id = 0, .host_id = 0x7ff00000, .length = 65536},
+	.gid = {.container_id = 0, .host_id = 0x7ff00000, .length = 65536},
+};
+
+/* The probe's rootfs source: /pause only its owner may run (0700), so the
+ * container runs it only when the idmapped mount shows it as owned by the
+ * container's root. */
+static gboolean keep_userns_bundle(const char *dir, const char *pause_path,
+				   GError **error)
+{
+	g_autofree char *src = g_build_filename(dir, "rootfs-src", NULL);
+	g_autofree char *rootfs = g_build_filename(dir, "rootfs", NULL);
+	return keep_rootfs(src, pause_path, 0700, error) &&
+	       berth_mkdir_p(rootfs, 0755, error);
+}
+
+static gboolean write_userns_spec(const char *dir, pid_t holder, GError **error)
+{
+	g_autoptr(json_t) spec = probe_spec_json();
+	json_t *linux_ = json_object_get(spec, "linux");
+	g_autofree char *ns = g_strdup_printf("/proc/%d/ns/user", (int)holder);
+	userns_spec_apply(linux_, ns, &probe_map);
+	g_autofree char *text = json_dumps(spec, JSON_COMPACT);
+	g_autofree char *config = g_build_filename(dir, "config.json", NULL);
+	return berth_replace_file(config, text, strlen(text), 0644, error);
+}
+
+/* Run the probe container in a user namespace of berth's making, its
+ * rootfs an idmapped mount: what a pod with hostUsers: false needs. */
+static gboolean probe_userns_run(OciRuntime *rt, const char *pause_path,
+				 const char *workdir, char **why)
+{
+	g_autofree char *dir = g_build_filename(workdir, "userns", NULL);
+	g_autofree char *src = g_build_filename(dir, "rootfs-src", NULL);
+	g_autofree char *rootfs = g_build_filename(dir, "rootfs", NULL);
+	g_autoptr(GError) error = NULL;
+	umount2(rootfs, MNT_DETACH); /* left by a berthd killed here */
+	if (!keep_userns_bundle(dir, pause_path, &error)) {
+		*why = g_strdup_printf("cannot prepare the probe: %s",
+				       error->message);
+		return FALSE;
+	}
+	UsernsHolder h = {.pid = -1, .release_fd = -1};
+	if (!userns_holder_start(&probe_map, 0, &h, &error)) {
+		*why = g_strdup(error->message);
+		return FALSE;
+	}
+	g_autofree char *ns = g_strdup_printf("/proc/%d/ns/user", (int)h.pid);
+	int fd = userns_open(ns, &error);
+	gboolean ok = fd >= 0 &&
+		      idmap_mount(src, rootfs, fd, FALSE, TRUE, &error) &&
+		      write_userns_spec(dir, h.pid, &error);
+	if (fd >= 0)
+		close(fd);
+	if (!ok)
+		*why = g_strdup(error->message);
+	else
+		ok = probe_run(rt->path, rt->root, dir, why);
+	umount2(rootfs, MNT_DETACH);
+	userns_holder_stop(&h);
+	return ok;
+}
+
+static void probe_userns(OciRuntime *rt, gboolean kernel,
+			 const char *pause_path, const char *workdir)
+{
+	g_autofree char *why = NULL;
+	if (!rt->works)
+		return;
+	if (!kernel)
+		why = g_strdup("the kernel has no mount_setattr(2) (Linux "
+			       "5.12) for idmapped mounts");
+	else
+		rt->userns = probe_userns_run(rt, pause_path, workdir, &why);
+	if (rt->userns)
+		log_info("runtime %s: user namespaces with idmapped mounts "
+			 "work",
+			 rt->name);
+	else
+		log_info("runtime %s: no user namespaces: %s", rt->name, why);
+	g_free(rt->userns_problem);
+	rt->userns_problem = g_steal_pointer(&why);
 }
 
 /* Flags no kernel accepts: a kernel with the call answers EINVAL before
@@ -203,6 +313,7 @@ static void runtime_free(gpointer p)
 	g_free(r->path);
 	g_free(r->root);
 	g_free(r->problem);
+	g_free(r->userns_problem);
 	g_free(r);
 }
 
@@ -261,7 +372,9 @@ OciRuntimes *oci_runtimes_probe(const BerthConfig *c, const char *pause_path,
 {
 	OciRuntimes *out = g_new0(OciRuntimes, 1);
 	out->runtimes = g_ptr_array_new_with_free_func(runtime_free);
-	if (!berth_mkdir_p(workdir, 0700, NULL))
+	/* 0711: runc joins a user namespace before it mounts the rootfs,
+	 * and the namespace's root must be able to reach it. */
+	if (!berth_mkdir_p(workdir, 0711, NULL) || chmod(workdir, 0711) < 0)
 		log_warn("cannot create %s", workdir);
 	gboolean setattr = oci_kernel_has_mount_setattr();
 	log_info("kernel mount_setattr(2): %s", setattr ? "present" : "absent");
@@ -282,6 +395,7 @@ OciRuntimes *oci_runtimes_probe(const BerthConfig *c, const char *pause_path,
 				 "%s",
 				 rt->name, rt->path, rt->problem);
 		probe_rro(rt, setattr);
+		probe_userns(rt, setattr, pause_path, workdir);
 		g_ptr_array_add(out->runtimes, rt);
 	}
 	choose_default(out, c);

@@ -15,6 +15,11 @@ typedef struct {
 	/* Recursive read-only mounts work: the runtime lists "rro" in its
 	 * `features` mountOptions and the kernel has mount_setattr(2). */
 	gboolean rro;
+	/* Pods with a user namespace of their own work: the start-up probe
+	 * ran a container in one, its rootfs an idmapped mount; else why
+	 * not. */
+	gboolean userns;
+	char *userns_problem;
 	/* How long one command (run, kill, delete, update, state) may take:
 	 * the config's runtime_timeout. */
 	guint timeout_ms;

@@ -108,6 +108,12 @@ take_security(CtrConfig *c, const Runtime__V1__LinuxContainerSecurityContext *s,
 	if (s->namespace_options) {
 		o->ns_pid = (PodNsMode)s->namespace_options->pid;
 		request_set(&o->ns_target_id, s->namespace_options->target_id);
+		o->userns_given = s->namespace_options->userns_options != NULL;
+		if (!request_userns(s->namespace_options->userns_options,
+				    "config.linux.security_context."
+				    "namespace_options.userns_options",
+				    &o->userns, &o->userns_map, error))
+			return FALSE;
 	}
 	if (s->run_as_user)
 		o->run_as_user = (CtrOptInt){TRUE, s->run_as_user->value};

@@ -45,6 +45,11 @@ static gboolean take_linux(PodConfig *c,
 		c->ns_pid = (PodNsMode)ns->pid;
 		c->ns_ipc = (PodNsMode)ns->ipc;
 		request_set(&c->ns_target_id, ns->target_id);
+		if (!request_userns(ns->userns_options,
+				    "config.linux.security_context."
+				    "namespace_options.userns_options",
+				    &c->userns, &c->userns_map, error))
+			return FALSE;
 	}
 	return TRUE;
 }
@@ -212,6 +217,34 @@ BERTH_UNARY(server_remove_pod_sandbox)
 	return &r->base;
 }
 
+static Runtime__V1__IDMapping **id_mapping(CriCall *call, const UsernsRange *r,
+					   size_t *n)
+{
+	Runtime__V1__IDMapping **v =
+		arena_alloc(cri_call_arena(call), sizeof *v);
+	v[0] = reply_new(call, Runtime__V1__IDMapping,
+			 runtime__v1__idmapping__init);
+	v[0]->container_id = r->container_id;
+	v[0]->host_id = r->host_id;
+	v[0]->length = r->length;
+	*n = 1;
+	return v;
+}
+
+static Runtime__V1__UserNamespace *userns_options(CriCall *call, const Pod *p)
+{
+	Runtime__V1__UserNamespace *u =
+		reply_new(call, Runtime__V1__UserNamespace,
+			  runtime__v1__user_namespace__init);
+	u->mode = RUNTIME__V1__NAMESPACE_MODE__NODE;
+	if (!p->config->userns)
+		return u;
+	u->mode = RUNTIME__V1__NAMESPACE_MODE__POD;
+	u->uids = id_mapping(call, &p->config->userns_map.uid, &u->n_uids);
+	u->gids = id_mapping(call, &p->config->userns_map.gid, &u->n_gids);
+	return u;
+}
+
 static Runtime__V1__NamespaceOption *ns_options(CriCall *call, const Pod *p)
 {
 	Runtime__V1__NamespaceOption *o =
@@ -221,6 +254,7 @@ static Runtime__V1__NamespaceOption *ns_options(CriCall *call, const Pod *p)
 	o->pid = (Runtime__V1__NamespaceMode)p->config->ns_pid;
 	o->ipc = (Runtime__V1__NamespaceMode)p->config->ns_ipc;
 	o->target_id = reply_str(call, p->config->ns_target_id);
+	o->userns_options = userns_options(call, p);
 	return o;
 }
 

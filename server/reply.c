@@ -179,3 +179,47 @@ void *reply_items(CriCall *call, GPtrArray *items, size_t *n_out)
 	*n_out = items->len;
 	return out;
 }
+
+/* --- user namespaces ------------------------------------------------------ */
+
+static gboolean take_range(const char *field, const char *what,
+			   Runtime__V1__IDMapping *const *in, size_t n,
+			   UsernsRange *out, GError **error)
+{
+	if (n != 1)
+		return berth_throw(error, INVALID_ARGUMENT,
+				   "%s.%s: mode POD takes exactly one mapping, "
+				   "not %zu",
+				   field, what, n);
+	out->container_id = in[0]->container_id;
+	out->host_id = in[0]->host_id;
+	out->length = in[0]->length;
+	return TRUE;
+}
+
+gboolean request_userns(const Runtime__V1__UserNamespace *u, const char *field,
+			gboolean *pod_mode, UsernsMap *map, GError **error)
+{
+	*pod_mode = FALSE;
+	memset(map, 0, sizeof *map);
+	if (u == NULL)
+		return TRUE;
+	switch (u->mode) {
+	case RUNTIME__V1__NAMESPACE_MODE__NODE:
+		if (u->n_uids > 0 || u->n_gids > 0)
+			return berth_throw(error, INVALID_ARGUMENT,
+					   "%s: mappings are only for mode POD",
+					   field);
+		return TRUE;
+	case RUNTIME__V1__NAMESPACE_MODE__POD:
+		*pod_mode = TRUE;
+		return take_range(field, "uids", u->uids, u->n_uids, &map->uid,
+				  error) &&
+		       take_range(field, "gids", u->gids, u->n_gids, &map->gid,
+				  error);
+	default:
+		return berth_throw(error, INVALID_ARGUMENT,
+				   "%s.mode: only POD or NODE, not %d", field,
+				   (int)u->mode);
+	}
+}

@@ -52,6 +52,15 @@ char **request_strv(char **v, size_t n);
 /* Names end up in log paths, cgroup names and CNI args: keep them to what
  * Kubernetes allows in an object name (at most 253 bytes of letters,
  * digits, '-', '.' and '_'). field names it in the message. */
+/* userns_options of a pod or container: mode POD with one uid and one gid
+ * range (what kubelet sends) sets *pod_mode and *map; NODE or absent: the
+ * host's; CONTAINER, TARGET, or mappings with NODE: INVALID_ARGUMENT
+ * naming field. */
+struct Runtime__V1__UserNamespace;
+gboolean request_userns(const struct Runtime__V1__UserNamespace *u,
+			const char *field, gboolean *pod_mode, UsernsMap *map,
+			GError **error);
+
 gboolean request_check_name(const char *field, const char *s, GError **error);
 
 /* Copy a request's map field into key/value pairs (KeyValue*). */

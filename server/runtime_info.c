@@ -60,8 +60,8 @@ static Runtime__V1__RuntimeCondition *network_condition(BerthServer *s,
 }
 
 /* Handlers offered: "" (the default) and every configured one that works,
- * each with what its start-up probe showed working. User namespaces are
- * not implemented yet: always false. */
+ * each with what its start-up probes showed working (recursive read-only
+ * mounts; user namespaces with idmapped mounts). */
 static void add_handlers(BerthServer *s, CriCall *call,
 			 Runtime__V1__StatusResponse *r)
 {
@@ -82,7 +82,7 @@ static void add_handlers(BerthServer *s, CriCall *call,
 			reply_new(call, Runtime__V1__RuntimeHandlerFeatures,
 				  runtime__v1__runtime_handler_features__init);
 		h->features->recursive_read_only_mounts = rt->rro;
-		h->features->user_namespaces = FALSE;
+		h->features->user_namespaces = rt->userns;
 		r->runtime_handlers[r->n_runtime_handlers++] = h;
 	}
 }
@@ -100,6 +100,11 @@ static char *runtimes_json(BerthServer *s)
 		if (rt->problem)
 			json_object_set_new(o, "problem",
 					    json_string(rt->problem));
+		json_object_set_new(o, "userNamespaces",
+				    json_boolean(rt->userns));
+		if (rt->userns_problem)
+			json_object_set_new(o, "userNamespacesProblem",
+					    json_string(rt->userns_problem));
 		json_array_append_new(a, o);
 	}
 	char *text = json_dumps(a, JSON_COMPACT);

@@ -65,6 +65,18 @@ gboolean ctr_undo_create(CtrManager *m, Container *c, GError **error);
  * NULL for a host mount. Unmount is idempotent. */
 GPtrArray *ctr_volumes_mount(CtrManager *m, Container *c, GError **error);
 gboolean ctr_volumes_unmount(CtrManager *m, Container *c, GError **error);
+/* --- ctruserns.c: containers of pods with their own user namespace --- */
+/* A container's userns_options, when sent, must be its pod's. */
+gboolean ctr_userns_check(const CtrConfig *cfg, const Pod *p, GError **error);
+/* c->dir and its parent made passable (0711) for the pod's ids. */
+gboolean ctr_userns_prepare_dir(const Container *c, GError **error);
+/* Swap each host bind mount in spec for an idmapped copy under
+ * <dir>/idmap/ (shm: the pod's /dev/shm, left as it is). */
+gboolean ctr_userns_idmap_binds(const Container *c, const Pod *p, json_t *spec,
+				const char *shm, GError **error);
+/* Unmount and remove <dir>/idmap/; idempotent. */
+gboolean ctr_userns_unmount(CtrManager *m, Container *c, GError **error);
+
 /* Whether one of c's image volumes is of image_id. */
 gboolean ctr_volumes_use_image(Container *c, const char *image_id);
 /* Undo what a start left behind; c is as created afterwards. */

@@ -85,6 +85,11 @@ typedef struct {
 	gboolean privileged;
 	PodNsMode ns_pid; /* network and IPC always follow the pod */
 	char *ns_target_id;
+	/* userns_options as sent (checked against the pod's at create; the
+	 * container then lives in its pod's user namespace). */
+	gboolean userns_given;
+	gboolean userns; /* mode POD */
+	UsernsMap userns_map;
 	CtrOptInt run_as_user;
 	CtrOptInt run_as_group;
 	char *run_as_username; /* "" when not set */

@@ -8,6 +8,7 @@
 #include "conmon/protocol.h"
 #include "image/manifest.h"
 #include "sandbox/container/ctr-private.h"
+#include "sandbox/pod/userns.h"
 #include "sandbox/attempt.h"
 #include "sandbox/cgroup/cgroup.h"
 #include "sandbox/container/ctrconfig-json.h"
@@ -256,10 +257,8 @@ typedef gboolean (*CtrStep)(CtrManager *m, Container *c, GError **error);
 
 /* Everything of a container but its record, whatever state it is in. */
 static const CtrStep undo_steps[] = {
-	ctr_runtime_delete,
-	undo_volumes,
-	undo_rootfs,
-	undo_run_files,
+	ctr_runtime_delete, ctr_userns_unmount, undo_volumes,
+	undo_rootfs,	    undo_run_files,
 };
 
 gboolean ctr_undo_create(CtrManager *m, Container *c, GError **error)
@@ -314,8 +313,15 @@ static gboolean step_volumes(CtrManager *m, CtrCreate *cc, GError **error)
 static gboolean step_rootfs(CtrManager *m, CtrCreate *cc, GError **error)
 {
 	g_autofree char *rootfs = NULL;
-	return image_rootfs_mount(m->images, cc->image->id, cc->c->dir, &rootfs,
-				  error);
+	const char *userns = cc->pod->userns;
+	if (userns == NULL)
+		return image_rootfs_mount(m->images, cc->image->id, cc->c->dir,
+					  -1, &rootfs, error);
+	if (!ctr_userns_prepare_dir(cc->c, error))
+		return FALSE;
+	autofd fd = userns_open(userns, error);
+	return fd >= 0 && image_rootfs_mount(m->images, cc->image->id,
+					     cc->c->dir, fd, &rootfs, error);
 }
 
 static gboolean step_log_dir(CtrManager *m, CtrCreate *cc, GError **error)
@@ -401,10 +407,14 @@ static gboolean step_spec(CtrManager *m, CtrCreate *cc, GError **error)
 		.runtime = rt->name,
 		.rro_mounts = rt->rro,
 		.apparmor_default = m->apparmor_default,
+		.userns = p->userns,
+		.userns_map = &p->config->userns_map,
 	};
 	g_auto(OciSpecResult) res = {0};
 	if (!oci_spec_build(c->config, &ctx, &res, error) ||
-	    (cc->cdi != NULL && !cdi_apply(cc->cdi, res.spec, error)))
+	    (cc->cdi != NULL && !cdi_apply(cc->cdi, res.spec, error)) ||
+	    (p->userns != NULL &&
+	     !ctr_userns_idmap_binds(c, p, res.spec, shm, error)))
 		return FALSE;
 	keep_spec_result(c, &res);
 	g_autofree char *text = json_dumps(res.spec, JSON_INDENT(1));
@@ -565,6 +575,8 @@ Container *ctr_manager_create(CtrManager *m, const char *pod_id,
 	if (pod_get_state(p) != POD_READY)
 		return berth_throw_null(error, FAILED_PRECONDITION,
 					"pod sandbox %s is not ready", p->id);
+	if (!ctr_userns_check(cfg, p, error))
+		return NULL;
 	if (img == NULL)
 		return berth_throw_null(
 			error, NOT_FOUND,

@@ -54,6 +54,8 @@ static char *infra_spec_json(const InfraSpec *s)
 		"{s:o, s:[s, s, s], s:[s, s]}", "namespaces", ns, "maskedPaths",
 		"/proc/kcore", "/proc/keys", "/proc/timer_list",
 		"readonlyPaths", "/proc/sys", "/proc/sysrq-trigger");
+	if (s->userns)
+		userns_spec_apply(linux, s->userns, s->userns_map);
 	if (s->cgroup)
 		json_object_set_new(linux, "cgroupsPath",
 				    json_string(s->cgroup));
@@ -70,6 +72,14 @@ static char *infra_spec_json(const InfraSpec *s)
 		"noexec", "nodev", "linux", linux);
 	if (s->utsns && s->hostname)
 		json_object_set_new(spec, "hostname", json_string(s->hostname));
+	/* In a user namespace the runtime cannot write the shared rootfs's
+	 * root-owned /dev: it gets a tmpfs of its own there. */
+	if (s->userns)
+		json_array_append_new(
+			json_object_get(spec, "mounts"),
+			json_pack("{s:s, s:s, s:s, s:[s, s, s]}", "destination",
+				  "/dev", "type", "tmpfs", "source", "tmpfs",
+				  "options", "nosuid", "noexec", "mode=755"));
 	char *text = json_dumps(spec, JSON_INDENT(1));
 	json_decref(spec);
 	return text;

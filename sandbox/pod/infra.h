@@ -6,6 +6,8 @@
 
 #include <glib.h>
 
+#include "sandbox/pod/userns.h"
+
 #include "sandbox/runtime.h"
 
 typedef struct {
@@ -18,6 +20,8 @@ typedef struct {
 	const char *cgroup;   /* cgroupsPath; NULL: the runtime's default */
 	gboolean systemd;     /* cgroup is systemd's (slice:prefix:name) */
 	const char *hostname; /* for a new UTS namespace */
+	const char *userns;   /* user namespace pin; NULL: the host's */
+	const UsernsMap *userns_map;
 } InfraSpec;
 
 /* Assemble <dir> with berth-pause in it (idempotent). */

@@ -5,6 +5,7 @@
 #include "sandbox/pod/dns.h"
 #include "sandbox/mountinfo.h"
 #include "sandbox/pod/sysctl.h"
+#include "sandbox/pod/userns.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -27,8 +28,9 @@
 #define STATX_ATTR_MOUNT_ROOT 0x00002000
 #endif
 
-/* Pin file names, in the order they are made. */
-static const char *const ns_kinds[] = {"net", "ipc", "uts"};
+/* Pin file names, in the order they are made (the user namespace's is
+ * made before the others and released after them). */
+static const char *const ns_kinds[] = {"net", "ipc", "uts", "user"};
 #define NS_KINDS G_N_ELEMENTS(ns_kinds)
 
 /* Mount points already made private by this process. */
@@ -38,14 +40,19 @@ static GHashTable *root_done;
 typedef struct {
 	const PodNsSpec *spec;
 	GPtrArray *pins; /* char*: pin files this job created */
+	pid_t holder;	 /* > 0: the namespaces are this process's */
 	GError *error;
 } NsJob;
 
 static gboolean kind_wanted(const PodNsSpec *s, guint k)
 {
-	const gboolean want[NS_KINDS] = {s->new_net, s->new_ipc, s->new_uts};
+	const gboolean want[NS_KINDS] = {s->new_net, s->new_ipc, s->new_uts,
+					 s->userns != NULL};
 	return want[k];
 }
+
+static const int kind_flags[] = {CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS,
+				 CLONE_NEWUSER};
 
 static int ns_flags(const PodNsSpec *s)
 {
@@ -78,6 +85,11 @@ static gboolean ns_spec_check(const PodNsSpec *s, GError **error)
 				   s->pin_dir ? s->pin_dir : "");
 	if (s->new_uts && !pod_hostname_check(s->hostname, error))
 		return FALSE;
+	if (s->userns != NULL && (!s->new_net || !s->new_ipc || !s->new_uts))
+		return berth_throw(
+			error, INVALID_ARGUMENT,
+			"a pod with its own user namespace needs its "
+			"own network, IPC and UTS namespaces");
 	for (guint i = 0; s->sysctls && s->sysctls[i]; i++) {
 		const char *eq = strchr(s->sysctls[i], '=');
 		if (eq == NULL)
@@ -159,6 +171,8 @@ static gboolean ns_sysctl_apply(const char *entry, GError **error)
 	return TRUE;
 }
 
+/* The thread's own namespace, or the holder's user namespace (which no
+ * thread of a multithreaded process can enter). */
 static gboolean ns_pin(NsJob *job, const char *kind, GError **error)
 {
 	g_autofree char *pin = g_build_filename(job->spec->pin_dir, kind, NULL);
@@ -166,18 +180,42 @@ static gboolean ns_pin(NsJob *job, const char *kind, GError **error)
 	if (fd < 0)
 		return berth_throw_errno(error, errno, "create pin %s", pin);
 	g_ptr_array_add(job->pins, g_strdup(pin));
-	g_autofree char *src = g_strdup_printf("/proc/thread-self/ns/%s", kind);
+	g_autofree char *src =
+		strcmp(kind, "user") == 0
+			? g_strdup_printf("/proc/%d/ns/user", (int)job->holder)
+			: g_strdup_printf("/proc/thread-self/ns/%s", kind);
 	if (mount(src, pin, NULL, MS_BIND, NULL) < 0)
 		return berth_throw_errno(error, errno, "bind %s on %s", src,
 					 pin);
 	return TRUE;
 }
 
+/* Enter the holder's namespaces (made inside its user namespace). */
+static gboolean ns_enter_holder(NsJob *job, GError **error)
+{
+	for (guint k = 0; k < NS_KINDS; k++) {
+		if (!kind_wanted(job->spec, k) ||
+		    kind_flags[k] == CLONE_NEWUSER)
+			continue;
+		g_autofree char *path = g_strdup_printf(
+			"/proc/%d/ns/%s", (int)job->holder, ns_kinds[k]);
+		autofd fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, kind_flags[k]) < 0)
+			return berth_throw_errno(error, errno, "enter %s",
+						 path);
+	}
+	return TRUE;
+}
+
 static gboolean ns_thread_run(NsJob *job, GError **error)
 {
 	const PodNsSpec *s = job->spec;
-	if (unshare(ns_flags(s)) < 0)
+	if (job->holder > 0) {
+		if (!ns_enter_holder(job, error))
+			return FALSE;
+	} else if (unshare(ns_flags(s)) < 0) {
 		return berth_throw_errno(error, errno, "unshare");
+	}
 	if (s->new_uts && sethostname(s->hostname, strlen(s->hostname)) < 0)
 		return berth_throw_errno(error, errno, "set hostname %s",
 					 s->hostname);
@@ -260,6 +298,7 @@ void pod_ns_clear(PodNs *ns)
 	g_clear_pointer(&ns->net, g_free);
 	g_clear_pointer(&ns->ipc, g_free);
 	g_clear_pointer(&ns->uts, g_free);
+	g_clear_pointer(&ns->user, g_free);
 }
 
 /* --- the private root --------------------------------------------------- */
@@ -350,7 +389,14 @@ gboolean pod_ns_create(const PodNsSpec *spec, PodNs *out, GError **error)
 					 spec->pin_dir);
 	g_autoptr(GPtrArray) pins = g_ptr_array_new_with_free_func(g_free);
 	NsJob job = {.spec = spec, .pins = pins};
-	if (!ns_run_job(&job, error)) {
+	UsernsHolder holder = {.pid = -1, .release_fd = -1};
+	gboolean ok = spec->userns == NULL ||
+		      userns_holder_start(spec->userns, ns_flags(spec), &holder,
+					  error);
+	job.holder = holder.pid;
+	ok = ok && ns_run_job(&job, error);
+	userns_holder_stop(&holder);
+	if (!ok) {
 		ns_undo(pins);
 		if (made_dir)
 			rmdir(spec->pin_dir);
@@ -358,7 +404,7 @@ gboolean pod_ns_create(const PodNsSpec *spec, PodNs *out, GError **error)
 		return FALSE;
 	}
 	PodNs ns = {0};
-	char **slots[NS_KINDS] = {&ns.net, &ns.ipc, &ns.uts};
+	char **slots[NS_KINDS] = {&ns.net, &ns.ipc, &ns.uts, &ns.user};
 	for (guint k = 0; k < NS_KINDS; k++)
 		if (kind_wanted(spec, k))
 			*slots[k] = g_build_filename(spec->pin_dir, ns_kinds[k],

@@ -1,6 +1,8 @@
-/* A pod's network, IPC and UTS namespaces, created and pinned by berthd
- * itself: no pause image, no helper process. Each namespace is held alive
- * by a bind mount of its nsfs file onto <pin_dir>/{net,ipc,uts}.
+/* A pod's network, IPC and UTS namespaces (and user namespace, for a pod
+ * with one of its own), created and pinned by berthd itself: no pause
+ * image, and no helper process beyond the moment of creation (a user
+ * namespace needs one, see userns.h). Each namespace is held alive by a
+ * bind mount of its nsfs file onto <pin_dir>/{net,ipc,uts,user}.
  *
  * Mount propagation: the directory that holds the pod pin dirs (the parent
  * of pin_dir, e.g. <runroot>/ns) is made a private bind mount of itself on
@@ -13,15 +15,20 @@
 
 #include <glib.h>
 
+#include "sandbox/pod/userns.h"
+
 typedef struct {
 	gboolean new_net, new_ipc, new_uts; /* FALSE: the host's is used */
 	const char *hostname; /* set in the new UTS ns; required with new_uts */
 	const char *const *sysctls; /* NULL-terminated "name=value" */
 	const char *pin_dir;	    /* e.g. <runroot>/ns/<pod id> */
+	/* Non-NULL: a new user namespace with these mappings, which then
+	 * owns the new network, IPC and UTS namespaces (all three needed). */
+	const UsernsMap *userns;
 } PodNsSpec;
 
 typedef struct {
-	char *net, *ipc, *uts; /* pin paths; NULL for namespaces not created */
+	char *net, *ipc, *uts, *user; /* pin paths; NULL: not created */
 } PodNs;
 
 /* Create the namespaces the spec asks for, set the hostname, bring `lo`

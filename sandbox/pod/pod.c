@@ -87,6 +87,22 @@ static void json_kv(json_t *o, GPtrArray *list)
 	}
 }
 
+static json_t *range_json(const UsernsRange *r)
+{
+	return json_pack("{s:I, s:I, s:I}", "container_id",
+			 (json_int_t)r->container_id, "host_id",
+			 (json_int_t)r->host_id, "length",
+			 (json_int_t)r->length);
+}
+
+static void json_range(json_t *o, UsernsRange *r)
+{
+	r->container_id =
+		json_integer_value(json_object_get(o, "container_id"));
+	r->host_id = json_integer_value(json_object_get(o, "host_id"));
+	r->length = json_integer_value(json_object_get(o, "length"));
+}
+
 static json_t *config_json(const PodConfig *c)
 {
 	json_t *ports = json_array();
@@ -98,7 +114,7 @@ static json_t *config_json(const PodConfig *c)
 					 p->container_port, "host_port",
 					 p->host_port, "host_ip", p->host_ip));
 	}
-	return json_pack(
+	json_t *o = json_pack(
 		"{s:s, s:s, s:s, s:I, s:s, s:s, s:{s:o, s:o, s:o}, s:o, s:o,"
 		" s:o, s:o, s:s, s:{s:i, s:i, s:i, s:s}, s:b, s:s}",
 		"name", c->name, "uid", c->uid, "namespace", c->namespace_,
@@ -113,6 +129,14 @@ static json_t *config_json(const PodConfig *c)
 		c->ns_pid, "ipc", c->ns_ipc, "target_id", c->ns_target_id,
 		"privileged", c->privileged, "runtime_handler",
 		c->runtime_handler);
+	/* Only when set: the hash of a pod without one stays what it was. */
+	if (c->userns)
+		json_object_set_new(o, "userns",
+				    json_pack("{s:o, s:o}", "uids",
+					      range_json(&c->userns_map.uid),
+					      "gids",
+					      range_json(&c->userns_map.gid)));
+	return o;
 }
 
 static const char *jstr(json_t *o, const char *key)
@@ -165,6 +189,12 @@ static PodConfig *json_config(json_t *o)
 	c->ns_pid = json_integer_value(json_object_get(ns, "pid"));
 	c->ns_ipc = json_integer_value(json_object_get(ns, "ipc"));
 	set_str(&c->ns_target_id, jstr(ns, "target_id"));
+	json_t *userns = json_object_get(o, "userns");
+	if (json_is_object(userns)) {
+		c->userns = TRUE;
+		json_range(json_object_get(userns, "uids"), &c->userns_map.uid);
+		json_range(json_object_get(userns, "gids"), &c->userns_map.gid);
+	}
 	c->privileged = json_is_true(json_object_get(o, "privileged"));
 	set_str(&c->runtime_handler, jstr(o, "runtime_handler"));
 	return c;
@@ -215,6 +245,7 @@ void pod_unref(Pod *p)
 	g_free(p->netns);
 	g_free(p->ipcns);
 	g_free(p->utsns);
+	g_free(p->userns);
 	g_strfreev(p->ips);
 	g_free(p->host_veth);
 	g_free(p->cgroup);
@@ -272,17 +303,19 @@ static json_t *opt_string(const char *s)
 char *pod_to_json(Pod *p)
 {
 	g_autoptr(json_t) o = json_pack(
-		"{s:i, s:s, s:s, s:I, s:s, s:o, s:{s:o, s:o, s:o, s:o}, s:o,"
+		"{s:i, s:s, s:s, s:I, s:s, s:o, s:{s:o, s:o, s:o, s:o, s:o}, "
+		"s:o,"
 		" s:o, s:o, s:o, s:i, s:b, s:b}",
 		"version", 1, "id", p->id, "state", state_names[p->state],
 		"created_at", (json_int_t)p->created_at, "runtime", p->runtime,
 		"config", config_json(p->config), "namespaces", "dir",
 		opt_string(p->ns_dir), "net", opt_string(p->netns), "ipc",
-		opt_string(p->ipcns), "uts", opt_string(p->utsns), "ips",
-		berth_json_from_strv(p->ips), "host_veth",
-		opt_string(p->host_veth), "cgroup", opt_string(p->cgroup),
-		"infra_id", opt_string(p->infra_id), "infra_pid", p->infra_pid,
-		"answered", p->answered, "net_attached", p->net_attached);
+		opt_string(p->ipcns), "uts", opt_string(p->utsns), "user",
+		opt_string(p->userns), "ips", berth_json_from_strv(p->ips),
+		"host_veth", opt_string(p->host_veth), "cgroup",
+		opt_string(p->cgroup), "infra_id", opt_string(p->infra_id),
+		"infra_pid", p->infra_pid, "answered", p->answered,
+		"net_attached", p->net_attached);
 	return berth_json_text(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 }
 
@@ -320,6 +353,7 @@ Pod *pod_from_json(const char *text, gsize len, GError **error)
 	p->netns = opt_dup(ns, "net");
 	p->ipcns = opt_dup(ns, "ipc");
 	p->utsns = opt_dup(ns, "uts");
+	p->userns = opt_dup(ns, "user");
 	g_strfreev(p->ips);
 	p->ips = berth_json_to_strv(json_object_get(o, "ips"));
 	p->host_veth = opt_dup(o, "host_veth");

@@ -5,6 +5,7 @@
 
 #include <glib.h>
 
+#include "sandbox/pod/userns.h"
 #include "util/kv.h"
 
 /* NamespaceMode of the CRI, same numbers. */
@@ -48,6 +49,10 @@ typedef struct PodConfig {
 	PodNsMode ns_pid;
 	PodNsMode ns_ipc;
 	char *ns_target_id;
+	/* userns_options mode POD: a user namespace of the pod's own with
+	 * these mappings (FALSE: the host's, mode NODE or unset). */
+	gboolean userns;
+	UsernsMap userns_map;
 	gboolean privileged;
 	char *runtime_handler; /* as requested; "" = default */
 } PodConfig;
@@ -83,6 +88,7 @@ typedef struct Pod {
 	char *netns;  /* pin paths; NULL when the host's is used */
 	char *ipcns;
 	char *utsns;
+	char *userns;	       /* user namespace pin; NULL: the host's */
 	gboolean net_attached; /* CNI ADD started and no DEL succeeded since */
 	char **ips;	       /* pod IPs, first IPv4 first */
 	char *host_veth;       /* host side interface, for network stats */

@@ -117,6 +117,56 @@ static gboolean systemd_driver(PodManager *m)
 	return strcmp(m->config->cgroup_manager, "systemd") == 0;
 }
 
+#define USERNS_FIELD                                                           \
+	"config.linux.security_context.namespace_options.userns_options"
+
+static gboolean ranges_overlap(const UsernsRange *a, const UsernsRange *b)
+{
+	return (guint64)a->host_id < (guint64)b->host_id + b->length &&
+	       (guint64)b->host_id < (guint64)a->host_id + a->length;
+}
+
+/* Another pod (not an earlier attempt of the same one: kubelet keeps a
+ * pod's range across attempts) whose host ids overlap c's. */
+static gboolean userns_taken(gpointer obj, gconstpointer data)
+{
+	const Pod *o = obj;
+	const PodConfig *c = data;
+	return o->config->userns && strcmp(o->config->uid, c->uid) != 0 &&
+	       (ranges_overlap(&o->config->userns_map.uid,
+			       &c->userns_map.uid) ||
+		ranges_overlap(&o->config->userns_map.gid, &c->userns_map.gid));
+}
+
+static gboolean validate_userns(PodManager *m, const PodConfig *c,
+				GError **error)
+{
+	if (!c->userns)
+		return TRUE;
+	if (c->ns_network == POD_NS_NODE || c->ns_pid == POD_NS_NODE ||
+	    c->ns_ipc == POD_NS_NODE)
+		return berth_throw(error, INVALID_ARGUMENT,
+				   USERNS_FIELD
+				   ": mode POD cannot be used with "
+				   "the host's network, PID or "
+				   "IPC namespace");
+	if (!userns_range_check(&c->userns_map.uid, USERNS_FIELD ".uids",
+				error) ||
+	    !userns_range_check(&c->userns_map.gid, USERNS_FIELD ".gids",
+				error))
+		return FALSE;
+	g_autoptr(GPtrArray) taken =
+		store_list_where(m->store, userns_taken, c);
+	if (taken->len > 0) {
+		const Pod *o = g_ptr_array_index(taken, 0);
+		return berth_throw(error, INVALID_ARGUMENT,
+				   USERNS_FIELD ": the host ids overlap those "
+						"of pod %s (%s)",
+				   o->id, o->full_name);
+	}
+	return TRUE;
+}
+
 gboolean pod_manager_validate(PodManager *m, const PodConfig *c, GError **error)
 {
 	if (c->ns_network == POD_NS_TARGET || c->ns_ipc == POD_NS_TARGET ||
@@ -163,7 +213,20 @@ gboolean pod_manager_validate(PodManager *m, const PodConfig *c, GError **error)
 		return berth_throw(error, FAILED_PRECONDITION,
 				   "cgroup_manager is systemd but systemd is "
 				   "not running on this host; use cgroupfs");
-	return runtime_for(m, c->runtime_handler, error) != NULL;
+	if (!validate_userns(m, c, error))
+		return FALSE;
+	const OciRuntime *rt = runtime_for(m, c->runtime_handler, error);
+	if (rt == NULL)
+		return FALSE;
+	if (c->userns && !rt->userns)
+		return berth_throw(error, FAILED_PRECONDITION,
+				   "runtime handler \"%s\" cannot run pods "
+				   "with a user namespace here (Status says "
+				   "so): %s",
+				   rt->name,
+				   rt->userns_problem ? rt->userns_problem
+						      : "not probed");
+	return TRUE;
 }
 
 /* --- the steps ----------------------------------------------------------- */
@@ -205,6 +268,7 @@ static gboolean step_namespaces(PodManager *m, Pod *p, GError **error)
 		.hostname = pod_hostname(p),
 		.sysctls = (const char *const *)sysctls,
 		.pin_dir = dir,
+		.userns = c->userns ? &c->userns_map : NULL,
 	};
 	PodNs ns = {0};
 	if (!pod_ns_create(&spec, &ns, error))
@@ -214,6 +278,7 @@ static gboolean step_namespaces(PodManager *m, Pod *p, GError **error)
 	p->netns = g_steal_pointer(&ns.net);
 	p->ipcns = g_steal_pointer(&ns.ipc);
 	p->utsns = g_steal_pointer(&ns.uts);
+	p->userns = g_steal_pointer(&ns.user);
 	g_mutex_unlock(&p->lock);
 	pod_ns_clear(&ns);
 	return TRUE;
@@ -226,10 +291,15 @@ char *pod_manager_shm_path(PodManager *m, const Pod *p)
 	return g_build_filename(m->shm_root, p->id, NULL);
 }
 
+/* In a pod with its own user namespace, /dev/shm belongs to the pod's
+ * root (a tmpfs cannot be idmapped before Linux 6.3). */
 static gboolean step_shm(PodManager *m, Pod *p, GError **error)
 {
 	g_autofree char *dir = pod_manager_shm_path(m, p);
-	return dir == NULL || pod_shm_mount(dir, error);
+	const UsernsMap *u = p->config->userns ? &p->config->userns_map : NULL;
+	gint64 uid = u ? userns_range_host(&u->uid, 0) : -1;
+	gint64 gid = u ? userns_range_host(&u->gid, 0) : -1;
+	return dir == NULL || pod_shm_mount(dir, uid, gid, error);
 }
 
 static gboolean undo_shm(PodManager *m, Pod *p, GError **error)
@@ -426,7 +496,9 @@ static gboolean step_infra(PodManager *m, Pod *p, GError **error)
 			  .utsns = p->utsns,
 			  .cgroup = cgroup,
 			  .systemd = cgroup_path_is_systemd(p->cgroup),
-			  .hostname = pod_hostname(p)};
+			  .hostname = pod_hostname(p),
+			  .userns = p->userns,
+			  .userns_map = &p->config->userns_map};
 	/* Recorded first: a crash during start still finds it to delete. */
 	g_mutex_lock(&p->lock);
 	p->infra_id = g_strdup(id);

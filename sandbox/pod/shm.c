@@ -22,7 +22,7 @@ static gboolean is_tmpfs_mount(const char *dir)
 	return st.st_dev != parent.st_dev;
 }
 
-gboolean pod_shm_mount(const char *dir, GError **error)
+gboolean pod_shm_mount(const char *dir, gint64 uid, gint64 gid, GError **error)
 {
 	if (!berth_mkdir_p(dir, 0755, error))
 		return FALSE;
@@ -30,6 +30,12 @@ gboolean pod_shm_mount(const char *dir, GError **error)
 		return TRUE;
 	g_autofree char *opts =
 		g_strdup_printf("mode=1777,size=%d", POD_SHM_SIZE);
+	if (uid >= 0 && gid >= 0) {
+		g_autofree char *base = g_steal_pointer(&opts);
+		opts = g_strdup_printf("%s,uid=%" G_GINT64_FORMAT
+				       ",gid=%" G_GINT64_FORMAT,
+				       base, uid, gid);
+	}
 	if (mount("shm", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) <
 	    0)
 		return berth_throw_errno(error, errno,

@@ -378,6 +378,8 @@ static json_t *build_linux(const CtrConfig *c, const CtrSpecContext *ctx,
 		return NULL;
 	json_t *linux_ = json_pack("{s:o, s:o}", "namespaces", ns, "resources",
 				   build_resources(c, ctx));
+	if (ctx->userns)
+		userns_spec_apply(linux_, ctx->userns, ctx->userns_map);
 	if (ctx->pod_cgroup && *ctx->pod_cgroup) {
 		g_autofree char *path =
 			cgroup_container_oci_path(ctx->pod_cgroup, ctx->id);

@@ -70,6 +70,9 @@ typedef struct {
 	 * recursive read-only mounts (its start-up probe). */
 	const char *runtime;
 	gboolean rro_mounts;
+	/* The pod's user namespace pin and mappings; NULL: the host's. */
+	const char *userns;
+	const UsernsMap *userns_map;
 } CtrSpecContext;
 
 /* The default maskedPaths and readonlyPaths (what kubelet sends for the

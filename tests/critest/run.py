@@ -137,6 +137,9 @@ def main(argv):
 
     prepare_host()
     work = tempfile.mkdtemp(prefix="berth-critest-")
+    # Passable, as /var/lib is on a node: runtimes reach a user-namespaced
+    # pod's rootfs from inside its user namespace.
+    os.chmod(work, 0o711)
     rc = 1
     b = None
     try:

@@ -39,3 +39,21 @@ def test_critest(runtime):
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600)
     summary = r.stdout[r.stdout.find("=== critest specs ==="):]
     assert r.returncode == 0, f"critest failed:\n{summary or r.stdout[-5000:]}\n{r.stderr[-3000:]}"
+
+
+CRITEST_132 = os.environ.get("CRITEST_132", "/opt/cri-tools-1.32/bin/critest")
+
+
+@pytest.mark.skipif(not os.access(CRITEST_132, os.X_OK), reason=f"no critest at {CRITEST_132}")
+@pytest.mark.parametrize("runtime", ["crun", "runc"])
+def test_critest_132_user_namespaces(runtime):
+    """critest v1.32.0's six UserNamespaces specs run (the handler says it
+    has user namespaces, so none skips) and pass, on each runtime."""
+    cmd = [sys.executable, str(REPO / "tests" / "critest" / "run.py"),
+           "--runtime", runtime, "--focus", "UserNamespaces"]
+    env = dict(os.environ, BERTH_BIN_DIR=BIN_DIR, BERTH_PYSTUBS=PYSTUBS, CRITEST=CRITEST_132)
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    summary = r.stdout[r.stdout.find("=== critest specs ==="):]
+    assert r.returncode == 0, f"critest failed:\n{summary or r.stdout[-5000:]}\n{r.stderr[-3000:]}"
+    ran = [line for line in summary.splitlines() if "UserNamespaces" in line]
+    assert len(ran) == 6 and all(line.startswith("passed") for line in ran), summary

@@ -69,7 +69,7 @@ static char *mount_ok(Fixture *f, const char *name)
 	g_autofree char *dir = container_dir(f, name);
 	g_autoptr(GError) err = NULL;
 	char *rootfs = NULL;
-	if (!image_rootfs_mount(f->store, f->id, dir, &rootfs, &err))
+	if (!image_rootfs_mount(f->store, f->id, dir, -1, &rootfs, &err))
 		fail_msg("mount %s: %s", name, err->message);
 	return rootfs;
 }
@@ -166,7 +166,7 @@ static void test_remove_while_mounted(void **state)
 	g_autofree char *dir = container_dir(f, "c2");
 	g_autoptr(GError) err = NULL;
 	char *none = NULL;
-	assert_false(image_rootfs_mount(f->store, f->id, dir, &none, &err));
+	assert_false(image_rootfs_mount(f->store, f->id, dir, -1, &none, &err));
 	assert_null(none);
 }
 
@@ -203,8 +203,8 @@ static void test_bad_container_dir(void **state)
 	const char *bad[] = {"relative/dir", "/a,b", "/a:b", "/a\\b"};
 	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
 		char *root = NULL;
-		assert_false(image_rootfs_mount(f->store, f->id, bad[i], &root,
-						NULL));
+		assert_false(image_rootfs_mount(f->store, f->id, bad[i], -1,
+						&root, NULL));
 	}
 	assert_int_equal(checkout_users(f), 0);
 }

@@ -419,8 +419,8 @@ static void test_pod_shm(void **state)
 		skip();
 	g_autofree char *dir = spec_fx_path(f, "pod/shm");
 	g_autoptr(GError) err = NULL;
-	assert_true(pod_shm_mount(dir, &err));
-	assert_true(pod_shm_mount(dir, &err)); /* kept, not stacked */
+	assert_true(pod_shm_mount(dir, -1, -1, &err));
+	assert_true(pod_shm_mount(dir, -1, -1, &err)); /* kept, not stacked */
 	struct statfs fs;
 	assert_int_equal(statfs(dir, &fs), 0);
 	assert_true((guint64)fs.f_blocks * fs.f_bsize == POD_SHM_SIZE);

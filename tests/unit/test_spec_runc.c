@@ -83,7 +83,7 @@ static int setup(void **state)
 	f->ctx.pod_cgroup = NULL;
 	f->ctx.image = NULL;
 	f->ctx.termination_log = NULL;
-	g_assert_true(pod_shm_mount(f->shm, NULL));
+	g_assert_true(pod_shm_mount(f->shm, -1, -1, NULL));
 	g_assert_true(oci_spec_host_probe(&f->host, NULL));
 	*state = r;
 	return 0;
