@@ -1,10 +1,12 @@
-/* ContainerStats, ListContainerStats, StreamContainerStats: CPU and memory
- * from the container's cgroup, the writable layer's usage from a walk of
- * its overlay upper dir (once per call per container). Reads only. */
+/* ContainerStats, ListContainerStats, StreamContainerStats: CPU (with its
+ * rate since the previous sample), memory, swap and pressure from the
+ * container's cgroup, the writable layer's usage from a walk of its
+ * overlay upper dir (once per call per container). Reads only. */
 #include "sandbox/cgroup/cgroup.h"
 #include "sandbox/container/ctrlife.h"
 #include "server/reply.h"
 #include "server/server.h"
+#include "server/usage.h"
 #include "util/du.h"
 
 #include <string.h>
@@ -36,8 +38,14 @@ static void cgroup_usage(CriCall *call, Runtime__V1__ContainerStats *st,
 			 const char *cgroup)
 {
 	CgroupStats cs;
-	if (cgroup[0] != '\0' && cgroup_stats(cgroup, &cs, NULL))
-		reply_cgroup_usage(call, &cs, &st->cpu, &st->memory);
+	UsageReply u;
+	if (cgroup[0] == '\0' || !cgroup_stats(cgroup, &cs, NULL))
+		return;
+	usage_reply_cgroup(call, cgroup, &cs, &u);
+	st->cpu = u.cpu;
+	st->memory = u.memory;
+	st->swap = u.swap;
+	st->io = u.io;
 }
 
 Runtime__V1__ContainerStats *server_ctr_stats(CriCall *call, Container *c)
