@@ -69,6 +69,8 @@ BERTH_UNARY(server_pod_sandbox_status);
 BERTH_UNARY(server_list_pod_sandbox);
 BERTH_UNARY(server_pod_sandbox_stats);
 BERTH_UNARY(server_list_pod_sandbox_stats);
+BERTH_UNARY(server_list_metric_descriptors);
+BERTH_UNARY(server_list_pod_sandbox_metrics);
 BERTH_UNARY(server_create_container);
 BERTH_UNARY(server_start_container);
 BERTH_UNARY(server_stop_container);
@@ -100,6 +102,7 @@ Runtime__V1__ContainerStatus *server_container_status(CriCall *call,
 		    GError **error)
 BERTH_STREAM(server_stream_pod_sandboxes);
 BERTH_STREAM(server_stream_pod_sandbox_stats);
+BERTH_STREAM(server_stream_pod_sandbox_metrics);
 BERTH_STREAM(server_stream_containers);
 BERTH_STREAM(server_stream_container_stats);
 BERTH_STREAM(server_get_container_events);
