@@ -7,7 +7,6 @@
 #include "server/reply.h"
 #include "server/server.h"
 #include "server/usage.h"
-#include "util/du.h"
 
 #include <string.h>
 #include <sys/stat.h>
@@ -15,10 +14,9 @@
 static Runtime__V1__FilesystemUsage *writable_layer(CriCall *call,
 						    const Container *c)
 {
-	g_autofree char *upper = g_build_filename(c->dir, "upper", NULL);
-	guint64 bytes = 0, inodes = 0;
-	if (!g_file_test(upper, G_FILE_TEST_IS_DIR) ||
-	    !berth_disk_usage(upper, &bytes, &inodes, NULL))
+	g_autofree char *upper = NULL;
+	guint64 bytes, inodes;
+	if (!usage_writable_layer(c, &upper, &bytes, &inodes))
 		return NULL;
 	Runtime__V1__FilesystemUsage *f =
 		reply_new(call, Runtime__V1__FilesystemUsage,

@@ -11,7 +11,7 @@
 #include "sandbox/pod/podlife.h"
 #include "server/reply.h"
 #include "server/server.h"
-#include "util/du.h"
+#include "server/usage.h"
 
 #include <string.h>
 
@@ -296,10 +296,9 @@ static void emit_network(MetricSink *s, const char *netns)
 
 static void emit_writable_layer(MetricSink *s, const Container *c)
 {
-	g_autofree char *upper = g_build_filename(c->dir, "upper", NULL);
-	guint64 bytes = 0, inodes = 0;
-	if (!g_file_test(upper, G_FILE_TEST_IS_DIR) ||
-	    !berth_disk_usage(upper, &bytes, &inodes, NULL))
+	g_autofree char *upper = NULL;
+	guint64 bytes, inodes;
+	if (!usage_writable_layer(c, &upper, &bytes, &inodes))
 		return;
 	emit(s, M_FS_USAGE, bytes, upper);
 	emit(s, M_FS_INODES, inodes, upper);

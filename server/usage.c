@@ -3,6 +3,7 @@
  * wrapper) NULL, never zero. */
 #include "server/usage.h"
 #include "server/reply.h"
+#include "util/du.h"
 
 #include <string.h>
 
@@ -145,4 +146,16 @@ Runtime__V1__NetworkUsage *usage_reply_network(CriCall *call, GArray *ifaces,
 			n->interfaces[n->n_interfaces++] = iface(
 				call, &g_array_index(ifaces, NetdevStats, k));
 	return n;
+}
+
+gboolean usage_writable_layer(const Container *c, char **upper, guint64 *bytes,
+			      guint64 *inodes)
+{
+	g_autofree char *dir = g_build_filename(c->dir, "upper", NULL);
+	*bytes = *inodes = 0;
+	if (!g_file_test(dir, G_FILE_TEST_IS_DIR) ||
+	    !berth_disk_usage(dir, bytes, inodes, NULL))
+		return FALSE;
+	*upper = g_steal_pointer(&dir);
+	return TRUE;
 }

@@ -6,6 +6,7 @@
 #include "api.pb-c.h"
 #include "cri/core.h"
 #include "network/netdev.h"
+#include "sandbox/container/container.h"
 #include "sandbox/cgroup/cgroup.h"
 
 typedef struct {
@@ -26,3 +27,8 @@ void usage_reply_cgroup(CriCall *call, const char *rate_key,
  * first, is the default interface); NULL when there are none. */
 Runtime__V1__NetworkUsage *usage_reply_network(CriCall *call, GArray *ifaces,
 					       gint64 now);
+
+/* The container's writable layer (the overlay's upper dir, *upper) and
+ * its usage, walked now; FALSE when it has none. */
+gboolean usage_writable_layer(const Container *c, char **upper, guint64 *bytes,
+			      guint64 *inodes);
