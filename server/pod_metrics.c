@@ -12,15 +12,22 @@
 #include "server/reply.h"
 #include "server/server.h"
 #include "server/usage.h"
+#include "util/du.h"
 
 #include <string.h>
 
 typedef enum {
 	M_CPU_USAGE,
+	M_CPU_USER,
+	M_CPU_SYSTEM,
+	M_CFS_PERIODS,
+	M_CFS_THROTTLED_PERIODS,
+	M_CFS_THROTTLED_TIME,
 	M_MEM_USAGE,
 	M_MEM_WORKING_SET,
 	M_MEM_RSS,
 	M_MEM_CACHE,
+	M_MEM_MAPPED_FILE,
 	M_MEM_SWAP,
 	M_OOM_EVENTS,
 	M_SPEC_MEM_LIMIT,
@@ -32,7 +39,9 @@ typedef enum {
 	M_START_TIME,
 	M_LAST_SEEN,
 	M_FS_USAGE,
+	M_FS_LIMIT,
 	M_FS_INODES,
+	M_FS_INODES_FREE,
 	M_NET_RX_BYTES,
 	M_NET_TX_BYTES,
 	M_NET_RX_PACKETS,
@@ -64,6 +73,22 @@ static const MetricDef defs[M_COUNT] = {
 	[M_CPU_USAGE] = {"container_cpu_usage_seconds_total",
 			 "Cumulative CPU time consumed, in whole seconds.",
 			 TRUE},
+	[M_CPU_USER] = {"container_cpu_user_seconds_total",
+			"Cumulative user CPU time, in whole seconds.", TRUE},
+	[M_CPU_SYSTEM] = {"container_cpu_system_seconds_total",
+			  "Cumulative system CPU time, in whole seconds.",
+			  TRUE},
+	[M_CFS_PERIODS] = {"container_cpu_cfs_periods_total",
+			   "Elapsed CFS enforcement periods.", TRUE},
+	[M_CFS_THROTTLED_PERIODS] =
+		{"container_cpu_cfs_throttled_periods_total",
+		 "CFS periods in which the cgroup was "
+		 "throttled.",
+		 TRUE},
+	[M_CFS_THROTTLED_TIME] = {"container_cpu_cfs_throttled_seconds_total",
+				  "Total time the cgroup was throttled, in "
+				  "whole seconds.",
+				  TRUE},
 	[M_MEM_USAGE] =
 		{"container_memory_usage_bytes",
 		 "Current memory usage, page cache included, in bytes."},
@@ -74,6 +99,8 @@ static const MetricDef defs[M_COUNT] = {
 		       "Size of anonymous memory (RSS), in bytes."},
 	[M_MEM_CACHE] = {"container_memory_cache",
 			 "Page cache memory, in bytes."},
+	[M_MEM_MAPPED_FILE] = {"container_memory_mapped_file",
+			       "Size of memory-mapped files, in bytes."},
 	[M_MEM_SWAP] = {"container_memory_swap", "Swap in use, in bytes."},
 	[M_OOM_EVENTS] = {"container_oom_events_total",
 			  "Count of out-of-memory kills in the cgroup.", TRUE},
@@ -98,9 +125,17 @@ static const MetricDef defs[M_COUNT] = {
 	[M_FS_USAGE] = {"container_fs_usage_bytes",
 			"Bytes used by the container's writable layer.", FALSE,
 			X_DEVICE},
-	[M_FS_INODES] = {"container_fs_inodes_used",
-			 "Inodes used by the container's writable layer.",
+	[M_FS_LIMIT] = {"container_fs_limit_bytes",
+			"Size of the filesystem that holds the writable layer.",
+			FALSE, X_DEVICE},
+	[M_FS_INODES] = {"container_fs_inodes_total",
+			 "Inodes of the filesystem that holds the writable "
+			 "layer.",
 			 FALSE, X_DEVICE},
+	[M_FS_INODES_FREE] = {"container_fs_inodes_free",
+			      "Free inodes of the filesystem that holds the "
+			      "writable layer.",
+			      FALSE, X_DEVICE},
 	[M_NET_RX_BYTES] = {"container_network_receive_bytes_total",
 			    "Cumulative bytes received.", TRUE, X_INTERFACE},
 	[M_NET_TX_BYTES] = {"container_network_transmit_bytes_total",
@@ -244,11 +279,23 @@ static void emit_cgroup(MetricSink *s, const CgroupStats *cs)
 	s->ts = cs->timestamp_ns;
 	if (cs->has_cpu)
 		emit(s, M_CPU_USAGE, cs->cpu_usage_ns / NS_PER_SEC, NULL);
+	if (cs->has_cpu_split) {
+		emit(s, M_CPU_USER, cs->cpu_user_ns / NS_PER_SEC, NULL);
+		emit(s, M_CPU_SYSTEM, cs->cpu_system_ns / NS_PER_SEC, NULL);
+	}
+	if (cs->has_cfs) {
+		emit(s, M_CFS_PERIODS, cs->cfs_periods, NULL);
+		emit(s, M_CFS_THROTTLED_PERIODS, cs->cfs_throttled_periods,
+		     NULL);
+		emit(s, M_CFS_THROTTLED_TIME, cs->cfs_throttled_ns / NS_PER_SEC,
+		     NULL);
+	}
 	if (cs->has_memory) {
 		emit(s, M_MEM_USAGE, cs->memory_usage, NULL);
 		emit(s, M_MEM_WORKING_SET, cs->memory_working_set, NULL);
 		emit(s, M_MEM_RSS, cs->memory_rss, NULL);
 		emit(s, M_MEM_CACHE, cs->memory_cache, NULL);
+		emit(s, M_MEM_MAPPED_FILE, cs->memory_mapped_file, NULL);
 		emit(s, M_SPEC_MEM_LIMIT, cs->memory_limit, NULL);
 	}
 	if (cs->has_swap)
@@ -300,8 +347,14 @@ static void emit_writable_layer(MetricSink *s, const Container *c)
 	guint64 bytes, inodes;
 	if (!usage_writable_layer(c, &upper, &bytes, &inodes))
 		return;
+	(void)inodes; /* cAdvisor has no per-container inode figure */
 	emit(s, M_FS_USAGE, bytes, upper);
-	emit(s, M_FS_INODES, inodes, upper);
+	guint64 size, files, files_free;
+	if (!berth_fs_capacity(upper, &size, &files, &files_free, NULL))
+		return;
+	emit(s, M_FS_LIMIT, size, upper);
+	emit(s, M_FS_INODES, files, upper);
+	emit(s, M_FS_INODES_FREE, files_free, upper);
 }
 
 typedef struct {

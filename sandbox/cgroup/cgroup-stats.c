@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static gboolean read_u64(const char *dir, const char *file, guint64 *out)
 {
@@ -64,11 +65,37 @@ static gboolean read_max(const char *dir, const char *file, guint64 *out)
 static void v1_cpu(const char *dir, CgroupStats *out)
 {
 	out->has_cpu = read_u64(dir, "cpuacct.usage", &out->cpu_usage_ns);
+	g_autofree char *stat = cgroup_read(dir, "cpuacct.stat", NULL);
+	long hz = sysconf(_SC_CLK_TCK);
+	guint64 user, system;
+	if (stat == NULL || hz <= 0 || !kv_find(stat, "user", &user) ||
+	    !kv_find(stat, "system", &system))
+		return;
+	out->cpu_user_ns = user * (G_GUINT64_CONSTANT(1000000000) / hz);
+	out->cpu_system_ns = system * (G_GUINT64_CONSTANT(1000000000) / hz);
+	out->has_cpu_split = TRUE;
+}
+
+/* CFS bandwidth figures of cpu.stat; throttled_key and its unit differ
+ * (v1: throttled_time in ns; v2: throttled_usec). */
+static void cfs(const char *stat, const char *throttled_key, guint64 unit,
+		CgroupStats *out)
+{
+	guint64 t;
+	if (out->has_cfs || stat == NULL ||
+	    !kv_find(stat, "nr_periods", &out->cfs_periods) ||
+	    !kv_find(stat, "nr_throttled", &out->cfs_throttled_periods) ||
+	    !kv_find(stat, throttled_key, &t))
+		return;
+	out->cfs_throttled_ns = t * unit;
+	out->has_cfs = TRUE;
 }
 
 /* cpu.shares, cfs quota (-1: none) and period. */
 static void v1_cpu_spec(const char *dir, CgroupStats *out)
 {
+	g_autofree char *stat = cgroup_read(dir, "cpu.stat", NULL);
+	cfs(stat, "throttled_time", 1, out);
 	g_autofree char *quota = cgroup_read(dir, "cpu.cfs_quota_us", NULL);
 	if (quota == NULL || !read_u64(dir, "cpu.shares", &out->cpu_shares) ||
 	    !read_u64(dir, "cpu.cfs_period_us", &out->cpu_period_us))
@@ -86,6 +113,14 @@ static void v2_cpu(const char *dir, CgroupStats *out)
 		return;
 	out->cpu_usage_ns = usec * 1000;
 	out->has_cpu = TRUE;
+	guint64 user, system;
+	if (!out->has_cpu_split && kv_find(stat, "user_usec", &user) &&
+	    kv_find(stat, "system_usec", &system)) {
+		out->cpu_user_ns = user * 1000;
+		out->cpu_system_ns = system * 1000;
+		out->has_cpu_split = TRUE;
+	}
+	cfs(stat, "throttled_usec", 1000, out);
 }
 
 /* cpu.weight back to shares (the inverse of cgroup_shares_to_weight),
@@ -137,6 +172,7 @@ static void v1_memory(const char *dir, CgroupStats *out)
 	set_working_set(out, kv_get(stat, "total_inactive_file"));
 	out->memory_rss = kv_get(stat, "total_rss");
 	out->memory_cache = kv_get(stat, "total_cache");
+	out->memory_mapped_file = kv_get(stat, "total_mapped_file");
 	out->memory_page_faults = kv_get(stat, "total_pgfault");
 	out->memory_major_page_faults = kv_get(stat, "total_pgmajfault");
 	guint64 limit = 0;
@@ -158,6 +194,7 @@ static void v2_memory(const char *dir, CgroupStats *out)
 	set_working_set(out, kv_get(stat, "inactive_file"));
 	out->memory_rss = kv_get(stat, "anon");
 	out->memory_cache = kv_get(stat, "file");
+	out->memory_mapped_file = kv_get(stat, "file_mapped");
 	out->memory_page_faults = kv_get(stat, "pgfault");
 	out->memory_major_page_faults = kv_get(stat, "pgmajfault");
 	read_max(dir, "memory.max", &out->memory_limit);

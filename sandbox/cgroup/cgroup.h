@@ -68,8 +68,12 @@ gboolean cgroup_psi_parse(const char *text, CgroupPsi *out);
 
 typedef struct {
 	guint64 cpu_usage_ns;
+	guint64 cpu_user_ns, cpu_system_ns;
+	/* CFS bandwidth: periods, periods throttled, time throttled. */
+	guint64 cfs_periods, cfs_throttled_periods, cfs_throttled_ns;
 	gint64 timestamp_ns; /* wall clock, when read */
 	guint64 memory_usage, memory_working_set, memory_rss, memory_cache;
+	guint64 memory_mapped_file;
 	guint64 memory_page_faults, memory_major_page_faults;
 	guint64 memory_limit;		/* 0: unlimited */
 	guint64 swap_usage, swap_limit; /* swap_limit 0: unlimited */
@@ -79,12 +83,13 @@ typedef struct {
 	guint64 cpu_shares, cpu_quota_us, cpu_period_us; /* quota 0: none */
 	CgroupPsi psi_cpu, psi_memory, psi_io;
 	gboolean has_cpu, has_memory, has_pids, has_swap, has_oom_kills;
-	gboolean has_processes, has_cpu_spec;
+	gboolean has_processes, has_cpu_spec, has_cpu_split, has_cfs;
 } CgroupStats;
 
 /* Usage of the cgroup and all below it. v1: cpuacct.usage; memory: usage
  * from memory.usage_in_bytes, working set = usage - total_inactive_file,
- * rss/cache/faults from memory.stat total_*, limit from
+ * rss/cache/mapped_file/faults from memory.stat total_*, user/system
+ * from cpuacct.stat (USER_HZ ticks), CFS figures from cpu.stat, limit from
  * memory.limit_in_bytes, swap from memory.memsw.* minus memory.*, OOM
  * kills from memory.oom_control; cpu.shares/cfs_quota_us/cfs_period_us;
  * pids.current. v2: cpu.stat usage_usec, memory.current, memory.stat

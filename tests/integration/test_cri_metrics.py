@@ -188,6 +188,14 @@ def test_every_descriptor_has_a_sample(pod, image_ref):
     assert mine["container_spec_cpu_period"][1] == 100000
     assert mine["container_spec_cpu_shares"][1] == 512
     assert mine["container_processes"][1] >= 1
+    # A spinning loop under half a core's quota gets throttled.
+    wait_for(lambda: value(b, cid, "container_cpu_cfs_throttled_periods_total") > 0,
+             timeout=10, what="CFS throttling")
+    assert value(b, cid, "container_cpu_cfs_periods_total") > 0
+    fs_lbl, fs_used = mine["container_fs_usage_bytes"]
+    assert fs_lbl["device"].endswith(f"/{cid}/upper")
+    assert mine["container_fs_limit_bytes"][1] > fs_used
+    assert mine["container_fs_inodes_total"][1] >= mine["container_fs_inodes_free"][1] > 0
     assert mine["container_start_time_seconds"][1] <= time.time()
     # The stream carries the same pods, each once.
     pages = list(b.runtime.StreamPodSandboxMetrics(api_pb2.StreamPodSandboxMetricsRequest()))

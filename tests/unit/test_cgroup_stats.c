@@ -11,6 +11,7 @@
 
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <unistd.h>
 
 #include "sandbox/cgroup/cgroup-private.h"
 
@@ -42,12 +43,15 @@ static void test_v2_files(void **state)
 {
 	(void)state;
 	char *dir = fake_dir();
-	put(dir, "cpu.stat", "usage_usec 2500000\nuser_usec 2000000\n");
+	put(dir, "cpu.stat",
+	    "usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\n"
+	    "nr_periods 40\nnr_throttled 7\nthrottled_usec 350000\n");
 	put(dir, "cpu.weight", "100\n");
 	put(dir, "cpu.max", "50000 100000\n");
 	put(dir, "memory.current", "10485760\n");
 	put(dir, "memory.stat",
-	    "anon 4194304\nfile 6291456\ninactive_file 2097152\n"
+	    "anon 4194304\nfile 6291456\nfile_mapped 8192\n"
+	    "inactive_file 2097152\n"
 	    "pgfault 77\npgmajfault 3\n");
 	put(dir, "memory.max", "67108864\n");
 	put(dir, "memory.swap.current", "4096\n");
@@ -66,6 +70,14 @@ static void test_v2_files(void **state)
 	cgroup_stats_from(&h, dir, &st);
 	assert_true(st.has_cpu && st.has_memory && st.has_pids);
 	assert_int_equal(st.cpu_usage_ns, 2500000000);
+	assert_true(st.has_cpu_split);
+	assert_int_equal(st.cpu_user_ns, 2000000000);
+	assert_int_equal(st.cpu_system_ns, 500000000);
+	assert_true(st.has_cfs);
+	assert_int_equal(st.cfs_periods, 40);
+	assert_int_equal(st.cfs_throttled_periods, 7);
+	assert_int_equal(st.cfs_throttled_ns, 350000000);
+	assert_int_equal(st.memory_mapped_file, 8192);
 	assert_true(st.has_cpu_spec);
 	/* weight 100 is shares 2597 on kubelet's scale (1024 is 39). */
 	assert_int_equal(st.cpu_shares, 2597);
@@ -98,16 +110,16 @@ static void test_v2_without_controllers(void **state)
 {
 	(void)state;
 	char *dir = fake_dir();
-	put(dir, "cpu.stat", "usage_usec 1\n");
+	put(dir, "cpu.stat", "usage_usec 1\nuser_usec 1\nsystem_usec 0\n");
 	put(dir, "cgroup.procs", "");
 	put(dir, "io.pressure",
 	    "some avg10=0.00 avg60=0.00 avg300=0.00 total=5\n");
 	CgroupHierarchy h = {.v2 = TRUE};
 	CgroupStats st = {0};
 	cgroup_stats_from(&h, dir, &st);
-	assert_true(st.has_cpu);
+	assert_true(st.has_cpu && st.has_cpu_split);
 	assert_false(st.has_memory || st.has_swap || st.has_oom_kills ||
-		     st.has_pids || st.has_cpu_spec);
+		     st.has_pids || st.has_cpu_spec || st.has_cfs);
 	assert_true(st.has_processes);
 	assert_int_equal(st.processes, 0);
 	assert_true(st.psi_io.present && !st.psi_cpu.present);
@@ -127,13 +139,18 @@ static void test_v1_files(void **state)
 	(void)state;
 	char *dir = fake_dir();
 	put(dir, "cpuacct.usage", "123456789\n");
+	put(dir, "cpuacct.stat", "user 250\nsystem 50\n");
+	put(dir, "cpu.stat",
+	    "nr_periods 10\nnr_throttled 2\n"
+	    "throttled_time 123456789\nnr_bursts 0\n");
 	put(dir, "cpu.shares", "512\n");
 	put(dir, "cpu.cfs_quota_us", "-1\n");
 	put(dir, "cpu.cfs_period_us", "100000\n");
 	put(dir, "memory.usage_in_bytes", "8192000\n");
 	put(dir, "memory.stat",
 	    "cache 1\nrss 2\ntotal_cache 4096000\ntotal_rss 3000000\n"
-	    "total_inactive_file 1000000\ntotal_pgfault 9\n"
+	    "total_inactive_file 1000000\ntotal_mapped_file 4096\n"
+	    "total_pgfault 9\n"
 	    "total_pgmajfault 1\n");
 	put(dir, "memory.limit_in_bytes", "9223372036854771712\n");
 	put(dir, "memory.memsw.usage_in_bytes", "8200192\n");
@@ -147,6 +164,15 @@ static void test_v1_files(void **state)
 	cgroup_stats_from(&h, dir, &st);
 	assert_true(st.has_cpu);
 	assert_int_equal(st.cpu_usage_ns, 123456789);
+	long hz = sysconf(_SC_CLK_TCK);
+	assert_true(st.has_cpu_split);
+	assert_int_equal(st.cpu_user_ns, 250 * (1000000000 / hz));
+	assert_int_equal(st.cpu_system_ns, 50 * (1000000000 / hz));
+	assert_true(st.has_cfs);
+	assert_int_equal(st.cfs_periods, 10);
+	assert_int_equal(st.cfs_throttled_periods, 2);
+	assert_int_equal(st.cfs_throttled_ns, 123456789);
+	assert_int_equal(st.memory_mapped_file, 4096);
 	assert_true(st.has_cpu_spec);
 	assert_int_equal(st.cpu_shares, 512);
 	assert_int_equal(st.cpu_quota_us, 0); /* -1: none */
