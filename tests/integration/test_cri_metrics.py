@@ -10,7 +10,7 @@ import pytest
 
 from conftest import api_pb2, wait_for
 from test_container_lifecycle import (  # noqa: F401  (fixtures)
-    create, ctr_config, image_ref, pod)
+    create, ctr_config, image_ref, pod, wait_exited)
 from test_pod_lifecycle import BUSYBOX, in_netns, pod_config, run_pod, status
 
 MIB = 1024 * 1024
@@ -20,6 +20,7 @@ IDLE = ("sleep", "1000")
 # A subshell that grows a shell variable until the limit kills it; the
 # container's first process survives and sleeps.
 OOM = ("sh", "-c", "(x=$(head -c 200000000 /dev/zero | tr '\\0' a)); sleep 1000")
+OOM_EXIT = ("sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); sleep 1000")
 # Sleeps a moment, then holds about 40 MB.
 GROW = ("sh", "-c", "sleep 3; x=$(head -c 40000000 /dev/zero | tr '\\0' a); sleep 1000")
 
@@ -136,6 +137,14 @@ def test_oom_kill_counted(pod, image_ref):
     got = wait_for(lambda: (v := value(b, cid, "container_oom_events_total")) and v,
                    timeout=30, what="an OOM kill in the CRI metrics")
     assert got >= 1
+    # A container whose first process is the one killed exits OOMKilled,
+    # and still counts once its cgroup may be gone.
+    dead = run(b, pod_id, pcfg, image_ref, "oomexit", OOM_EXIT,
+               api_pb2.LinuxContainerResources(memory_limit_in_bytes=32 * MIB,
+                                               memory_swap_limit_in_bytes=32 * MIB))
+    st = wait_exited(b, dead, timeout=30)
+    assert st.reason == "OOMKilled", st
+    assert value(b, dead, "container_oom_events_total") >= 1
     d = descriptors(b)["container_oom_events_total"]
     assert list(d.label_keys) == ["container", "id", "image", "name", "namespace", "pod"]
 
