@@ -449,15 +449,17 @@ static Runtime__V1__PodSandboxMetrics *pod_metrics(CriCall *call, Pod *p,
 static GPtrArray *all_pods(BerthServer *s, CriCall *call)
 {
 	g_autoptr(GPtrArray) pods = store_list(pod_manager_store(s->pods));
+	g_autoptr(GHashTable) by_pod = server_containers_by_pod(s);
+	g_autoptr(GPtrArray) none = g_ptr_array_new();
 	GPtrArray *items = g_ptr_array_new();
 	for (guint i = 0; i < pods->len; i++) {
 		Pod *p = g_ptr_array_index(pods, i);
 		PodState st = pod_get_state(p);
 		if (st != POD_READY && st != POD_NOTREADY)
 			continue;
-		g_autoptr(GPtrArray) ctrs =
-			ctr_manager_list_pod(s->containers, p->id);
-		g_ptr_array_add(items, pod_metrics(call, p, ctrs));
+		GPtrArray *ctrs = g_hash_table_lookup(by_pod, p->id);
+		g_ptr_array_add(items,
+				pod_metrics(call, p, ctrs ? ctrs : none));
 	}
 	return items;
 }

@@ -104,8 +104,7 @@ static Runtime__V1__PodSandboxStats *pod_stats(CriCall *call, Pod *p,
 	return st;
 }
 
-/* Every listed container by pod id (arrays of new refs), from one list. */
-static GHashTable *containers_by_pod(BerthServer *s)
+GHashTable *server_containers_by_pod(BerthServer *s)
 {
 	GHashTable *by_pod =
 		g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
@@ -142,7 +141,7 @@ static GPtrArray *matching(BerthServer *s, CriCall *call,
 			   const Runtime__V1__PodSandboxStatsFilter *f)
 {
 	g_autoptr(GPtrArray) pods = store_list(pod_manager_store(s->pods));
-	g_autoptr(GHashTable) by_pod = containers_by_pod(s);
+	g_autoptr(GHashTable) by_pod = server_containers_by_pod(s);
 	g_autoptr(GPtrArray) none = g_ptr_array_new();
 	GPtrArray *items = g_ptr_array_new();
 	for (guint i = 0; i < pods->len; i++) {

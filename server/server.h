@@ -94,6 +94,9 @@ Runtime__V1__ContainerStatus **server_pod_container_statuses(BerthServer *s,
 							     size_t *n_out);
 /* A container's stats as ContainerStats gives them. */
 Runtime__V1__ContainerStats *server_ctr_stats(CriCall *call, Container *c);
+/* Every listed container by pod id (GPtrArrays of new refs), from one
+ * list of the index: what the pod stats and metrics lists iterate. */
+GHashTable *server_containers_by_pod(BerthServer *s);
 Runtime__V1__ContainerStatus *server_container_status(CriCall *call,
 						      Container *c);
 
