@@ -1,11 +1,12 @@
-/* ContainerStats, ListContainerStats, StreamContainerStats: CPU and memory
- * from the container's cgroup, the writable layer's usage from a walk of
- * its overlay upper dir (once per call per container). Reads only. */
+/* ContainerStats, ListContainerStats, StreamContainerStats: CPU (with its
+ * rate since the previous sample), memory, swap and pressure from the
+ * container's cgroup, the writable layer's usage from a walk of its
+ * overlay upper dir (once per call per container). Reads only. */
 #include "sandbox/cgroup/cgroup.h"
 #include "sandbox/container/ctrlife.h"
 #include "server/reply.h"
 #include "server/server.h"
-#include "util/du.h"
+#include "server/usage.h"
 
 #include <string.h>
 #include <sys/stat.h>
@@ -13,10 +14,9 @@
 static Runtime__V1__FilesystemUsage *writable_layer(CriCall *call,
 						    const Container *c)
 {
-	g_autofree char *upper = g_build_filename(c->dir, "upper", NULL);
-	guint64 bytes = 0, inodes = 0;
-	if (!g_file_test(upper, G_FILE_TEST_IS_DIR) ||
-	    !berth_disk_usage(upper, &bytes, &inodes, NULL))
+	g_autofree char *upper = NULL;
+	guint64 bytes, inodes;
+	if (!usage_writable_layer(c, &upper, &bytes, &inodes))
 		return NULL;
 	Runtime__V1__FilesystemUsage *f =
 		reply_new(call, Runtime__V1__FilesystemUsage,
@@ -36,8 +36,14 @@ static void cgroup_usage(CriCall *call, Runtime__V1__ContainerStats *st,
 			 const char *cgroup)
 {
 	CgroupStats cs;
-	if (cgroup[0] != '\0' && cgroup_stats(cgroup, &cs, NULL))
-		reply_cgroup_usage(call, &cs, &st->cpu, &st->memory);
+	UsageReply u;
+	if (cgroup[0] == '\0' || !cgroup_stats(cgroup, &cs, NULL))
+		return;
+	usage_reply_cgroup(call, cgroup, &cs, &u);
+	st->cpu = u.cpu;
+	st->memory = u.memory;
+	st->swap = u.swap;
+	st->io = u.io;
 }
 
 Runtime__V1__ContainerStats *server_ctr_stats(CriCall *call, Container *c)

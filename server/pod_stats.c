@@ -1,68 +1,51 @@
-/* PodSandboxStats, ListPodSandboxStats, StreamPodSandboxStats: CPU and
- * memory from the pod's cgroup, network from the host end of its veth
- * (the pod's receive is the veth's transmit). Reads kernel files only. */
+/* PodSandboxStats, ListPodSandboxStats, StreamPodSandboxStats: CPU,
+ * memory, pressure and tasks from the pod's cgroup, network per interface
+ * from /proc/net/dev as the pod's own network namespace shows it (read on
+ * a short thread that joins it: no exec). Reads kernel files only. */
 #include "sandbox/cgroup/cgroup.h"
 #include "sandbox/container/ctrlife.h"
 #include "sandbox/pod/podlife.h"
 #include "server/reply.h"
 #include "server/server.h"
+#include "server/usage.h"
 #include "util/error.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static gboolean read_u64(const char *dev, const char *name, guint64 *out)
+/* The pod's interfaces as its own network namespace counts them; none
+ * for a pod on the host network (no namespace of its own). */
+static Runtime__V1__NetworkUsage *network_usage(CriCall *call,
+						const char *netns, gint64 now)
 {
-	g_autofree char *path =
-		g_strdup_printf("/sys/class/net/%s/statistics/%s", dev, name);
-	g_autofree char *text = NULL;
-	if (!g_file_get_contents(path, &text, NULL, NULL))
-		return FALSE;
-	*out = g_ascii_strtoull(text, NULL, 10);
-	return TRUE;
-}
-
-static Runtime__V1__NetworkUsage *network_usage(CriCall *call, const char *veth,
-						gint64 now)
-{
-	guint64 rx, tx, rxe, txe;
-	if (veth == NULL || !read_u64(veth, "tx_bytes", &rx) ||
-	    !read_u64(veth, "rx_bytes", &tx) ||
-	    !read_u64(veth, "tx_errors", &rxe) ||
-	    !read_u64(veth, "rx_errors", &txe))
+	if (netns == NULL || netns[0] == '\0')
 		return NULL;
-	Runtime__V1__NetworkUsage *n =
-		reply_new(call, Runtime__V1__NetworkUsage,
-			  runtime__v1__network_usage__init);
-	Runtime__V1__NetworkInterfaceUsage *i =
-		reply_new(call, Runtime__V1__NetworkInterfaceUsage,
-			  runtime__v1__network_interface_usage__init);
-	i->name = "eth0";
-	i->rx_bytes = reply_u64(call, rx);
-	i->tx_bytes = reply_u64(call, tx);
-	i->rx_errors = reply_u64(call, rxe);
-	i->tx_errors = reply_u64(call, txe);
-	n->timestamp = now;
-	n->default_interface = i;
-	n->interfaces = arena_new0(cri_call_arena(call),
-				   Runtime__V1__NetworkInterfaceUsage *);
-	n->interfaces[0] = i;
-	n->n_interfaces = 1;
-	return n;
+	g_autoptr(GError) e = NULL;
+	g_autoptr(GArray) ifaces = netdev_read_netns(netns, &e);
+	if (ifaces == NULL) {
+		g_debug("pod network stats: %s", e->message);
+		return NULL;
+	}
+	return usage_reply_network(call, ifaces, now);
 }
 
 static void cgroup_usage(CriCall *call, Runtime__V1__LinuxPodSandboxStats *l,
 			 const char *cgroup, gint64 now)
 {
 	CgroupStats cs;
+	UsageReply u;
 	if (cgroup == NULL || !cgroup_stats(cgroup, &cs, NULL))
 		return;
-	reply_cgroup_usage(call, &cs, &l->cpu, &l->memory);
-	if (cs.has_pids) {
+	usage_reply_cgroup(call, cgroup, &cs, &u);
+	l->cpu = u.cpu;
+	l->memory = u.memory;
+	l->io = u.io;
+	if (cs.has_processes || cs.has_pids) {
 		l->process = reply_new(call, Runtime__V1__ProcessUsage,
 				       runtime__v1__process_usage__init);
 		l->process->timestamp = now;
-		l->process->process_count = reply_u64(call, cs.pids);
+		l->process->process_count =
+			reply_u64(call, cs.has_pids ? cs.pids : cs.processes);
 	}
 }
 
@@ -115,14 +98,13 @@ static Runtime__V1__PodSandboxStats *pod_stats(CriCall *call, Pod *p,
 	g_auto(PodSnapshot) snap = {0};
 	pod_snapshot(p, &snap);
 	cgroup_usage(call, l, snap.cgroup, now);
-	l->network = network_usage(call, snap.host_veth, now);
+	l->network = network_usage(call, snap.netns, now);
 	container_usage(call, l, ctrs);
 	st->linux = l;
 	return st;
 }
 
-/* Every listed container by pod id (arrays of new refs), from one list. */
-static GHashTable *containers_by_pod(BerthServer *s)
+GHashTable *server_containers_by_pod(BerthServer *s)
 {
 	GHashTable *by_pod =
 		g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
@@ -159,7 +141,7 @@ static GPtrArray *matching(BerthServer *s, CriCall *call,
 			   const Runtime__V1__PodSandboxStatsFilter *f)
 {
 	g_autoptr(GPtrArray) pods = store_list(pod_manager_store(s->pods));
-	g_autoptr(GHashTable) by_pod = containers_by_pod(s);
+	g_autoptr(GHashTable) by_pod = server_containers_by_pod(s);
 	g_autoptr(GPtrArray) none = g_ptr_array_new();
 	GPtrArray *items = g_ptr_array_new();
 	for (guint i = 0; i < pods->len; i++) {

@@ -144,33 +144,6 @@ gboolean reply_stream_pages(CriCall *call, ProtobufCMessage *msg,
 	return TRUE;
 }
 
-void reply_cgroup_usage(CriCall *call, const CgroupStats *cs,
-			Runtime__V1__CpuUsage **cpu,
-			Runtime__V1__MemoryUsage **memory)
-{
-	if (cs->has_cpu) {
-		Runtime__V1__CpuUsage *c =
-			reply_new(call, Runtime__V1__CpuUsage,
-				  runtime__v1__cpu_usage__init);
-		c->timestamp = cs->timestamp_ns;
-		c->usage_core_nano_seconds = reply_u64(call, cs->cpu_usage_ns);
-		*cpu = c;
-	}
-	if (cs->has_memory) {
-		Runtime__V1__MemoryUsage *m =
-			reply_new(call, Runtime__V1__MemoryUsage,
-				  runtime__v1__memory_usage__init);
-		m->timestamp = cs->timestamp_ns;
-		m->working_set_bytes = reply_u64(call, cs->memory_working_set);
-		m->usage_bytes = reply_u64(call, cs->memory_usage);
-		m->rss_bytes = reply_u64(call, cs->memory_rss);
-		m->page_faults = reply_u64(call, cs->memory_page_faults);
-		m->major_page_faults =
-			reply_u64(call, cs->memory_major_page_faults);
-		*memory = m;
-	}
-}
-
 void *reply_items(CriCall *call, GPtrArray *items, size_t *n_out)
 {
 	void **out = arena_newv(cri_call_arena(call), void *, items->len + 1);

@@ -77,14 +77,6 @@ gboolean reply_stream_pages(CriCall *call, ProtobufCMessage *msg,
 			    void ***items_field, size_t *n_field,
 			    GPtrArray *items, GError **error);
 
-/* CPU and memory usage replies from cgroup figures (each left NULL when
- * the cgroup has no such controller). */
-struct Runtime__V1__CpuUsage;
-struct Runtime__V1__MemoryUsage;
-void reply_cgroup_usage(CriCall *call, const CgroupStats *cs,
-			struct Runtime__V1__CpuUsage **cpu,
-			struct Runtime__V1__MemoryUsage **memory);
-
 /* Wrap an unsigned value for the *Value fields. */
 struct Runtime__V1__UInt64Value;
 struct Runtime__V1__UInt64Value *reply_u64(CriCall *call, guint64 v);

@@ -69,6 +69,8 @@ BERTH_UNARY(server_pod_sandbox_status);
 BERTH_UNARY(server_list_pod_sandbox);
 BERTH_UNARY(server_pod_sandbox_stats);
 BERTH_UNARY(server_list_pod_sandbox_stats);
+BERTH_UNARY(server_list_metric_descriptors);
+BERTH_UNARY(server_list_pod_sandbox_metrics);
 BERTH_UNARY(server_create_container);
 BERTH_UNARY(server_start_container);
 BERTH_UNARY(server_stop_container);
@@ -92,6 +94,9 @@ Runtime__V1__ContainerStatus **server_pod_container_statuses(BerthServer *s,
 							     size_t *n_out);
 /* A container's stats as ContainerStats gives them. */
 Runtime__V1__ContainerStats *server_ctr_stats(CriCall *call, Container *c);
+/* Every listed container by pod id (GPtrArrays of new refs), from one
+ * list of the index: what the pod stats and metrics lists iterate. */
+GHashTable *server_containers_by_pod(BerthServer *s);
 Runtime__V1__ContainerStatus *server_container_status(CriCall *call,
 						      Container *c);
 
@@ -100,6 +105,7 @@ Runtime__V1__ContainerStatus *server_container_status(CriCall *call,
 		    GError **error)
 BERTH_STREAM(server_stream_pod_sandboxes);
 BERTH_STREAM(server_stream_pod_sandbox_stats);
+BERTH_STREAM(server_stream_pod_sandbox_metrics);
 BERTH_STREAM(server_stream_containers);
 BERTH_STREAM(server_stream_container_stats);
 BERTH_STREAM(server_get_container_events);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fts.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 typedef struct {
 	dev_t dev;
@@ -49,5 +50,17 @@ gboolean berth_disk_usage(const char *dir, guint64 *bytes, guint64 *inodes,
 		(*inodes)++;
 	}
 	fts_close(fts);
+	return TRUE;
+}
+
+gboolean berth_fs_capacity(const char *path, guint64 *bytes, guint64 *inodes,
+			   guint64 *inodes_free, GError **error)
+{
+	struct statvfs sv;
+	if (statvfs(path, &sv) != 0)
+		return berth_throw_errno(error, errno, "statvfs %s", path);
+	*bytes = (guint64)sv.f_blocks * sv.f_frsize;
+	*inodes = sv.f_files;
+	*inodes_free = sv.f_ffree;
 	return TRUE;
 }

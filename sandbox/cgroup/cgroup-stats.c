@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static gboolean read_u64(const char *dir, const char *file, guint64 *out)
 {
@@ -41,9 +42,67 @@ static guint64 kv_get(const char *text, const char *key)
 	return v;
 }
 
+/* memory.limit_in_bytes and the memsw files say "unlimited" with a huge
+ * page-rounded number; anything from 2^62 up is taken as no limit. */
+#define UNLIMITED_FROM (G_GUINT64_CONSTANT(1) << 62)
+
+static guint64 limit_or_zero(guint64 v)
+{
+	return v >= UNLIMITED_FROM ? 0 : v;
+}
+
+/* A v2 limit file: "max" or a number; FALSE when unreadable. */
+static gboolean read_max(const char *dir, const char *file, guint64 *out)
+{
+	g_autofree char *text = cgroup_read(dir, file, NULL);
+	if (text == NULL)
+		return FALSE;
+	*out = g_str_has_prefix(text, "max") ? 0
+					     : g_ascii_strtoull(text, NULL, 10);
+	return TRUE;
+}
+
 static void v1_cpu(const char *dir, CgroupStats *out)
 {
 	out->has_cpu = read_u64(dir, "cpuacct.usage", &out->cpu_usage_ns);
+	g_autofree char *stat = cgroup_read(dir, "cpuacct.stat", NULL);
+	long hz = sysconf(_SC_CLK_TCK);
+	guint64 user, system;
+	if (stat == NULL || hz <= 0 || !kv_find(stat, "user", &user) ||
+	    !kv_find(stat, "system", &system))
+		return;
+	out->cpu_user_ns = user * (G_GUINT64_CONSTANT(1000000000) / hz);
+	out->cpu_system_ns = system * (G_GUINT64_CONSTANT(1000000000) / hz);
+	out->has_cpu_split = TRUE;
+}
+
+/* CFS bandwidth figures of cpu.stat; throttled_key and its unit differ
+ * (v1: throttled_time in ns; v2: throttled_usec). */
+static void cfs(const char *stat, const char *throttled_key, guint64 unit,
+		CgroupStats *out)
+{
+	guint64 t;
+	if (out->has_cfs || stat == NULL ||
+	    !kv_find(stat, "nr_periods", &out->cfs_periods) ||
+	    !kv_find(stat, "nr_throttled", &out->cfs_throttled_periods) ||
+	    !kv_find(stat, throttled_key, &t))
+		return;
+	out->cfs_throttled_ns = t * unit;
+	out->has_cfs = TRUE;
+}
+
+/* cpu.shares, cfs quota (-1: none) and period. */
+static void v1_cpu_spec(const char *dir, CgroupStats *out)
+{
+	g_autofree char *stat = cgroup_read(dir, "cpu.stat", NULL);
+	cfs(stat, "throttled_time", 1, out);
+	g_autofree char *quota = cgroup_read(dir, "cpu.cfs_quota_us", NULL);
+	if (quota == NULL || !read_u64(dir, "cpu.shares", &out->cpu_shares) ||
+	    !read_u64(dir, "cpu.cfs_period_us", &out->cpu_period_us))
+		return;
+	gint64 q = g_ascii_strtoll(quota, NULL, 10);
+	out->cpu_quota_us = q > 0 ? (guint64)q : 0;
+	out->has_cpu_spec = TRUE;
 }
 
 static void v2_cpu(const char *dir, CgroupStats *out)
@@ -54,6 +113,31 @@ static void v2_cpu(const char *dir, CgroupStats *out)
 		return;
 	out->cpu_usage_ns = usec * 1000;
 	out->has_cpu = TRUE;
+	guint64 user, system;
+	if (!out->has_cpu_split && kv_find(stat, "user_usec", &user) &&
+	    kv_find(stat, "system_usec", &system)) {
+		out->cpu_user_ns = user * 1000;
+		out->cpu_system_ns = system * 1000;
+		out->has_cpu_split = TRUE;
+	}
+	cfs(stat, "throttled_usec", 1000, out);
+}
+
+/* cpu.weight back to shares (the inverse of cgroup_shares_to_weight),
+ * and cpu.max "<quota|max> <period>". */
+static void v2_cpu_spec(const char *dir, CgroupStats *out)
+{
+	guint64 weight;
+	g_autofree char *max = cgroup_read(dir, "cpu.max", NULL);
+	if (max == NULL || !read_u64(dir, "cpu.weight", &weight))
+		return;
+	out->cpu_shares = 2 + ((MAX(weight, 1) - 1) * 262142) / 9999;
+	char *period = strchr(max, ' ');
+	out->cpu_period_us =
+		period ? g_ascii_strtoull(period + 1, NULL, 10) : 100000;
+	out->cpu_quota_us =
+		g_ascii_isdigit(*max) ? g_ascii_strtoull(max, NULL, 10) : 0;
+	out->has_cpu_spec = TRUE;
 }
 
 static void set_working_set(CgroupStats *out, guint64 inactive_file)
@@ -61,6 +145,22 @@ static void set_working_set(CgroupStats *out, guint64 inactive_file)
 	out->memory_working_set = out->memory_usage > inactive_file
 					  ? out->memory_usage - inactive_file
 					  : 0;
+}
+
+/* Swap is memory+swap minus memory; present only with swap accounting. */
+static void v1_swap(const char *dir, CgroupStats *out)
+{
+	guint64 memsw, memsw_limit;
+	if (!read_u64(dir, "memory.memsw.usage_in_bytes", &memsw) ||
+	    !read_u64(dir, "memory.memsw.limit_in_bytes", &memsw_limit))
+		return;
+	out->swap_usage =
+		memsw > out->memory_usage ? memsw - out->memory_usage : 0;
+	memsw_limit = limit_or_zero(memsw_limit);
+	out->swap_limit = memsw_limit > out->memory_limit && out->memory_limit
+				  ? memsw_limit - out->memory_limit
+				  : 0;
+	out->has_swap = TRUE;
 }
 
 static void v1_memory(const char *dir, CgroupStats *out)
@@ -71,9 +171,18 @@ static void v1_memory(const char *dir, CgroupStats *out)
 		return;
 	set_working_set(out, kv_get(stat, "total_inactive_file"));
 	out->memory_rss = kv_get(stat, "total_rss");
+	out->memory_cache = kv_get(stat, "total_cache");
+	out->memory_mapped_file = kv_get(stat, "total_mapped_file");
 	out->memory_page_faults = kv_get(stat, "total_pgfault");
 	out->memory_major_page_faults = kv_get(stat, "total_pgmajfault");
+	guint64 limit = 0;
+	read_u64(dir, "memory.limit_in_bytes", &limit);
+	out->memory_limit = limit_or_zero(limit);
 	out->has_memory = TRUE;
+	v1_swap(dir, out);
+	g_autofree char *oom = cgroup_read(dir, "memory.oom_control", NULL);
+	out->has_oom_kills =
+		oom != NULL && kv_find(oom, "oom_kill", &out->oom_kills);
 }
 
 static void v2_memory(const char *dir, CgroupStats *out)
@@ -84,9 +193,26 @@ static void v2_memory(const char *dir, CgroupStats *out)
 		return;
 	set_working_set(out, kv_get(stat, "inactive_file"));
 	out->memory_rss = kv_get(stat, "anon");
+	out->memory_cache = kv_get(stat, "file");
+	out->memory_mapped_file = kv_get(stat, "file_mapped");
 	out->memory_page_faults = kv_get(stat, "pgfault");
 	out->memory_major_page_faults = kv_get(stat, "pgmajfault");
+	read_max(dir, "memory.max", &out->memory_limit);
 	out->has_memory = TRUE;
+	out->has_swap = read_u64(dir, "memory.swap.current", &out->swap_usage);
+	if (out->has_swap)
+		read_max(dir, "memory.swap.max", &out->swap_limit);
+	g_autofree char *events = cgroup_read(dir, "memory.events", NULL);
+	out->has_oom_kills =
+		events != NULL && kv_find(events, "oom_kill", &out->oom_kills);
+}
+
+static void v2_pressure(const char *dir, const char *file, CgroupPsi *out)
+{
+	g_autofree char *text = cgroup_read(dir, file, NULL);
+	if (out->present || text == NULL)
+		return;
+	cgroup_psi_parse(text, out);
 }
 
 static void pids(const char *dir, CgroupStats *out)
@@ -94,26 +220,48 @@ static void pids(const char *dir, CgroupStats *out)
 	out->has_pids = read_u64(dir, "pids.current", &out->pids);
 }
 
+static void processes(const char *dir, CgroupStats *out)
+{
+	g_autofree char *procs = cgroup_read(dir, "cgroup.procs", NULL);
+	if (procs == NULL)
+		return;
+	out->processes = 0;
+	for (const char *p = procs; *p; p++)
+		out->processes += *p == '\n';
+	if (*procs != '\0')
+		out->processes++; /* the read strips the last newline */
+	out->has_processes = TRUE;
+}
+
 void cgroup_stats_from(const CgroupHierarchy *h, const char *dir,
 		       CgroupStats *out)
 {
+	if (!out->has_processes)
+		processes(dir, out);
 	if (!h->v2) {
 		if (!out->has_cpu && cgroup_hierarchy_has(h, "cpuacct"))
 			v1_cpu(dir, out);
+		if (!out->has_cpu_spec && cgroup_hierarchy_has(h, "cpu"))
+			v1_cpu_spec(dir, out);
 		if (!out->has_memory && cgroup_hierarchy_has(h, "memory"))
 			v1_memory(dir, out);
 		if (!out->has_pids && cgroup_hierarchy_has(h, "pids"))
 			pids(dir, out);
 		return;
 	}
-	/* cpu.stat usage is kept by the cgroup core even without the cpu
-	 * controller; memory and pids files exist only when enabled. */
+	/* cpu.stat usage and the pressure files are kept by the cgroup core
+	 * even without the controllers; the others exist only when enabled. */
 	if (!out->has_cpu)
 		v2_cpu(dir, out);
+	if (!out->has_cpu_spec)
+		v2_cpu_spec(dir, out);
 	if (!out->has_memory)
 		v2_memory(dir, out);
 	if (!out->has_pids)
 		pids(dir, out);
+	v2_pressure(dir, "cpu.pressure", &out->psi_cpu);
+	v2_pressure(dir, "memory.pressure", &out->psi_memory);
+	v2_pressure(dir, "io.pressure", &out->psi_io);
 }
 
 static gboolean is_dir(const char *path)
@@ -147,4 +295,25 @@ gboolean cgroup_stats(const char *relative_path, CgroupStats *out,
 	out->timestamp_ns =
 		(gint64)ts.tv_sec * G_GINT64_CONSTANT(1000000000) + ts.tv_nsec;
 	return TRUE;
+}
+
+static gboolean psi_probe(void)
+{
+	const GPtrArray *hs = cgroup_hierarchies();
+	for (guint i = 0; i < hs->len; i++)
+		if (((const CgroupHierarchy *)hs->pdata[i])->v2)
+			return g_file_test("/proc/pressure/cpu",
+					   G_FILE_TEST_EXISTS);
+	return FALSE;
+}
+
+gboolean cgroup_has_psi(void)
+{
+	static gsize probed;
+	static gboolean has;
+	if (g_once_init_enter(&probed)) {
+		has = psi_probe();
+		g_once_init_leave(&probed, 1);
+	}
+	return has;
 }

@@ -48,21 +48,57 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(CgroupPath, cgroup_path_free)
  * INVALID_ARGUMENT. */
 gboolean cgroup_remove(const char *relative_path, GError **error);
 
+/* One line of a pressure file ("some" or "full"); total in nanoseconds
+ * (the kernel writes microseconds). */
+typedef struct {
+	guint64 total_ns;
+	double avg10, avg60, avg300;
+	gboolean present;
+} CgroupPsiLine;
+
+typedef struct {
+	CgroupPsiLine some, full;
+	gboolean present;
+} CgroupPsi;
+
+/* Parse a cgroup v2 *.pressure file (or /proc/pressure/ *): lines
+ * "some|full avg10=<f> avg60=<f> avg300=<f> total=<us>". FALSE when no
+ * line parses; lines of other kinds are skipped. */
+gboolean cgroup_psi_parse(const char *text, CgroupPsi *out);
+
 typedef struct {
 	guint64 cpu_usage_ns;
+	guint64 cpu_user_ns, cpu_system_ns;
+	/* CFS bandwidth: periods, periods throttled, time throttled. */
+	guint64 cfs_periods, cfs_throttled_periods, cfs_throttled_ns;
 	gint64 timestamp_ns; /* wall clock, when read */
-	guint64 memory_usage, memory_working_set, memory_rss;
+	guint64 memory_usage, memory_working_set, memory_rss, memory_cache;
+	guint64 memory_mapped_file;
 	guint64 memory_page_faults, memory_major_page_faults;
-	guint64 pids;
-	gboolean has_cpu, has_memory, has_pids;
+	guint64 memory_limit;		/* 0: unlimited */
+	guint64 swap_usage, swap_limit; /* swap_limit 0: unlimited */
+	guint64 oom_kills;
+	guint64 pids;	   /* tasks (threads), hierarchical */
+	guint64 processes; /* processes in the cgroup itself */
+	guint64 cpu_shares, cpu_quota_us, cpu_period_us; /* quota 0: none */
+	CgroupPsi psi_cpu, psi_memory, psi_io;
+	gboolean has_cpu, has_memory, has_pids, has_swap, has_oom_kills;
+	gboolean has_processes, has_cpu_spec, has_cpu_split, has_cfs;
 } CgroupStats;
 
 /* Usage of the cgroup and all below it. v1: cpuacct.usage; memory: usage
  * from memory.usage_in_bytes, working set = usage - total_inactive_file,
- * rss/faults from memory.stat total_*; pids.current. v2: cpu.stat
- * usage_usec, memory.current, memory.stat anon/inactive_file/pgfault/
- * pgmajfault, pids.current. A controller that is not there leaves its
- * has_* FALSE; a cgroup in no hierarchy is NOT_FOUND. */
+ * rss/cache/mapped_file/faults from memory.stat total_*, user/system
+ * from cpuacct.stat (USER_HZ ticks), CFS figures from cpu.stat, limit from
+ * memory.limit_in_bytes, swap from memory.memsw.* minus memory.*, OOM
+ * kills from memory.oom_control; cpu.shares/cfs_quota_us/cfs_period_us;
+ * pids.current. v2: cpu.stat usage_usec, memory.current, memory.stat
+ * anon/file/inactive_file/pgfault/pgmajfault, memory.max,
+ * memory.swap.current/max, memory.events oom_kill, cpu.weight (as
+ * shares) and cpu.max, pids.current, and {cpu,memory,io}.pressure (also
+ * on a hybrid host, from the unified tree). processes: the lines of
+ * cgroup.procs. A controller that is not there leaves its has_* FALSE; a
+ * cgroup in no hierarchy is NOT_FOUND. */
 gboolean cgroup_stats(const char *relative_path, CgroupStats *out,
 		      GError **error);
 
@@ -130,3 +166,28 @@ gboolean cgroup_systemd_unit_stop(const char *name, const char *description,
  * skipped; a cgroup in no hierarchy is NOT_FOUND. */
 gboolean cgroup_set_resources(const char *relative_path, const CtrResources *r,
 			      GError **error);
+
+/* --- CPU rate between samples ------------------------------------------ */
+
+/* The rate, in nanocores (CPU-ns per second), between two cumulative
+ * samples (usage ns, wall-clock ns). FALSE when it cannot be told: no
+ * time passed, the clock went back, or the counter went back (the cgroup
+ * was made again). */
+gboolean cgroup_cpu_rate_between(guint64 prev_usage, gint64 prev_ts,
+				 guint64 usage, gint64 ts, guint64 *nano_cores);
+
+/* usage_nano_cores for the cgroup named key at this sample: the rate
+ * since the previous sample of key that any caller took, which this one
+ * replaces. Samples closer than CGROUP_RATE_MIN_INTERVAL_NS to the kept
+ * one do not replace it and get the rate last computed (two callers
+ * asking at once see the same figure). FALSE on the first sample of a
+ * key. Entries not sampled for ten minutes are dropped. Thread-safe; the
+ * lock is held only around the table, never across a file read. */
+#define CGROUP_RATE_MIN_INTERVAL_NS G_GINT64_CONSTANT(500000000)
+gboolean cgroup_cpu_rate(const char *key, guint64 usage, gint64 ts,
+			 guint64 *nano_cores);
+
+/* Whether cgroups here give pressure files: the kernel has PSI on
+ * (/proc/pressure) and a v2 hierarchy is mounted (pure or hybrid).
+ * Found once. */
+gboolean cgroup_has_psi(void);

@@ -22,7 +22,9 @@ IMPLEMENTED = {
                        "StreamContainers", "ExecSync", "ReopenContainerLog",
                        "GetContainerEvents", "ContainerStats", "ListContainerStats",
                        "StreamContainerStats", "UpdateContainerResources",
-                       "UpdatePodSandboxResources", "Exec", "Attach", "PortForward"},
+                       "UpdatePodSandboxResources", "Exec", "Attach", "PortForward",
+                       "ListMetricDescriptors", "ListPodSandboxMetrics",
+                       "StreamPodSandboxMetrics"},
     "ImageService": {"ImageFsInfo", "ListImages", "StreamImages", "ImageStatus",
                      "PullImage", "RemoveImage"},
 }
