@@ -65,8 +65,35 @@ gboolean bench_ensure_image(Bench *b, const char *image, GError **error)
 	return call_free(b, b->ctx->stub, "PullImage", &preq, NULL, error);
 }
 
+guint32 bench_userns_host(Bench *b)
+{
+	guint n = (guint)g_atomic_int_add(&b->seq, 1) % 40000;
+	return 0x40000000u + n * 65536u;
+}
+
+/* userns_options mode POD (0) with one uid and one gid range. */
+static json_t *userns_json(guint32 host)
+{
+	return json_pack("{s:i, s:[{s:I, s:i, s:i}], s:[{s:I, s:i, s:i}]}",
+			 "mode", RUNTIME__V1__NAMESPACE_MODE__POD, "uids",
+			 "host_id", (json_int_t)host, "container_id", 0,
+			 "length", 65536, "gids", "host_id", (json_int_t)host,
+			 "container_id", 0, "length", 65536);
+}
+
+static void set_userns(json_t *j, guint32 host)
+{
+	if (host == 0)
+		return;
+	json_t *sc = json_object_get(json_object_get(j, "linux"),
+				     "security_context");
+	json_t *ns = json_object_get(sc, "namespace_options");
+	if (ns != NULL)
+		json_object_set_new(ns, "userns_options", userns_json(host));
+}
+
 /* Our fields over the template's: names, the run label, log dir. */
-static json_t *pod_json(Bench *b, const char *name)
+static json_t *pod_json(Bench *b, const char *name, guint32 userns_host)
 {
 	json_t *j = b->pod_tmpl ? json_deep_copy(b->pod_tmpl) : json_object();
 	g_autofree char *uid = g_strdup_printf("%s-uid", name);
@@ -87,10 +114,11 @@ static json_t *pod_json(Bench *b, const char *name)
 				    json_string(b->o.cgroup_parent));
 	json_object_update_recursive(j, over);
 	json_decref(over);
+	set_userns(j, userns_host);
 	return j;
 }
 
-static json_t *ctr_json(Bench *b, const char *name)
+static json_t *ctr_json(Bench *b, const char *name, guint32 userns_host)
 {
 	json_t *j = b->ctr_tmpl ? json_deep_copy(b->ctr_tmpl) : json_object();
 	g_autofree char *log = g_strdup_printf("%s.log", name);
@@ -117,6 +145,7 @@ static json_t *ctr_json(Bench *b, const char *name)
 			json_pack("{s:{s:{s:i}}}", "security_context",
 				  "namespace_options", "pid",
 				  RUNTIME__V1__NAMESPACE_MODE__CONTAINER));
+	set_userns(j, userns_host);
 	return j;
 }
 
@@ -129,7 +158,7 @@ gboolean bench_pod_run(Bench *b, CtlStub *stub, BenchPod *pod, double *ms,
 	g_autofree char *logdir = g_build_filename(b->log_root, name, NULL);
 	if (g_mkdir_with_parents(logdir, 0755) != 0)
 		return berth_throw_errno(error, errno, "mkdir %s", logdir);
-	g_autoptr(json_t) j = pod_json(b, name);
+	g_autoptr(json_t) j = pod_json(b, name, pod->userns_host);
 	pod->cfg = (Runtime__V1__PodSandboxConfig *)ctl_pbjson_parse(
 		&runtime__v1__pod_sandbox_config__descriptor, j, error);
 	if (pod->cfg == NULL)
@@ -196,7 +225,7 @@ char *bench_ctr_create(Bench *b, CtlStub *stub, BenchPod *pod, double *ms,
 {
 	g_autofree char *name =
 		g_strdup_printf("c%d", g_atomic_int_add(&b->seq, 1));
-	g_autoptr(json_t) j = ctr_json(b, name);
+	g_autoptr(json_t) j = ctr_json(b, name, pod->userns_host);
 	Runtime__V1__ContainerConfig *cfg =
 		(Runtime__V1__ContainerConfig *)ctl_pbjson_parse(
 			&runtime__v1__container_config__descriptor, j, error);

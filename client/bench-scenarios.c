@@ -1,5 +1,5 @@
 /* The latency scenarios of berthctl bench: version, pod, container,
- * start-to-running, churn, density, pull, exec. Each one cleans up what
+ * start-to-running, userns, churn, density, pull, exec. Each one cleans up what
  * it made, whether it succeeds or not. */
 #include "client/bench.h"
 #include "util/error.h"
@@ -214,6 +214,38 @@ gboolean bench_start_to_running(Bench *b, GError **error)
 		if (!ok)
 			return FALSE;
 	}
+	return TRUE;
+}
+
+/* --- userns ----------------------------------------------------------------
+ * RunPodSandbox and start-to-running of pods with a user namespace of their
+ * own (hostUsers: false) beside the same of plain pods, the two variants
+ * interleaved round by round so that drift on the host hits both. */
+
+static gboolean userns_round(Bench *b, const char *what, gboolean userns,
+			     guint n, BenchJob job, GError **error)
+{
+	PodJobs d = {.pods = g_new0(BenchPod, n)};
+	for (guint i = 0; userns && i < n; i++)
+		d.pods[i].userns_host = bench_userns_host(b);
+	g_autofree char *variant =
+		g_strdup_printf("%s-%s", what, userns ? "userns" : "plain");
+	gboolean ok = phase(b, &d, "userns", variant, 1, n, job, error);
+	bench_pods_cleanup(b, d.pods, n);
+	g_free(d.pods);
+	return ok;
+}
+
+gboolean bench_userns(Bench *b, GError **error)
+{
+	guint n = count_or(b, 20);
+	for (int userns = 0; userns < 2; userns++)
+		if (!userns_round(b, "run", userns, n, job_pod_run, error))
+			return FALSE;
+	for (int userns = 0; userns < 2; userns++)
+		if (!userns_round(b, "start-to-running", userns, n,
+				  job_start_to_running, error))
+			return FALSE;
 	return TRUE;
 }
 
@@ -506,6 +538,7 @@ static const struct {
 	{"pod", bench_pod},
 	{"container", bench_container},
 	{"start-to-running", bench_start_to_running},
+	{"userns", bench_userns},
 	{"churn", bench_churn},
 	{"density", bench_density},
 	{"pull", bench_pull},

@@ -16,7 +16,7 @@
 static const char bench_usage[] =
 	"usage: berthctl bench [OPTIONS] SCENARIO...\n"
 	"scenarios: version pod container start-to-running churn density "
-	"pull exec memory (or all)\n"
+	"pull exec memory (or all), userns (not in all)\n"
 	"  -n N                   count per variant (default per scenario)\n"
 	"  --samples N            density: calls per variant (200)\n"
 	"  --clients K            churn: client threads (8)\n"

@@ -48,6 +48,10 @@ typedef struct {
 	char *id;
 	Runtime__V1__PodSandboxConfig *cfg;
 	gboolean stopped, removed;
+	/* Non-zero: the pod asks for a user namespace of its own mapping
+	 * 65536 ids from this host id (userns_options mode POD), and so do
+	 * its containers. */
+	guint32 userns_host;
 } BenchPod;
 
 /* Set by SIGINT: loops stop taking new work, then clean up. */
@@ -64,6 +68,9 @@ gpointer bench_call_in(Bench *b, CtlStub *stub, const char *method,
 		       gconstpointer req, double *ms, Arena *arena,
 		       GError **error);
 gboolean bench_ensure_image(Bench *b, const char *image, GError **error);
+/* A fresh host range for a user-namespaced pod, never one another pod of
+ * this run holds. */
+guint32 bench_userns_host(Bench *b);
 gboolean bench_pod_run(Bench *b, CtlStub *stub, BenchPod *pod, double *ms,
 		       GError **error);
 gboolean bench_pod_stop(Bench *b, CtlStub *stub, BenchPod *pod, double *ms,
@@ -107,6 +114,7 @@ gboolean bench_version(Bench *b, GError **error);
 gboolean bench_pod(Bench *b, GError **error);
 gboolean bench_container(Bench *b, GError **error);
 gboolean bench_start_to_running(Bench *b, GError **error);
+gboolean bench_userns(Bench *b, GError **error);
 gboolean bench_churn(Bench *b, GError **error);
 gboolean bench_density(Bench *b, GError **error);
 gboolean bench_pull(Bench *b, GError **error);

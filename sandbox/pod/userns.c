@@ -92,14 +92,24 @@ static gboolean write_map(pid_t pid, const char *which, const UsernsRange *r,
 	return TRUE;
 }
 
-/* The child of clone(2) shares nothing it could break: it runs only
- * async-signal-safe system calls until it exits. */
-static G_GNUC_NORETURN void holder_child(int release_rd, int release_wr)
+#define HOLDER_STACK (64 * 1024)
+
+typedef struct {
+	int release_rd, release_wr;
+} HolderArgs;
+
+/* The holder runs on a stack of its own in berthd's memory (CLONE_VM: no
+ * copy of the address space, no copy-on-write faults for the daemon
+ * afterwards). It shares the calling thread's TLS, so it calls only
+ * system calls that cannot fail here (no signal reaches it: berthd's
+ * threads block them all), and errno is never written. */
+static int holder_main(void *data)
 {
+	const HolderArgs *a = data;
 	char c;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	close(release_wr);
-	while (read(release_rd, &c, 1) < 0 && errno == EINTR)
+	close(a->release_wr);
+	while (read(a->release_rd, &c, 1) < 0 && errno == EINTR)
 		;
 	_exit(0);
 }
@@ -109,18 +119,22 @@ gboolean userns_holder_start(const UsernsMap *m, int ns_flags,
 {
 	out->pid = -1;
 	out->release_fd = -1;
+	out->stack = NULL;
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return berth_throw_errno(error, errno, "pipe");
-	long pid = syscall(SYS_clone,
-			   (unsigned long)(CLONE_NEWUSER | ns_flags | SIGCHLD),
-			   NULL, NULL, NULL, NULL);
-	if (pid == 0)
-		holder_child(p[0], p[1]);
+	/* The arguments live at the far end of the holder's stack, which
+	 * outlives it (this frame may not). */
+	out->stack = g_malloc(HOLDER_STACK);
+	HolderArgs *args = out->stack;
+	*args = (HolderArgs){.release_rd = p[0], .release_wr = p[1]};
+	pid_t pid = clone(holder_main, (char *)out->stack + HOLDER_STACK,
+			  CLONE_VM | CLONE_NEWUSER | ns_flags | SIGCHLD, args);
 	int errsv = errno;
 	close(p[0]);
 	if (pid < 0) {
 		close(p[1]);
+		g_clear_pointer(&out->stack, g_free);
 		if (errsv == ENOSPC || errsv == EUSERS)
 			return berth_throw(error, RESOURCE_EXHAUSTED,
 					   "new user namespace: the limit in "
@@ -129,7 +143,7 @@ gboolean userns_holder_start(const UsernsMap *m, int ns_flags,
 		return berth_throw_errno(error, errsv,
 					 "clone a new user namespace");
 	}
-	out->pid = (pid_t)pid;
+	out->pid = pid;
 	out->release_fd = p[1];
 	if (!write_map(out->pid, "uid_map", &m->uid, error) ||
 	    !write_map(out->pid, "gid_map", &m->gid, error)) {
@@ -144,12 +158,15 @@ void userns_holder_stop(UsernsHolder *h)
 	if (h->release_fd >= 0)
 		close(h->release_fd);
 	h->release_fd = -1;
-	if (h->pid <= 0)
+	if (h->pid <= 0) {
+		g_clear_pointer(&h->stack, g_free);
 		return;
+	}
 	kill(h->pid, SIGKILL);
 	while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	h->pid = -1;
+	g_clear_pointer(&h->stack, g_free); /* only once it is gone */
 }
 
 /* --- idmapped mounts ---------------------------------------------------- */

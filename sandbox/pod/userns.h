@@ -43,10 +43,12 @@ gboolean userns_map_equal(const UsernsMap *a, const UsernsMap *b);
  * they belong to the new user namespace. It only waits; its namespaces
  * are reached through /proc/<pid>/ns/ until userns_holder_stop ends it.
  * A multithreaded process cannot unshare a user namespace, hence the
- * process (made with clone(2), no exec; it does nothing but read(2)). */
+ * process (made with clone(2) sharing berthd's memory, no exec; it does
+ * nothing but read(2)). */
 typedef struct {
 	pid_t pid;
 	int release_fd; /* closing it lets the holder exit */
+	void *stack;	/* the holder's, freed once it is reaped */
 } UsernsHolder;
 
 gboolean userns_holder_start(const UsernsMap *m, int ns_flags,
