@@ -143,6 +143,11 @@ def test_root_inside_mapped_ids_outside(bd, image_ref, tmp_path, runtime):
     # A namespaced sysctl of the pod's own network namespace.
     out = exec_sync(bd, cid, "cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start")[1]
     assert out.strip() == "80"
+    # Stats and resource updates work as for any container.
+    stats = bd.runtime.ContainerStats(api_pb2.ContainerStatsRequest(container_id=cid)).stats
+    assert stats.memory.working_set_bytes.value > 0
+    bd.runtime.UpdateContainerResources(api_pb2.UpdateContainerResourcesRequest(
+        container_id=cid, linux=api_pb2.LinuxContainerResources(memory_limit_in_bytes=64 << 20)))
     # Real root's powers are not there: a block device, a host mount.
     code, _, _ = exec_sync(bd, cid, "mknod", "/tmp/sda", "b", "8", "0")
     assert code != 0
