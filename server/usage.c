@@ -7,6 +7,11 @@
 
 #include <string.h>
 
+/* How old a writable layer's figure may be: a walk of a big layer costs
+ * milliseconds, and kubelet asks for every container's every few
+ * seconds (cAdvisor refreshed its own once a minute). */
+#define USAGE_LAYER_MAX_AGE_US (10 * G_USEC_PER_SEC)
+
 static Runtime__V1__PsiStats *psi(CriCall *call, const CgroupPsi *p)
 {
 	if (!p->present)
@@ -154,7 +159,8 @@ gboolean usage_writable_layer(const Container *c, char **upper, guint64 *bytes,
 	g_autofree char *dir = g_build_filename(c->dir, "upper", NULL);
 	*bytes = *inodes = 0;
 	if (!g_file_test(dir, G_FILE_TEST_IS_DIR) ||
-	    !berth_disk_usage(dir, bytes, inodes, NULL))
+	    !berth_disk_usage_cached(dir, USAGE_LAYER_MAX_AGE_US, bytes, inodes,
+				     NULL))
 		return FALSE;
 	*upper = g_steal_pointer(&dir);
 	return TRUE;

@@ -29,6 +29,7 @@ Runtime__V1__NetworkUsage *usage_reply_network(CriCall *call, GArray *ifaces,
 					       gint64 now);
 
 /* The container's writable layer (the overlay's upper dir, *upper) and
- * its usage, walked now; FALSE when it has none. */
+ * its usage, walked at most once every 10 s (a figure up to 10 s old is
+ * given in between); FALSE when it has none. */
 gboolean usage_writable_layer(const Container *c, char **upper, guint64 *bytes,
 			      guint64 *inodes);

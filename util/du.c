@@ -64,3 +64,60 @@ gboolean berth_fs_capacity(const char *path, guint64 *bytes, guint64 *inodes,
 	*inodes_free = sv.f_ffree;
 	return TRUE;
 }
+
+/* --- the cache ------------------------------------------------------------ */
+
+#define DU_FORGET_US (600 * G_USEC_PER_SEC)
+
+typedef struct {
+	guint64 bytes, inodes;
+	gint64 at;	/* monotonic, when the walk began */
+	gint64 used_at; /* monotonic, last asked for */
+} DuEntry;
+
+static GMutex du_lock;
+static GHashTable *du_cache; /* dir -> DuEntry */
+static gint64 du_pruned_at;
+
+static void du_prune_locked(gint64 now)
+{
+	if (now - du_pruned_at < 60 * G_USEC_PER_SEC)
+		return;
+	du_pruned_at = now;
+	GHashTableIter it;
+	gpointer v;
+	g_hash_table_iter_init(&it, du_cache);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		if (now - ((DuEntry *)v)->used_at > DU_FORGET_US)
+			g_hash_table_iter_remove(&it);
+}
+
+gboolean berth_disk_usage_cached(const char *dir, gint64 max_age_us,
+				 guint64 *bytes, guint64 *inodes,
+				 GError **error)
+{
+	gint64 now = g_get_monotonic_time();
+	g_mutex_lock(&du_lock);
+	if (du_cache == NULL)
+		du_cache = g_hash_table_new_full(g_str_hash, g_str_equal,
+						 g_free, g_free);
+	DuEntry *e = g_hash_table_lookup(du_cache, dir);
+	gboolean fresh = e != NULL && now - e->at < max_age_us;
+	if (fresh) {
+		e->used_at = now;
+		*bytes = e->bytes;
+		*inodes = e->inodes;
+	}
+	g_mutex_unlock(&du_lock);
+	if (fresh)
+		return TRUE;
+	if (!berth_disk_usage(dir, bytes, inodes, error))
+		return FALSE;
+	g_mutex_lock(&du_lock);
+	DuEntry *n = g_new(DuEntry, 1);
+	*n = (DuEntry){*bytes, *inodes, now, now};
+	g_hash_table_replace(du_cache, g_strdup(dir), n);
+	du_prune_locked(now);
+	g_mutex_unlock(&du_lock);
+	return TRUE;
+}
