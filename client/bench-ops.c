@@ -4,8 +4,12 @@
 #include "client/bench.h"
 #include "client/pbjson.h"
 #include "util/error.h"
+#include "util/fs.h"
 
 #include <errno.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -90,6 +94,47 @@ static void set_userns(json_t *j, guint32 host)
 	json_t *ns = json_object_get(sc, "namespace_options");
 	if (ns != NULL)
 		json_object_set_new(ns, "userns_options", userns_json(host));
+}
+
+gboolean bench_http_get(const char *address, const char *path, double *ms,
+			GError **error)
+{
+	const char *colon = strrchr(address, ':');
+	if (colon == NULL)
+		return berth_throw(error, INVALID_ARGUMENT,
+				   "metrics address \"%s\" is not host:port",
+				   address);
+	g_autofree char *host = g_strndup(address, colon - address);
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM};
+	struct addrinfo *ai = NULL;
+	int rc = getaddrinfo(host, colon + 1, &hints, &ai);
+	if (rc != 0)
+		return berth_throw(error, INVALID_ARGUMENT, "%s: %s", address,
+				   gai_strerror(rc));
+	double t0 = ctl_now_ms();
+	autofd fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	gboolean ok = fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) == 0;
+	freeaddrinfo(ai);
+	if (!ok)
+		return berth_throw_errno(error, errno, "connect to %s",
+					 address);
+	g_autofree char *req = g_strdup_printf(
+		"GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path, address);
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req))
+		return berth_throw_errno(error, errno, "send to %s", address);
+	g_autoptr(GString) reply = g_string_new(NULL);
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof buf)) > 0)
+		g_string_append_len(reply, buf, n);
+	if (n < 0)
+		return berth_throw_errno(error, errno, "read from %s", address);
+	*ms = ctl_now_ms() - t0;
+	if (!g_str_has_prefix(reply->str, "HTTP/1.") ||
+	    strncmp(reply->str + 8, " 200", 4) != 0)
+		return berth_throw(error, UNAVAILABLE, "GET http://%s%s: %.40s",
+				   address, path, reply->str);
+	return TRUE;
 }
 
 /* Our fields over the template's: names, the run label, log dir. */

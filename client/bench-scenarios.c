@@ -1,6 +1,6 @@
 /* The latency scenarios of berthctl bench: version, pod, container,
- * start-to-running, userns, churn, density, pull, exec. Each one cleans up what
- * it made, whether it succeeds or not. */
+ * start-to-running, userns, churn, density, metrics, pull, exec. Each one
+ * cleans up what it made, whether it succeeds or not. */
 #include "client/bench.h"
 #include "util/error.h"
 
@@ -370,15 +370,20 @@ static gboolean job_ctr_status(Bench *b, CtlStub *stub, guint i, gpointer data,
 	return density_call(b, stub, d, "ContainerStatus", &req, error);
 }
 
-static gboolean density_phase(Bench *b, Density *d, const char *variant,
-			      BenchJob job, GError **error)
+typedef struct {
+	const char *variant;
+	BenchJob job;
+} DensePhase;
+
+static gboolean density_phase(Bench *b, Density *d, const char *scenario,
+			      const DensePhase *ph, GError **error)
 {
 	guint samples = b->o.samples ? b->o.samples : 200;
 	ctl_samples_init(&d->s);
 	double wall;
-	gboolean ok = bench_parallel(b, 1, samples, job, d, &wall, error);
+	gboolean ok = bench_parallel(b, 1, samples, ph->job, d, &wall, error);
 	if (ok)
-		bench_result(b, "density", variant, &d->s, wall);
+		bench_result(b, scenario, ph->variant, &d->s, wall);
 	ctl_samples_clear(&d->s);
 	return ok;
 }
@@ -391,22 +396,93 @@ static gboolean density_settle(void)
 	return TRUE;
 }
 
-gboolean bench_density(Bench *b, GError **error)
+/* N pods with one running container each, then each phase's calls one
+ * at a time. */
+static gboolean dense_scenario(Bench *b, const char *scenario, guint dflt,
+			       const DensePhase *phases, gsize n_phases,
+			       GError **error)
 {
-	Density d = {.n = count_or(b, 20)};
+	Density d = {.n = count_or(b, dflt)};
 	d.pods = g_new0(BenchPod, d.n);
 	d.ctrs = g_new0(char *, d.n + 1);
-	fprintf(stderr, "bench: density: starting %u pods\n", d.n);
+	fprintf(stderr, "bench: %s: starting %u pods\n", scenario, d.n);
 	gboolean ok =
 		bench_parallel(b, 4, d.n, job_dense_setup, &d, NULL, error) &&
-		density_settle() &&
-		density_phase(b, &d, "list-containers", job_list_ctrs, error) &&
-		density_phase(b, &d, "list-pods", job_list_pods, error) &&
-		density_phase(b, &d, "container-status", job_ctr_status, error);
+		density_settle();
+	for (gsize i = 0; ok && i < n_phases; i++)
+		ok = density_phase(b, &d, scenario, &phases[i], error);
 	bench_pods_cleanup(b, d.pods, d.n);
 	g_free(d.pods);
 	g_strfreev(d.ctrs);
 	return ok;
+}
+
+gboolean bench_density(Bench *b, GError **error)
+{
+	static const DensePhase phases[] = {
+		{"list-containers", job_list_ctrs},
+		{"list-pods", job_list_pods},
+		{"container-status", job_ctr_status},
+	};
+	return dense_scenario(b, "density", 20, phases, G_N_ELEMENTS(phases),
+			      error);
+}
+
+/* --- metrics -------------------------------------------------------------- */
+
+static gboolean job_list_ctr_stats(Bench *b, CtlStub *stub, guint i,
+				   gpointer data, GError **error)
+{
+	(void)i;
+	Runtime__V1__ListContainerStatsRequest req =
+		RUNTIME__V1__LIST_CONTAINER_STATS_REQUEST__INIT;
+	return density_call(b, stub, data, "ListContainerStats", &req, error);
+}
+
+static gboolean job_list_pod_stats(Bench *b, CtlStub *stub, guint i,
+				   gpointer data, GError **error)
+{
+	(void)i;
+	Runtime__V1__ListPodSandboxStatsRequest req =
+		RUNTIME__V1__LIST_POD_SANDBOX_STATS_REQUEST__INIT;
+	return density_call(b, stub, data, "ListPodSandboxStats", &req, error);
+}
+
+static gboolean job_list_pod_metrics(Bench *b, CtlStub *stub, guint i,
+				     gpointer data, GError **error)
+{
+	(void)i;
+	Runtime__V1__ListPodSandboxMetricsRequest req =
+		RUNTIME__V1__LIST_POD_SANDBOX_METRICS_REQUEST__INIT;
+	return density_call(b, stub, data, "ListPodSandboxMetrics", &req,
+			    error);
+}
+
+static gboolean job_scrape(Bench *b, CtlStub *stub, guint i, gpointer data,
+			   GError **error)
+{
+	(void)stub;
+	(void)i;
+	Density *d = data;
+	double ms;
+	if (!bench_http_get(b->o.metrics_address, "/metrics", &ms, error))
+		return FALSE;
+	ctl_samples_add(&d->s, ms);
+	return TRUE;
+}
+
+/* What kubelet's stats and metrics collection asks at this size, and,
+ * given --metrics-address, a Prometheus scrape of the server. */
+gboolean bench_metrics(Bench *b, GError **error)
+{
+	static const DensePhase phases[] = {
+		{"list-container-stats", job_list_ctr_stats},
+		{"list-pod-stats", job_list_pod_stats},
+		{"list-pod-metrics", job_list_pod_metrics},
+		{"scrape", job_scrape},
+	};
+	gsize n = G_N_ELEMENTS(phases) - (b->o.metrics_address ? 0 : 1);
+	return dense_scenario(b, "metrics", 100, phases, n, error);
 }
 
 /* --- pull ----------------------------------------------------------------- */
@@ -539,6 +615,7 @@ static const struct {
 	{"container", bench_container},
 	{"start-to-running", bench_start_to_running},
 	{"userns", bench_userns},
+	{"metrics", bench_metrics},
 	{"churn", bench_churn},
 	{"density", bench_density},
 	{"pull", bench_pull},

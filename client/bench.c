@@ -16,7 +16,7 @@
 static const char bench_usage[] =
 	"usage: berthctl bench [OPTIONS] SCENARIO...\n"
 	"scenarios: version pod container start-to-running churn density "
-	"pull exec memory (or all), userns (not in all)\n"
+	"pull exec memory (or all); userns, metrics (not in all)\n"
 	"  -n N                   count per variant (default per scenario)\n"
 	"  --samples N            density: calls per variant (200)\n"
 	"  --clients K            churn: client threads (8)\n"
@@ -29,6 +29,7 @@ static const char bench_usage[] =
 	"  --container-config FILE  container config template\n"
 	"  --cgroup-parent P      pods' cgroup parent\n"
 	"  --json FILE            also write the results as JSON\n"
+	"  --metrics-address A    metrics: also scrape http://A/metrics\n"
 	"  --settle S             before each scenario, wait up to S s for\n"
 	"                         the CPUs to be 90% idle over 0.5 s (0)\n"
 	"  --server-pid PID       memory: the server (default: socket peer)\n"
@@ -89,7 +90,8 @@ static int parse_opts(BenchOpts *o, int argc, char **argv)
 		O_PID,
 		O_HEXE,
 		O_HMATCH,
-		O_SETTLE
+		O_SETTLE,
+		O_METRICS
 	};
 	static const struct option opts[] = {
 		{"samples", required_argument, NULL, O_SAMPLES},
@@ -107,6 +109,7 @@ static int parse_opts(BenchOpts *o, int argc, char **argv)
 		{"helper-exe", required_argument, NULL, O_HEXE},
 		{"helper-match", required_argument, NULL, O_HMATCH},
 		{"settle", required_argument, NULL, O_SETTLE},
+		{"metrics-address", required_argument, NULL, O_METRICS},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -166,6 +169,9 @@ static int parse_opts(BenchOpts *o, int argc, char **argv)
 			break;
 		case O_SETTLE:
 			ok = parse_uint(optarg, &o->settle_s);
+			break;
+		case O_METRICS:
+			o->metrics_address = optarg;
 			break;
 		case 'h':
 			fputs(bench_usage, stdout);

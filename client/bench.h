@@ -30,6 +30,7 @@ typedef struct {
 	int server_pid;
 	const char *helper_exe;
 	const char *helper_match;
+	const char *metrics_address; /* host:port of a Prometheus endpoint */
 } BenchOpts;
 
 typedef struct {
@@ -68,6 +69,11 @@ gpointer bench_call_in(Bench *b, CtlStub *stub, const char *method,
 		       gconstpointer req, double *ms, Arena *arena,
 		       GError **error);
 gboolean bench_ensure_image(Bench *b, const char *image, GError **error);
+/* GET path from address (host:port) over plain HTTP/1.0 and read the whole
+ * reply, as a Prometheus scrape does; *ms from connect to the last byte.
+ * A status other than 200 is an error. */
+gboolean bench_http_get(const char *address, const char *path, double *ms,
+			GError **error);
 /* A fresh host range for a user-namespaced pod, never one another pod of
  * this run holds. */
 guint32 bench_userns_host(Bench *b);
@@ -115,6 +121,7 @@ gboolean bench_pod(Bench *b, GError **error);
 gboolean bench_container(Bench *b, GError **error);
 gboolean bench_start_to_running(Bench *b, GError **error);
 gboolean bench_userns(Bench *b, GError **error);
+gboolean bench_metrics(Bench *b, GError **error);
 gboolean bench_churn(Bench *b, GError **error);
 gboolean bench_density(Bench *b, GError **error);
 gboolean bench_pull(Bench *b, GError **error);

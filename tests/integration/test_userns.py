@@ -7,6 +7,7 @@ removal leaving nothing behind."""
 import json
 import os
 import signal
+import subprocess
 from pathlib import Path
 
 import grpc
@@ -183,8 +184,14 @@ def test_two_pods_kill9_restart_and_removal(bd, image_ref):
         start(bd, cid)
         pid = json.loads(cstatus(bd, cid, verbose=True).info["info"])["pid"]
         pods[name] = (pod_id, cid, pid, host)
-    # Disjoint ranges: neither pod's root is the other's.
+    # Disjoint ranges: neither pod's root is the other's, and one pod's
+    # root cannot signal the other's processes.
     assert host_ids(pods["a"][2])[0] != host_ids(pods["b"][2])[0]
+    a_root, b_pid = pods["a"][3], pods["b"][2]
+    r = subprocess.run(["setpriv", f"--reuid={a_root}", f"--regid={a_root}", "--clear-groups",
+                        "kill", "-0", str(b_pid)], capture_output=True, text=True)
+    assert r.returncode != 0 and "not permitted" in r.stderr, r
+    os.kill(b_pid, 0)
     with open(f"/proc/{pods['a'][2]}/uid_map") as f:
         assert f.read().split() == ["0", "3000000", str(RANGE)]
     # kill -9 and restart: both keep running and are served again.
