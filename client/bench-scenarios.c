@@ -342,23 +342,20 @@ static gboolean density_call(Bench *b, CtlStub *stub, Density *d,
 	return TRUE;
 }
 
-static gboolean job_list_ctrs(Bench *b, CtlStub *stub, guint i, gpointer data,
-			      GError **error)
-{
-	(void)i;
-	Runtime__V1__ListContainersRequest req =
-		RUNTIME__V1__LIST_CONTAINERS_REQUEST__INIT;
-	return density_call(b, stub, data, "ListContainers", &req, error);
-}
+/* A job that makes one argument-less list call of this size. */
+#define LIST_JOB(fn, T, init, method)                                          \
+	static gboolean fn(Bench *b, CtlStub *stub, guint i, gpointer data,    \
+			   GError **error)                                     \
+	{                                                                      \
+		(void)i;                                                       \
+		T req = init;                                                  \
+		return density_call(b, stub, data, method, &req, error);       \
+	}
 
-static gboolean job_list_pods(Bench *b, CtlStub *stub, guint i, gpointer data,
-			      GError **error)
-{
-	(void)i;
-	Runtime__V1__ListPodSandboxRequest req =
-		RUNTIME__V1__LIST_POD_SANDBOX_REQUEST__INIT;
-	return density_call(b, stub, data, "ListPodSandbox", &req, error);
-}
+LIST_JOB(job_list_ctrs, Runtime__V1__ListContainersRequest,
+	 RUNTIME__V1__LIST_CONTAINERS_REQUEST__INIT, "ListContainers")
+LIST_JOB(job_list_pods, Runtime__V1__ListPodSandboxRequest,
+	 RUNTIME__V1__LIST_POD_SANDBOX_REQUEST__INIT, "ListPodSandbox")
 
 static gboolean job_ctr_status(Bench *b, CtlStub *stub, guint i, gpointer data,
 			       GError **error)
@@ -430,33 +427,16 @@ gboolean bench_density(Bench *b, GError **error)
 
 /* --- metrics -------------------------------------------------------------- */
 
-static gboolean job_list_ctr_stats(Bench *b, CtlStub *stub, guint i,
-				   gpointer data, GError **error)
-{
-	(void)i;
-	Runtime__V1__ListContainerStatsRequest req =
-		RUNTIME__V1__LIST_CONTAINER_STATS_REQUEST__INIT;
-	return density_call(b, stub, data, "ListContainerStats", &req, error);
-}
+LIST_JOB(job_list_ctr_stats, Runtime__V1__ListContainerStatsRequest,
+	 RUNTIME__V1__LIST_CONTAINER_STATS_REQUEST__INIT, "ListContainerStats")
 
-static gboolean job_list_pod_stats(Bench *b, CtlStub *stub, guint i,
-				   gpointer data, GError **error)
-{
-	(void)i;
-	Runtime__V1__ListPodSandboxStatsRequest req =
-		RUNTIME__V1__LIST_POD_SANDBOX_STATS_REQUEST__INIT;
-	return density_call(b, stub, data, "ListPodSandboxStats", &req, error);
-}
+LIST_JOB(job_list_pod_stats, Runtime__V1__ListPodSandboxStatsRequest,
+	 RUNTIME__V1__LIST_POD_SANDBOX_STATS_REQUEST__INIT,
+	 "ListPodSandboxStats")
 
-static gboolean job_list_pod_metrics(Bench *b, CtlStub *stub, guint i,
-				     gpointer data, GError **error)
-{
-	(void)i;
-	Runtime__V1__ListPodSandboxMetricsRequest req =
-		RUNTIME__V1__LIST_POD_SANDBOX_METRICS_REQUEST__INIT;
-	return density_call(b, stub, data, "ListPodSandboxMetrics", &req,
-			    error);
-}
+LIST_JOB(job_list_pod_metrics, Runtime__V1__ListPodSandboxMetricsRequest,
+	 RUNTIME__V1__LIST_POD_SANDBOX_METRICS_REQUEST__INIT,
+	 "ListPodSandboxMetrics")
 
 static gboolean job_scrape(Bench *b, CtlStub *stub, guint i, gpointer data,
 			   GError **error)
