@@ -13,7 +13,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from conftest import api_pb2
+from conftest import api_pb2, wait_for
 from test_container_lifecycle import create, cstatus, ctr_config, wait_exited
 from test_container_lifecycle import image_ref  # noqa: F401 (a fixture)
 from test_pod_lifecycle import pod_config, run_pod, status
@@ -288,3 +288,34 @@ def test_unsupported_handler_is_failed_precondition(make_berthd, image_ref, tmpb
         api_pb2.RunPodSandboxRequest(config=cfg, runtime_handler="runc")),
         grpc.StatusCode.FAILED_PRECONDITION)
     assert "cannot run pods with a user namespace" in msg
+
+
+def test_streaming_and_low_ports_inside(bd, image_ref):
+    """exec and port-forward reach a user-namespaced pod; its root may bind
+    port 80 (CAP_NET_BIND_SERVICE of the namespace that owns the pod's
+    network), which an unprivileged host uid could not."""
+    from test_streaming import V4, WebSocket, exec_url, exit_code_of, ws_session
+    pcfg = userns_pod("u-web", 6_000_000)
+    pod_id = run_pod(bd, pcfg)
+    cid = create(bd, pod_id, pcfg, userns_ctr(image_ref, pcfg, cmd=(
+        "sh", "-c", "mkdir -p /www && echo hello-userns > /www/index.html && "
+        "exec httpd -f -p 80 -h /www")))
+    start(bd, cid)
+
+    def up():
+        return exec_sync(bd, cid, "wget", "-qO-", "http://127.0.0.1:80/")[0] == 0
+    wait_for(up, what="httpd on port 80")
+    out, status = ws_session(exec_url(bd, cid, ["sh", "-c", "id -u; exit 3"]))
+    assert out[1].strip() == b"0" and exit_code_of(status) == 3
+    url = bd.runtime.PortForward(api_pb2.PortForwardRequest(pod_sandbox_id=pod_id, port=[80])).url
+    ws = WebSocket(url + "?port=80", [V4])
+    first = {}
+    while len(first) < 2:
+        _, data = ws.recv()
+        first[data[0]] = data[1:]
+    ws.send(bytes([0]) + b"GET / HTTP/1.0\r\n\r\n")
+    got = b""
+    while (m := ws.recv()) is not None:
+        if m[1][0] == 0:
+            got += m[1][1:]
+    assert b"200 OK" in got and b"hello-userns" in got
