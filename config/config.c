@@ -78,6 +78,7 @@ BerthConfig *berth_config_new_default(void)
 	c->cni_default_network = g_strdup("");
 	c->cni_timeout = 60;
 	c->enable_metrics = FALSE;
+	c->stats_collection_period = 0;
 	c->metrics_address = g_strdup("127.0.0.1:9090");
 	c->stream_address = g_strdup("127.0.0.1");
 	c->stream_port = 0;

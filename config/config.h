@@ -62,6 +62,7 @@ typedef struct BerthConfig {
 	gint64 cni_timeout; /* seconds one plugin call may take */
 	/* [berth.metrics] */
 	gboolean enable_metrics;
+	gint64 stats_collection_period; /* seconds; 0: stats read per call */
 	char *metrics_address;
 	/* [berth.streaming] (Exec, Attach, PortForward URLs point here) */
 	char *stream_address;  /* an IP literal to bind */

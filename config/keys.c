@@ -99,6 +99,11 @@ const ConfigKey config_keys[] = {
 	 "enable-metrics", "serve Prometheus metrics"},
 	{"berth.metrics", "metrics_address", CK_STRING, OFF(metrics_address),
 	 "metrics-address", "host:port of the metrics endpoint"},
+	{"berth.metrics", "stats_collection_period", CK_INT,
+	 OFF(stats_collection_period), "stats-collection-period",
+	 "seconds between collections of container and pod stats, which the "
+	 "stats and metrics RPCs then answer from (0: read on each call)",
+	 0, 3600},
 	{"berth.streaming", "address", CK_STRING, OFF(stream_address),
 	 "stream-address", "IP address the streaming server binds"},
 	{"berth.streaming", "port", CK_INT, OFF(stream_port), "stream-port",

@@ -6,6 +6,7 @@
 #include "sandbox/container/ctrlife.h"
 #include "server/reply.h"
 #include "server/server.h"
+#include "server/stats_cache.h"
 #include "server/usage.h"
 
 #include <string.h>
@@ -37,7 +38,7 @@ static void cgroup_usage(CriCall *call, Runtime__V1__ContainerStats *st,
 {
 	CgroupStats cs;
 	UsageReply u;
-	if (cgroup[0] == '\0' || !cgroup_stats(cgroup, &cs, NULL))
+	if (cgroup[0] == '\0' || !stats_cache_cgroup(cgroup, &cs))
 		return;
 	usage_reply_cgroup(call, cgroup, &cs, &u);
 	st->cpu = u.cpu;

@@ -11,6 +11,7 @@
 #include "sandbox/pod/podlife.h"
 #include "server/reply.h"
 #include "server/server.h"
+#include "server/stats_cache.h"
 #include "server/usage.h"
 #include "util/du.h"
 
@@ -323,7 +324,7 @@ static void emit_network(MetricSink *s, const char *netns)
 	if (netns == NULL || netns[0] == '\0')
 		return;
 	g_autoptr(GError) e = NULL;
-	g_autoptr(GArray) ifaces = netdev_read_netns(netns, &e);
+	g_autoptr(GArray) ifaces = stats_cache_netns(netns, &e);
 	if (ifaces == NULL) {
 		g_debug("pod network metrics: %s", e->message);
 		return;
@@ -388,7 +389,7 @@ container_metrics(CriCall *call, const PodConfig *pc, Container *c)
 	for (gsize k = 0; k < N_COMMON; k++)
 		s.labels[k] = reply_str(call, labels[k] ? labels[k] : "");
 	CgroupStats cs;
-	if (c->cgroup[0] != '\0' && cgroup_stats(c->cgroup, &cs, NULL)) {
+	if (c->cgroup[0] != '\0' && stats_cache_cgroup(c->cgroup, &cs)) {
 		emit_cgroup(&s, &cs);
 	} else if (f.oom_killed) {
 		/* The cgroup is gone with the container; its monitor saw the
@@ -423,7 +424,7 @@ static Runtime__V1__PodSandboxMetrics *pod_metrics(CriCall *call, Pod *p,
 	for (gsize k = 0; k < N_COMMON; k++)
 		s.labels[k] = reply_str(call, labels[k] ? labels[k] : "");
 	CgroupStats cs;
-	if (snap.cgroup != NULL && cgroup_stats(snap.cgroup, &cs, NULL))
+	if (snap.cgroup != NULL && stats_cache_cgroup(snap.cgroup, &cs))
 		emit_cgroup(&s, &cs);
 	else
 		s.ts = g_get_real_time() * 1000;

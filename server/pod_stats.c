@@ -7,6 +7,7 @@
 #include "sandbox/pod/podlife.h"
 #include "server/reply.h"
 #include "server/server.h"
+#include "server/stats_cache.h"
 #include "server/usage.h"
 #include "util/error.h"
 
@@ -21,7 +22,7 @@ static Runtime__V1__NetworkUsage *network_usage(CriCall *call,
 	if (netns == NULL || netns[0] == '\0')
 		return NULL;
 	g_autoptr(GError) e = NULL;
-	g_autoptr(GArray) ifaces = netdev_read_netns(netns, &e);
+	g_autoptr(GArray) ifaces = stats_cache_netns(netns, &e);
 	if (ifaces == NULL) {
 		g_debug("pod network stats: %s", e->message);
 		return NULL;
@@ -34,7 +35,7 @@ static void cgroup_usage(CriCall *call, Runtime__V1__LinuxPodSandboxStats *l,
 {
 	CgroupStats cs;
 	UsageReply u;
-	if (cgroup == NULL || !cgroup_stats(cgroup, &cs, NULL))
+	if (cgroup == NULL || !stats_cache_cgroup(cgroup, &cs))
 		return;
 	usage_reply_cgroup(call, cgroup, &cs, &u);
 	l->cpu = u.cpu;

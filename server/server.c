@@ -1,5 +1,6 @@
 /* BerthServer setup: the state every handler reads. */
 #include "server/server.h"
+#include "server/stats_cache.h"
 #include "server/metrics_http.h"
 #include "util/berth-metrics.h"
 #include "util/error.h"
@@ -159,6 +160,10 @@ BerthServer *berth_server_new(BerthConfig *config, const char *pause_path,
 		berth_server_free(s);
 		return NULL;
 	}
+	stats_cache_start(config->stats_collection_period);
+	if (config->stats_collection_period > 0)
+		log_info("stats collected every %" G_GINT64_FORMAT " s",
+			 config->stats_collection_period);
 	return s;
 }
 
@@ -171,6 +176,7 @@ void berth_server_free(BerthServer *s)
 {
 	if (s == NULL)
 		return;
+	stats_cache_stop();
 	metrics_http_stop(s->metrics);
 	streaming_server_free(s->streaming);
 	ctr_manager_free(s->containers);

@@ -229,3 +229,33 @@ def test_bad_input(pod, image_ref):
     b.runtime.RemovePodSandbox(api_pb2.RemovePodSandboxRequest(pod_sandbox_id=pod_id))
     r = b.runtime.ListPodSandboxMetrics(api_pb2.ListPodSandboxMetricsRequest())
     assert [pm.pod_sandbox_id for pm in r.pod_metrics] == []
+
+
+def test_stats_collection_period(make_berthd, image_ref):  # noqa: F811
+    """With stats_collection_period set, the stats RPCs answer from what a
+    thread collected: calls within a period get the same figures, later
+    ones newer figures (CPU rate included), pod network too."""
+    b = make_berthd(extra_args=["--insecure-registry", image_ref.split("/")[0],
+                                "--stats-collection-period", "1"]).start()
+    b.image.PullImage(api_pb2.PullImageRequest(image=api_pb2.ImageSpec(image=image_ref)))
+    pcfg = pod_config(name="collected")
+    pod_id = run_pod(b, pcfg)
+    busy = run(b, pod_id, pcfg, image_ref, "busy", cmd=BUSY)
+    # Back-to-back calls share a collection (a round may fall between two
+    # of them, not between all three).
+    first, *more = [stats(b, busy).cpu for _ in range(3)]
+    seen = [c.usage_core_nano_seconds.value for c in [first] + more]
+    assert seen[0] == seen[1] or seen[1] == seen[2], seen
+    later = wait_for(lambda: (c := stats(b, busy).cpu).usage_core_nano_seconds.value
+                     > first.usage_core_nano_seconds.value and c,
+                     timeout=10, step=0.2, what="a newer collection")
+    # The rate comes from two collections a period apart.
+    rated = wait_for(lambda: (c := stats(b, busy).cpu).HasField("usage_nano_cores") and c,
+                     timeout=10, step=0.2, what="a CPU rate")
+    assert rated.usage_nano_cores.value > BUSY_MIN
+    assert later.timestamp >= first.timestamp
+    # The list and the pod's figures come from the same collections.
+    listed = b.runtime.ListContainerStats(api_pb2.ListContainerStatsRequest()).stats
+    assert [s.attributes.id for s in listed] == [busy]
+    ps = pod_stats(b, pod_id)
+    assert ps.linux.network.default_interface.name == "eth0"
