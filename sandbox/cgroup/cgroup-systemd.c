@@ -70,6 +70,11 @@ char *cgroup_slice_path(const char *name)
 char *cgroup_pod_slice(const char *parent, const char *default_parent,
 		       const char *pod_id, GError **error)
 {
+	/* "/test.slice" (critest >= 1.30 on the systemd driver) is a
+	 * top-level slice's cgroup path: its name, as CRI-O takes it. */
+	if (parent != NULL && parent[0] == '/' && parent[1] != '\0' &&
+	    !strchr(parent + 1, '/'))
+		parent++;
 	if (parent != NULL && *parent != '\0')
 		return cgroup_slice_name_ok(parent, error) ? g_strdup(parent)
 							   : NULL;

@@ -226,6 +226,103 @@ def prepare_host():
               "crun tests will be skipped")
 
 
+# --- cgroups, on either hierarchy and either driver --------------------
+
+
+def _cgroup_mounts():
+    """{controller: mount dir} of the v1 hierarchies, and the v2 mount
+    (or None): /sys/fs/cgroup itself on a unified host,
+    /sys/fs/cgroup/unified on a hybrid one."""
+    v1, v2 = {}, None
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            sep = fields.index("-")
+            fstype, opts = fields[sep + 1], fields[sep + 3].split(",")
+            if fstype == "cgroup2" and v2 is None:
+                v2 = fields[4]
+            elif fstype == "cgroup":
+                for o in opts:
+                    v1.setdefault(o, fields[4])
+    return v1, v2
+
+
+class Cgroup:
+    """A cgroup as berth's tests read it: the directory each controller's
+    files are in (memory, cpu, pids), on cgroup v1, v2 or a hybrid of the
+    two, and its limits in the words of CRI (bytes, cpu shares)."""
+
+    def __init__(self, paths):
+        # paths: {controller or "": path relative to its hierarchy}, as in
+        # /proc/PID/cgroup ("" is the v2 line).
+        v1, v2 = _cgroup_mounts()
+        self.dirs = {}
+        for ctrl in ("memory", "cpu", "pids"):
+            if ctrl in v1 and ctrl in paths:
+                self.dirs[ctrl] = v1[ctrl] + paths[ctrl]
+            elif v2 is not None and "" in paths:
+                self.dirs[ctrl] = v2 + paths[""]
+        self.v2 = {c for c, d in self.dirs.items() if v2 is not None and d.startswith(v2 + "/")}
+
+    @classmethod
+    def of_pid(cls, pid):
+        """Where a process is (a container's init: with crun's systemd mode
+        that is <scope>/container, where crun puts the limits)."""
+        paths = {}
+        with open(f"/proc/{pid}/cgroup") as f:
+            for line in f:
+                _, ctrls, path = line.rstrip("\n").split(":", 2)
+                for c in ctrls.split(",") if ctrls else [""]:
+                    paths[c] = path
+        return cls(paths)
+
+    @classmethod
+    def of_path(cls, path):
+        """A path berth reports (ContainerStatus / PodSandboxStatus verbose
+        info "cgroup"), the same below every hierarchy."""
+        return cls({c: path for c in ("", "memory", "cpu", "pids")})
+
+    def read(self, ctrl, name):
+        with open(os.path.join(self.dirs[ctrl], name)) as f:
+            return f.read().strip()
+
+    def memory_limit(self):
+        """Bytes, or None for no limit."""
+        v = self.read("memory", "memory.max" if "memory" in self.v2 else
+                      "memory.limit_in_bytes")
+        return None if v == "max" or int(v) >= 1 << 62 else int(v)
+
+    def cpu_weight(self):
+        """cpu.shares (v1), or cpu.weight (v2)."""
+        return int(self.read("cpu", "cpu.weight" if "cpu" in self.v2 else "cpu.shares"))
+
+    def cpu_weight_of_shares(self, shares):
+        """What cpu_weight() reads once CRI's cpu_shares are set: the same
+        on v1, mapped onto 1..10000 on v2 (as crun, runc and berth do)."""
+        if "cpu" not in self.v2:
+            return shares
+        return 1 + ((min(max(shares, 2), 262144) - 2) * 9999) // 262142
+
+
+def verbose_info(reply):
+    return json.loads(reply.info["info"])
+
+
+def container_cgroup(b, cid):
+    """The cgroup a running container's processes are in."""
+    info = verbose_info(b.runtime.ContainerStatus(api_pb2.ContainerStatusRequest(
+        container_id=cid, verbose=True)))
+    return Cgroup.of_pid(info["pid"])
+
+
+def pod_cgroup(b, pod_id):
+    """A pod's own cgroup (cgroupfs: <parent>/berth-pod-<id>; systemd: its
+    slice)."""
+    info = verbose_info(b.runtime.PodSandboxStatus(api_pb2.PodSandboxStatusRequest(
+        pod_sandbox_id=pod_id, verbose=True)))
+    return Cgroup.of_path(info["cgroup"])
+
+
 def pod_cgroups(b):
     """Pod cgroups of one berthd instance (memory hierarchy)."""
     base = "/sys/fs/cgroup/memory" + b.cgroup_parent

@@ -2,18 +2,14 @@
 and writable layer, the list filters and the stream, UpdateContainerResources
 through the runtime (and ContainerStatus.resources after it), the user a
 container runs as, and UpdatePodSandboxResources on the pod cgroup."""
-import json
-import os
-
 import grpc
 import pytest
 
-from conftest import api_pb2, wait_for
+from conftest import api_pb2, container_cgroup, pod_cgroup, wait_for
 from test_container_lifecycle import (  # noqa: F401  (fixtures)
     create, cstatus, ctr_config, image_ref, pod, wait_exited)
 
 ALLOC = ("sh", "-c", "x=$(head -c 20000000 /dev/zero | tr '\\0' a); sleep 1000")
-MEM = "/sys/fs/cgroup/memory"
 
 
 def start(b, cid):
@@ -28,15 +24,6 @@ def run(b, pod_id, pcfg, image, name, cmd=("sleep", "1000"), **kw):
 
 def stats(b, cid):
     return b.runtime.ContainerStats(api_pb2.ContainerStatsRequest(container_id=cid)).stats
-
-
-def cgroup_of(b, cid):
-    return json.loads(cstatus(b, cid, verbose=True).info["info"])["cgroup"]
-
-
-def read_int(path):
-    with open(path) as f:
-        return int(f.read().strip())
 
 
 def test_stats_of_a_running_container(pod, image_ref):
@@ -102,8 +89,9 @@ def test_update_container_resources(pod, image_ref):
     b.runtime.UpdateContainerResources(api_pb2.UpdateContainerResourcesRequest(
         container_id=cid, linux=api_pb2.LinuxContainerResources(
             memory_limit_in_bytes=limit, cpu_shares=512)))
-    path = f"{MEM}{cgroup_of(b, cid)}/memory.limit_in_bytes"
-    assert read_int(path) == limit
+    cg = container_cgroup(b, cid)
+    assert cg.memory_limit() == limit
+    assert cg.cpu_weight() == cg.cpu_weight_of_shares(512)
     r = cstatus(b, cid).status.resources.linux
     assert r.memory_limit_in_bytes == limit and r.cpu_shares == 512
     for bad in (dict(windows=api_pb2.WindowsContainerResources()), {}):
@@ -132,9 +120,9 @@ def test_update_created_container_applies_at_start(pod, image_ref):
     r = cstatus(b, cid).status.resources.linux
     assert r.memory_limit_in_bytes == limit and r.cpu_shares == 256
     start(b, cid)
-    cg = cgroup_of(b, cid)
-    assert read_int(f"{MEM}{cg}/memory.limit_in_bytes") == limit
-    assert read_int(f"/sys/fs/cgroup/cpu{cg}/cpu.shares") == 256
+    cg = container_cgroup(b, cid)
+    assert cg.memory_limit() == limit
+    assert cg.cpu_weight() == cg.cpu_weight_of_shares(256)
     b.runtime.StopContainer(api_pb2.StopContainerRequest(container_id=cid, timeout=0))
     b.runtime.RemoveContainer(api_pb2.RemoveContainerRequest(container_id=cid))
 
@@ -164,10 +152,9 @@ def test_update_pod_sandbox_resources(pod, image_ref):
         overhead=api_pb2.LinuxContainerResources(memory_limit_in_bytes=1024 * 1024),
         resources=api_pb2.LinuxContainerResources(memory_limit_in_bytes=limit,
                                                   cpu_shares=256)))
-    (name,) = [d for d in os.listdir(MEM + b.cgroup_parent) if pod_id in d]
-    pod_dir = f"{MEM}{b.cgroup_parent}/{name}"
-    assert read_int(f"{pod_dir}/memory.limit_in_bytes") == limit + 1024 * 1024
-    assert read_int(f"/sys/fs/cgroup/cpu{b.cgroup_parent}/{name}/cpu.shares") == 256
+    cg = pod_cgroup(b, pod_id)
+    assert cg.memory_limit() == limit + 1024 * 1024
+    assert cg.cpu_weight() == cg.cpu_weight_of_shares(256)
     with pytest.raises(grpc.RpcError) as e:
         b.runtime.UpdatePodSandboxResources(api_pb2.UpdatePodSandboxResourcesRequest(
             pod_sandbox_id=pod_id))

@@ -228,6 +228,11 @@ static void test_pod_slice(void **state)
 	g_autofree char *given = cgroup_pod_slice(
 		"kubepods-burstable-pod42.slice", "berth.slice", "abc", NULL);
 	assert_string_equal(given, "kubepods-burstable-pod42.slice");
+	g_autofree char *top =
+		cgroup_pod_slice("/test.slice", "berth.slice", "abc", NULL);
+	assert_string_equal(top, "test.slice");
+	g_autoptr(GError) root_err = NULL;
+	assert_null(cgroup_pod_slice("/", "berth.slice", "abc", &root_err));
 	g_autofree char *deflt =
 		cgroup_pod_slice("", "berth.slice", "abc", NULL);
 	assert_string_equal(deflt, "berth-podabc.slice");

@@ -5,10 +5,17 @@
 # the `out` share, and exits with the guest's status. Run from the repo
 # root after `make deb`.
 #   BERTH_VM=0              skip, with a banner (local iterations)
-#   BERTH_VM_TIMEOUT=SECS   the whole boot (default 1800)
+#   BERTH_VM_TIMEOUT=SECS   the whole boot (default 2700)
 #   BERTH_VM_STRICT=1       known gaps (XFAIL) fail the run too
-#   BERTH_VM_SUITE="ARGS"   also run pytest ARGS of tests/integration in the
-#                           guest (e.g. tests/integration/test_pod_lifecycle.py)
+#   BERTH_VM_SUITE="ARGS"   the pytest ARGS of tests/integration the guest runs
+#                           (default: the cgroup-, runtime- and systemd-facing
+#                           tests of the pod, container, stats and streaming
+#                           files; all: those four files whole; 0: none)
+#   BERTH_VM_CRITEST=0      no critest in the guest; full: v1.26.1 whole even
+#                           when v1.32.0 runs (by default it then runs only
+#                           the specs v1.32.0 renamed or dropped). CRITEST,
+#                           CRITEST_132 and CRICTL name other binaries than
+#                           /opt/cri-tools*/bin/{critest,crictl}
 #   --if-possible           `make test`: when qemu or mmdebstrap is missing,
 #                           print a banner and exit 0 instead of failing
 set -euo pipefail
@@ -73,25 +80,60 @@ rm -rf "$out"
 mkdir -p "$out"
 cp "$deb" "$out/"
 [ "${BERTH_VM_STRICT:-0}" = 1 ] && touch "$out/strict"
-[ -z "${BERTH_VM_SUITE:-}" ] || echo "$BERTH_VM_SUITE" >"$out/suite"
+# The integration suite in the guest (systemd driver, cgroup v2): by
+# default the tests of the pod, container, stats and streaming files that
+# meet the cgroup tree, the runtimes, systemd and the monitors (every
+# stats test; exec, attach and port-forward once each); `all`: the four
+# whole files (66 tests, ~16 min in a loaded guest: docs/testing.md).
+suite_files="tests/integration/test_pod_lifecycle.py tests/integration/test_container_lifecycle.py
+tests/integration/test_container_stats.py tests/integration/test_streaming.py"
+suite_default="
+tests/integration/test_pod_lifecycle.py::test_run_status_stop_remove
+tests/integration/test_pod_lifecycle.py::test_namespaced_sysctls_applied
+tests/integration/test_pod_lifecycle.py::test_host_port_answers_on_loopback
+tests/integration/test_pod_lifecycle.py::test_shared_pid_namespace_runs_infra
+tests/integration/test_pod_lifecycle.py::test_stats
+tests/integration/test_container_lifecycle.py::test_run_to_completion_with_cri_log
+tests/integration/test_container_lifecycle.py::test_stop_escalates_to_sigkill
+tests/integration/test_container_lifecycle.py::test_exec_sync
+tests/integration/test_container_lifecycle.py::test_kill9_keeps_containers_running
+tests/integration/test_container_lifecycle.py::test_monitor_killed_reports_exit_with_reason
+tests/integration/test_container_lifecycle.py::test_runtime_handlers
+tests/integration/test_container_stats.py
+tests/integration/test_streaming.py::test_exec_exit_codes_and_streams
+tests/integration/test_streaming.py::test_attach_non_tty_and_tty
+tests/integration/test_streaming.py::test_portforward_websocket
+tests/integration/test_streaming.py::test_crictl_port_forward_spdy"
+suite=${BERTH_VM_SUITE-$suite_default}
+[ "$suite" != all ] || suite=$suite_files
+[ -z "$suite" ] || [ "$suite" = 0 ] || echo $suite >"$out/suite"
+# crictl (`crictl info` after the install; the streaming tests' SPDY
+# client) when it is built here; the guest falls back to berthctl.
+crictl=${CRICTL:-/opt/cri-tools/bin/crictl}
+[ ! -x "$crictl" ] || cp "$crictl" "$out/crictl"
 # critest v1.26.1 runs in the guest when it is built here
-# (/opt/cri-tools, docs/testing.md), with the look-alike images built here
-# (the guest has no C compiler); BERTH_VM_CRITEST=0 leaves it out.
+# (/opt/cri-tools, docs/testing.md), and v1.32.0 when it is
+# (/opt/cri-tools-1.32), with the look-alike images built here (the same
+# for both; the guest has no C compiler); BERTH_VM_CRITEST=0 leaves them
+# out.
 critest=${CRITEST:-/opt/cri-tools/bin/critest}
-if [ "${BERTH_VM_CRITEST:-1}" != 0 ] && [ -x "$critest" ]; then
-	cp "$critest" "$out/critest"
+critest132=${CRITEST_132:-/opt/cri-tools-1.32/bin/critest}
+if [ "${BERTH_VM_CRITEST:-1}" != 0 ] && { [ -x "$critest" ] || [ -x "$critest132" ]; }; then
+	[ ! -x "$critest" ] || cp "$critest" "$out/critest"
+	[ "${BERTH_VM_CRITEST:-1}" != full ] || touch "$out/critest-full"
+	[ ! -x "$critest132" ] || cp "$critest132" "$out/critest-1.32"
 	mkdir -p "$out/critest-layouts"
 	/usr/bin/python3 tests/critest/critest_images.py "$out/critest-layouts" \
 		>"$out/critest-layouts/index.json"
-	echo "vm-test: critest $("$critest" --version 2>/dev/null | head -n1) goes into the guest"
+	echo "vm-test: critest goes into the guest:$([ ! -x "$critest" ] || echo " v1.26.1 ($critest)")$([ ! -x "$critest132" ] || echo " v1.32.0 ($critest132)")"
 else
-	echo "vm-test: no critest at $critest (or BERTH_VM_CRITEST=0): the guest runs none"
+	echo "vm-test: no critest at $critest or $critest132 (or BERTH_VM_CRITEST=0): the guest runs none"
 fi
 
 echo "vm-test: image $image ($((t1 - t0)) s); booting (TCG: expect a few minutes)"
 rc=0
 bash tests/vm/boot.sh --image "$image" --out "$out" --script tests/vm/guest-test.sh \
-	--timeout "${BERTH_VM_TIMEOUT:-1800}" || rc=$?
+	--timeout "${BERTH_VM_TIMEOUT:-2700}" || rc=$?
 t2=$(date +%s)
 boot=$(grep -m1 'berth-vm-runner: running' "$out/console.log" 2>/dev/null | sed -n 's/^\[ *\([0-9.]*\)\].*/\1/p' || true)
 
