@@ -146,11 +146,13 @@ def test_hung_runtime_delete_and_kill_time_out(hung, image_ref):  # noqa: F811
     b, pod_id, pcfg, hang, wrapper = hung
     cid = create(b, pod_id, pcfg, ctr_config(image_ref, cmd=("sleep", "1000")))
     b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
-    # Without its monitor, a stop signals through `runtime kill`.
+    # Without its monitor, a stop signals through `runtime kill`. The hang
+    # comes first: berthd kills a container whose monitor died (through
+    # `runtime kill` too), and that kill must not get in before the hang.
+    hang("kill", "delete")
     for pid in monitors_of(cid):
         os.kill(pid, signal.SIGKILL)
     wait_for(lambda: monitors_of(cid) == [], what="monitor killed")
-    hang("kill", "delete")
     answering = Answering(b)
     answering.start()
     t0 = time.monotonic()
