@@ -55,8 +55,7 @@ static void checkout_protect(const char *path)
 static void checkout_delete(ImageStore *store, const char *hex)
 {
 	g_autofree char *path = checkout_path(store, hex);
-	for (int i = 0; i < 8 && umount2(path, MNT_DETACH) == 0; i++)
-		;
+	berth_unmount_all(path, NULL);
 	g_autofree char *name = g_strdup_printf(
 		CHECKOUT_TMP_PREFIX "del-%s-%08x", hex, g_random_int());
 	g_autofree char *tmp =
@@ -423,8 +422,9 @@ static gboolean rootfs_idmap_lower(const char *checkout, const char *dir,
 	g_autofree char *path = g_build_filename(dir, ROOTFS_LOWER, NULL);
 	if (!berth_mkdir_p(path, 0755, error))
 		return FALSE;
-	umount2(path, MNT_DETACH); /* a copy left by an interrupted create */
-	if (!idmap_mount(checkout, path, userns_fd, FALSE, TRUE, error))
+	/* A copy left by an interrupted create. */
+	if (!berth_unmount_all(path, error) ||
+	    !idmap_mount(checkout, path, userns_fd, FALSE, TRUE, error))
 		return FALSE;
 	*lower = g_steal_pointer(&path);
 	return TRUE;
@@ -433,8 +433,9 @@ static gboolean rootfs_idmap_lower(const char *checkout, const char *dir,
 static void rootfs_unmount_lower(const char *dir)
 {
 	g_autofree char *path = g_build_filename(dir, ROOTFS_LOWER, NULL);
-	while (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
-		;
+	g_autoptr(GError) error = NULL;
+	if (!berth_unmount_all(path, &error))
+		log_warn("rootfs: %s", error->message);
 }
 
 gboolean image_rootfs_mount(ImageStore *store, const char *image_id,

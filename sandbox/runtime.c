@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <jansson.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -184,8 +183,9 @@ static gboolean probe_userns_run(OciRuntime *rt, const char *pause_path,
 	g_autofree char *src = g_build_filename(dir, "rootfs-src", NULL);
 	g_autofree char *rootfs = g_build_filename(dir, "rootfs", NULL);
 	g_autoptr(GError) error = NULL;
-	umount2(rootfs, MNT_DETACH); /* left by a berthd killed here */
-	if (!keep_userns_bundle(dir, pause_path, &error)) {
+	/* berth_unmount_all: a copy left by a berthd killed here. */
+	if (!berth_unmount_all(rootfs, &error) ||
+	    !keep_userns_bundle(dir, pause_path, &error)) {
 		*why = g_strdup_printf("cannot prepare the probe: %s",
 				       error->message);
 		return FALSE;
@@ -206,7 +206,7 @@ static gboolean probe_userns_run(OciRuntime *rt, const char *pause_path,
 		*why = g_strdup(error->message);
 	else
 		ok = probe_run(rt->path, rt->root, dir, why);
-	umount2(rootfs, MNT_DETACH);
+	berth_unmount_all(rootfs, NULL);
 	userns_holder_stop(&h);
 	return ok;
 }

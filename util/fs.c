@@ -7,6 +7,7 @@
 #include <ftw.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 gboolean berth_fsync_dir(const char *path, GError **error)
@@ -110,4 +111,21 @@ gboolean berth_rm_rf(const char *path, GError **error)
 		return berth_throw_errno(error, r > 0 ? r : errno, "remove %s",
 					 path);
 	return TRUE;
+}
+
+gboolean berth_unmount_all(const char *path, GError **error)
+{
+	/* Bounded: each round removes one mount, and no path holds more
+	 * than a few. */
+	for (int i = 0; i < 64; i++) {
+		if (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
+			continue;
+		if (errno == EINVAL || errno == ENOENT)
+			return TRUE;
+		return berth_throw_errno(error, errno, "unmount %s", path);
+	}
+	return berth_throw(error, INTERNAL,
+			   "unmount %s: still mounted after "
+			   "64 unmounts",
+			   path);
 }

@@ -43,6 +43,11 @@ gboolean berth_mkdir_p(const char *path, mode_t mode, GError **error);
 /* fsync a directory by path. */
 gboolean berth_fsync_dir(const char *path, GError **error);
 
+/* Lazily unmount (MNT_DETACH, not following a symlink) every mount
+ * stacked on path, as a retried or interrupted call may leave several;
+ * success when nothing is mounted there or path does not exist. */
+gboolean berth_unmount_all(const char *path, GError **error);
+
 /* Remove a tree (no following symlinks, no crossing mount points);
  * success when it does not exist. */
 gboolean berth_rm_rf(const char *path, GError **error);

@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,9 +32,8 @@ gboolean ctr_userns_check(const CtrConfig *cfg, const Pod *p, GError **error)
 	     userns_map_equal(&cfg->security.userns_map, &pc->userns_map)))
 		return TRUE;
 	return berth_throw(error, INVALID_ARGUMENT,
-			   "config.linux.security_context.namespace_options."
-			   "userns_options: a container's user namespace must "
-			   "be its pod's (pod %s: %s)",
+			   USERNS_FIELD ": a container's user namespace must "
+					"be its pod's (pod %s: %s)",
 			   p->id,
 			   pc->userns ? "mode POD with other mappings"
 				      : "the host's, mode NODE");
@@ -167,11 +165,8 @@ gboolean ctr_userns_unmount(CtrManager *m, Container *c, GError **error)
 	const char *name;
 	while ((name = g_dir_read_name(d)) != NULL) {
 		g_autofree char *path = g_build_filename(dir, name, NULL);
-		while (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
-			;
-		if (errno != EINVAL && errno != ENOENT)
-			return berth_throw_errno(error, errno, "unmount %s",
-						 path);
+		if (!berth_unmount_all(path, error))
+			return FALSE;
 		if (remove(path) < 0 && errno != ENOENT)
 			return berth_throw_errno(error, errno, "remove %s",
 						 path);

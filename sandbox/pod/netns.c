@@ -243,13 +243,8 @@ static gpointer ns_thread(gpointer data)
 /* Unmount (every stacked mount) and unlink; absent is fine. */
 static gboolean pin_remove(const char *path, GError **error)
 {
-	for (int i = 0; i < 16; i++) {
-		if (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
-			continue;
-		if (errno == EINVAL || errno == ENOENT)
-			break;
-		return berth_throw_errno(error, errno, "unmount %s", path);
-	}
+	if (!berth_unmount_all(path, error))
+		return FALSE;
 	if (unlink(path) < 0 && errno != ENOENT)
 		return berth_throw_errno(error, errno, "remove %s", path);
 	return TRUE;

@@ -45,11 +45,11 @@ gboolean pod_shm_mount(const char *dir, gint64 uid, gint64 gid, GError **error)
 
 gboolean pod_shm_unmount(const char *dir, GError **error)
 {
-	while (umount2(dir, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
-		; /* a mount stacked twice by a retried call */
-	if (errno != EINVAL && errno != ENOENT)
-		return berth_throw_errno(error, errno,
-					 "unmount the pod shm on %s", dir);
+	/* A mount stacked twice by a retried call goes too. */
+	if (!berth_unmount_all(dir, error)) {
+		g_prefix_error(error, "the pod shm: ");
+		return FALSE;
+	}
 	if (rmdir(dir) < 0 && errno != ENOENT)
 		return berth_throw_errno(error, errno, "remove %s", dir);
 	return TRUE;
