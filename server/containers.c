@@ -110,9 +110,8 @@ take_security(CtrConfig *c, const Runtime__V1__LinuxContainerSecurityContext *s,
 		request_set(&o->ns_target_id, s->namespace_options->target_id);
 		o->userns_given = s->namespace_options->userns_options != NULL;
 		if (!request_userns(s->namespace_options->userns_options,
-				    "config.linux.security_context."
-				    "namespace_options.userns_options",
-				    &o->userns, &o->userns_map, error))
+				    USERNS_FIELD, &o->userns, &o->userns_map,
+				    error))
 			return FALSE;
 	}
 	if (s->run_as_user)

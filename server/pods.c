@@ -45,9 +45,7 @@ static gboolean take_linux(PodConfig *c,
 		c->ns_pid = (PodNsMode)ns->pid;
 		c->ns_ipc = (PodNsMode)ns->ipc;
 		request_set(&c->ns_target_id, ns->target_id);
-		if (!request_userns(ns->userns_options,
-				    "config.linux.security_context."
-				    "namespace_options.userns_options",
+		if (!request_userns(ns->userns_options, USERNS_FIELD,
 				    &c->userns, &c->userns_map, error))
 			return FALSE;
 	}

@@ -117,9 +117,6 @@ static gboolean systemd_driver(PodManager *m)
 	return strcmp(m->config->cgroup_manager, "systemd") == 0;
 }
 
-#define USERNS_FIELD                                                           \
-	"config.linux.security_context.namespace_options.userns_options"
-
 static gboolean ranges_overlap(const UsernsRange *a, const UsernsRange *b)
 {
 	return (guint64)a->host_id < (guint64)b->host_id + b->length &&

@@ -10,6 +10,11 @@
 #include <jansson.h>
 #include <sys/types.h>
 
+/* Where a pod's (and a container's) userns_options are in their requests,
+ * for error messages. */
+#define USERNS_FIELD                                                           \
+	"config.linux.security_context.namespace_options.userns_options"
+
 /* container_id..container_id+length-1 inside is host_id.. outside. */
 typedef struct {
 	guint32 container_id;
