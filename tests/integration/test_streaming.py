@@ -336,20 +336,27 @@ def cid_of(b, name):
     raise KeyError(name)
 
 
-def test_portforward_websocket(web):
-    b, pod_id = web
-    url = b.runtime.PortForward(api_pb2.PortForwardRequest(pod_sandbox_id=pod_id, port=[8080])).url
-    ws = WebSocket(url + "?port=8080", [V4])
+def portforward_http_get(b, pod_id, port):
+    """GET / through a WebSocket port-forward to the pod's port; checks the
+    two port frames that open the stream and returns what came back."""
+    url = b.runtime.PortForward(api_pb2.PortForwardRequest(pod_sandbox_id=pod_id, port=[port])).url
+    ws = WebSocket(url + f"?port={port}", [V4])
     first = {}
     while len(first) < 2:
         _, data = ws.recv()
         first[data[0]] = data[1:]
-    assert first == {0: (8080).to_bytes(2, "little"), 1: (8080).to_bytes(2, "little")}
+    assert first == {0: port.to_bytes(2, "little"), 1: port.to_bytes(2, "little")}
     ws.send(bytes([0]) + b"GET / HTTP/1.0\r\n\r\n")
     got = b""
     while (m := ws.recv()) is not None:
         if m[1][0] == 0:
             got += m[1][1:]
+    return got
+
+
+def test_portforward_websocket(web):
+    b, pod_id = web
+    got = portforward_http_get(b, pod_id, 8080)
     assert b"200 OK" in got and b"hello-from-pod" in got
     # A closed port: an error on the error channel, then the end.
     url = b.runtime.PortForward(api_pb2.PortForwardRequest(pod_sandbox_id=pod_id)).url

@@ -294,7 +294,7 @@ def test_streaming_and_low_ports_inside(bd, image_ref):
     """exec and port-forward reach a user-namespaced pod; its root may bind
     port 80 (CAP_NET_BIND_SERVICE of the namespace that owns the pod's
     network), which an unprivileged host uid could not."""
-    from test_streaming import V4, WebSocket, exec_url, exit_code_of, ws_session
+    from test_streaming import exec_url, exit_code_of, portforward_http_get, ws_session
     pcfg = userns_pod("u-web", 6_000_000)
     pod_id = run_pod(bd, pcfg)
     cid = create(bd, pod_id, pcfg, userns_ctr(image_ref, pcfg, cmd=(
@@ -307,15 +307,5 @@ def test_streaming_and_low_ports_inside(bd, image_ref):
     wait_for(up, what="httpd on port 80")
     out, status = ws_session(exec_url(bd, cid, ["sh", "-c", "id -u; exit 3"]))
     assert out[1].strip() == b"0" and exit_code_of(status) == 3
-    url = bd.runtime.PortForward(api_pb2.PortForwardRequest(pod_sandbox_id=pod_id, port=[80])).url
-    ws = WebSocket(url + "?port=80", [V4])
-    first = {}
-    while len(first) < 2:
-        _, data = ws.recv()
-        first[data[0]] = data[1:]
-    ws.send(bytes([0]) + b"GET / HTTP/1.0\r\n\r\n")
-    got = b""
-    while (m := ws.recv()) is not None:
-        if m[1][0] == 0:
-            got += m[1][1:]
+    got = portforward_http_get(bd, pod_id, 80)
     assert b"200 OK" in got and b"hello-userns" in got
