@@ -309,3 +309,25 @@ def test_streaming_and_low_ports_inside(bd, image_ref):
     assert out[1].strip() == b"0" and exit_code_of(status) == 3
     got = portforward_http_get(bd, pod_id, 80)
     assert b"200 OK" in got and b"hello-userns" in got
+
+
+def test_unidmappable_volume_fails_cleanly(bd, image_ref):
+    """A hostPath on a filesystem that cannot be idmapped (an overlay: another
+    container's root) fails CreateContainer with FAILED_PRECONDITION naming
+    it, and leaves no container, dir or mount behind."""
+    plain_cfg = pod_config(name="plain-src")
+    plain = run_pod(bd, plain_cfg)
+    src = create(bd, plain, plain_cfg, ctr_config(image_ref, cmd=("sleep", "3600")))
+    overlay = os.path.join(bd.root, "containers", src, "rootfs")
+    assert any(f" {overlay} " in line and " - overlay " in line for line in mounts_with(overlay))
+    pcfg = userns_pod("u-vol", 7_000_000)
+    pod_id = run_pod(bd, pcfg)
+    cfg = userns_ctr(image_ref, pcfg, name="v")
+    cfg.mounts.append(api_pb2.Mount(container_path="/other", host_path=overlay))
+    msg = refused(lambda: create(bd, pod_id, pcfg, cfg), grpc.StatusCode.FAILED_PRECONDITION)
+    assert overlay in msg and "idmapped" in msg, msg
+    ids = {c.id for c in bd.runtime.ListContainers(api_pb2.ListContainersRequest()).containers}
+    assert ids == {src}
+    assert os.listdir(os.path.join(bd.root, "containers")) == [src]
+    assert [m for m in mounts_with(os.path.join(bd.root, "containers"))
+            if src not in m] == []
