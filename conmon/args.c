@@ -28,6 +28,7 @@ enum {
 	OPT_ATTACH_FD,
 	OPT_PROCESS,
 	OPT_START,
+	OPT_DELETE,
 };
 
 static const struct option options[] = {
@@ -49,6 +50,7 @@ static const struct option options[] = {
 	{"attach-fd", required_argument, NULL, OPT_ATTACH_FD},
 	{"process", required_argument, NULL, OPT_PROCESS},
 	{"start", no_argument, NULL, OPT_START},
+	{"delete", no_argument, NULL, OPT_DELETE},
 	{"help", no_argument, NULL, OPT_HELP},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
@@ -60,7 +62,8 @@ static const char usage[] =
 	"         --log-path FILE --exit-dir DIR --socket-dir DIR --sync-fd N\n"
 	"         [--terminal] [--stdin] [--log-max-line BYTES] "
 	"[--cgroup DIR]\n"
-	"         [--timeout SECONDS] [--start] [--runtime-arg ARG]...\n"
+	"         [--timeout SECONDS] [--start] [--delete] [--runtime-arg "
+	"ARG]...\n"
 	"       berth-conmon --exec --id ID --runtime PATH --runtime-root DIR\n"
 	"         --socket-dir DIR --attach-fd N [--terminal] [--stdin]\n"
 	"         [--timeout SECONDS] [--runtime-arg ARG]...\n"
@@ -235,6 +238,8 @@ int conmon_args_parse(int argc, char **argv, ConmonConfig *c, char *why,
 			c->exec = true;
 		else if (opt == OPT_START)
 			c->start = true;
+		else if (opt == OPT_DELETE)
+			c->delete_on_exit = true;
 		else if (opt == OPT_HELP || opt == OPT_VERSION)
 			return printf("%s", opt == OPT_HELP ? usage
 							    : BERTH_VERSION
@@ -250,6 +255,8 @@ int conmon_args_parse(int argc, char **argv, ConmonConfig *c, char *why,
 		return fail(why, why_len, "bad option", bad);
 	if (c->exec && c->start)
 		return fail(why, why_len, "--start is not for", "--exec");
+	if (c->exec && c->delete_on_exit)
+		return fail(why, why_len, "--delete is not for", "--exec");
 	if (c->exec) {
 		c->exec_argv = argv + optind;
 		c->n_exec_argv = (size_t)(argc - optind);

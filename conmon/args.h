@@ -4,8 +4,11 @@
  *   berth-conmon --id ID --bundle DIR --runtime PATH --runtime-root DIR
  *       --log-path FILE --exit-dir DIR --socket-dir DIR --sync-fd N
  *       [--terminal] [--stdin] [--log-max-line BYTES] [--cgroup DIR]
- *       [--timeout SECONDS] [--start] [--runtime-arg ARG]...
+ *       [--timeout SECONDS] [--start] [--delete] [--runtime-arg ARG]...
  *
+ * --delete has the monitor run `<runtime> delete --force` once the exit
+ * file is written, and mark the socket dir with CONMON_DELETED_FILE when it
+ * succeeds: berthd's RemoveContainer then makes no runtime call.
  * --start has the runtime create and start the container in one call
  * (`run --detach`) instead of only creating it (`create`).
  * --cgroup is the container's memory cgroup directory, for OOM kills; by
@@ -47,6 +50,7 @@ typedef struct {
 	bool terminal;
 	bool stdin_open;
 	bool start;
+	bool delete_on_exit;
 	size_t log_max_line;
 	unsigned timeout_s;
 	int sync_fd;

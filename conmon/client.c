@@ -49,6 +49,8 @@ static GPtrArray *build_argv(const ConmonOptions *o, guint timeout_ms)
 		add(argv, "--stdin", NULL);
 	if (o->start)
 		add(argv, "--start", NULL);
+	if (o->delete_on_exit)
+		add(argv, "--delete", NULL);
 	if (o->log_max_line)
 		g_ptr_array_add(argv, g_strdup_printf("--log-max-line=%zu",
 						      o->log_max_line));

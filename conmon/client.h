@@ -27,6 +27,9 @@ typedef struct {
 	guint timeout_ms;   /* for the runtime's create; 0: 120 s */
 	/* Create and start in one runtime call (`run --detach`). */
 	gboolean start;
+	/* The monitor runs `runtime delete` once the container exited and
+	 * marks the socket dir (CONMON_DELETED_FILE) when that worked. */
+	gboolean delete_on_exit;
 } ConmonOptions;
 
 typedef struct {

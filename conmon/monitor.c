@@ -256,6 +256,12 @@ static int finish(Conmon *c)
 	if (r < 0)
 		conmon_diag("write the exit file in %s: %s", c->cfg->exit_dir,
 			    strerror(-r));
+	/* While the pid file still names this monitor: berthd waits for it
+	 * rather than run a delete of its own beside this one. */
+	int d = r < 0 || !c->cfg->delete_on_exit ? 0 : conmon_runtime_delete(c);
+	if (d < 0)
+		conmon_diag("%s delete: %s", c->cfg->runtime,
+			    d == -ECHILD ? "failed" : strerror(-d));
 	cleanup(c);
 	return r < 0 ? 1 : 0;
 }

@@ -56,6 +56,9 @@
 /* Written by the runtime (--pid-file) once it made the container. */
 #define CONMON_CONTAINER_PID_FILE "container.pid"
 #define CONMON_DIAG_FILE "conmon.log"
+/* Written by a --delete monitor once `runtime delete` of its exited
+ * container succeeded: no runtime state is left. */
+#define CONMON_DELETED_FILE "deleted"
 
 #define CONMON_ATTACH_MAX_PAYLOAD 32768
 #define CONMON_CTL_MAX_MESSAGE 256

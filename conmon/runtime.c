@@ -182,13 +182,11 @@ static const char **build_argv(const Conmon *c, const CreateIo *io)
 	return argv;
 }
 
-static pid_t spawn_runtime(const Conmon *c, const CreateIo *io, int *err)
+/* Run argv[0] with child[0..2] as its stdio, in a process group of its
+ * own, so that a timeout kills what it started (its init, a wrapper's
+ * children) with it. */
+static pid_t spawn_argv(const char **argv, const int child[3], int *err)
 {
-	conmon_autofree const char **argv = build_argv(c, io);
-	if (argv == NULL) {
-		*err = ENOMEM;
-		return -1;
-	}
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, all;
@@ -196,12 +194,10 @@ static pid_t spawn_runtime(const Conmon *c, const CreateIo *io, int *err)
 	sigfillset(&all);
 	posix_spawn_file_actions_init(&fa);
 	for (int i = 0; i < 3; i++)
-		posix_spawn_file_actions_adddup2(&fa, io->child[i], i);
+		posix_spawn_file_actions_adddup2(&fa, child[i], i);
 	posix_spawnattr_init(&attr);
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &all);
-	/* Its own process group, so that a timeout kills what it started
-	 * (its init, a wrapper's children) with it. */
 	posix_spawnattr_setpgroup(&attr, 0);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
 						POSIX_SPAWN_SETSIGDEF |
@@ -211,6 +207,16 @@ static pid_t spawn_runtime(const Conmon *c, const CreateIo *io, int *err)
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	return *err ? -1 : pid;
+}
+
+static pid_t spawn_runtime(const Conmon *c, const CreateIo *io, int *err)
+{
+	conmon_autofree const char **argv = build_argv(c, io);
+	if (argv == NULL) {
+		*err = ENOMEM;
+		return -1;
+	}
+	return spawn_argv(argv, io->child, err);
 }
 
 /* Wait for the runtime with a deadline; at the deadline it is killed
@@ -421,4 +427,32 @@ int conmon_runtime_create(Conmon *c, char *why, size_t why_len)
 		unlink(io.pidfile);
 	}
 	return r == -ETIMEDOUT ? -ETIMEDOUT : r < 0 ? -1 : 0;
+}
+
+int conmon_runtime_delete(Conmon *c)
+{
+	const ConmonConfig *cfg = c->cfg;
+	const char *argv[CONMON_MAX_RUNTIME_ARGS + 8];
+	size_t n = 0;
+	argv[n++] = cfg->runtime;
+	for (size_t i = 0; i < cfg->n_runtime_args; i++)
+		argv[n++] = cfg->runtime_args[i];
+	const char *rest[] = {"--root", cfg->runtime_root, "delete", "--force",
+			      cfg->id};
+	for (size_t i = 0; i < sizeof rest / sizeof rest[0]; i++)
+		argv[n++] = rest[i];
+	argv[n] = NULL;
+	conmon_autoclose null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0)
+		return -errno;
+	int child[3] = {null, null, null}, err = 0, status = 0;
+	pid_t pid = spawn_argv(argv, child, &err);
+	if (pid < 0)
+		return -err;
+	int r = wait_runtime(pid, cfg->timeout_s, &status);
+	if (r < 0)
+		return r;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return -ECHILD;
+	return conmon_replace_file(CONMON_DELETED_FILE, "", 0, 0644);
 }

@@ -14,6 +14,12 @@
  * with the runtime's message in why, -ETIMEDOUT when it ran out of time. */
 int conmon_runtime_create(Conmon *c, char *why, size_t why_len);
 
+/* `<runtime> delete --force <id>` with the create's deadline, once the
+ * container is reaped; on success CONMON_DELETED_FILE is written in the
+ * socket dir (the cwd). 0, -ETIMEDOUT, -ECHILD when the runtime failed,
+ * or another -errno. */
+int conmon_runtime_delete(Conmon *c);
+
 /* The message of a failed create: the last error in the runtime's JSON
  * log (runc and crun: {"level":"error","msg":...}), else the last line
  * of that log, else of its stderr, else how it exited. */

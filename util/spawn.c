@@ -231,3 +231,22 @@ gboolean spawn_sync_ok(const SpawnOptions *o, GError **error)
 	spawn_result_clear(&r);
 	return ok;
 }
+
+gboolean spawn_wait_gone(int pid, guint timeout_ms)
+{
+	autofd pidfd = pidfd_open(pid, 0);
+	if (pidfd < 0)
+		return errno == ESRCH;
+	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+	for (;;) {
+		struct pollfd p = {pidfd, POLLIN, 0};
+		gint64 left = deadline - g_get_monotonic_time();
+		int n = poll(&p, 1,
+			     left > 0 ? (int)MIN(left / 1000 + 1, G_MAXINT)
+				      : 0);
+		if (n > 0)
+			return TRUE;
+		if (n == 0 || errno != EINTR)
+			return FALSE;
+	}
+}

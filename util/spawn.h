@@ -40,3 +40,7 @@ char *spawn_describe_failure(const SpawnOptions *opts, const SpawnResult *r);
  * (DEADLINE_EXCEEDED) or did not exit 0 (INTERNAL), in
  * spawn_describe_failure's words. */
 gboolean spawn_sync_ok(const SpawnOptions *opts, GError **error);
+
+/* Wait, without polling, until process pid is gone (exited, even if not
+ * yet reaped by its parent) or timeout_ms passed: TRUE when it is gone. */
+gboolean spawn_wait_gone(int pid, guint timeout_ms);

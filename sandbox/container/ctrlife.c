@@ -18,6 +18,7 @@
 #include "util/fs.h"
 #include "util/ids.h"
 #include "util/log.h"
+#include "util/spawn.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -131,11 +132,37 @@ const OciRuntime *ctr_runtime_of(CtrManager *m, Container *c, GError **error)
 	return rt;
 }
 
+/* Whether the runtime may still hold state of c. Only a monitor runs the
+ * runtime for a container, and its socket dir is made before that and
+ * removed only once the state is gone: with no dir (never started) there
+ * is none. A monitor started with delete_on_exit deletes it itself once
+ * the container exited and marks the dir; one still at that (the exit
+ * file written, the monitor alive) is waited for, not raced. */
+static gboolean runtime_state_left(CtrManager *m, Container *c,
+				   const OciRuntime *rt)
+{
+	if (!g_file_test(c->socket_dir, G_FILE_TEST_IS_DIR))
+		return FALSE;
+	g_autofree char *deleted =
+		g_build_filename(c->socket_dir, CONMON_DELETED_FILE, NULL);
+	if (access(deleted, F_OK) == 0)
+		return FALSE;
+	g_autofree char *exit_file = ctr_exit_path(m, c->id);
+	int pid = 0;
+	if (access(exit_file, F_OK) == 0 &&
+	    conmon_monitor_pid(c->socket_dir, &pid, NULL) && pid > 0 &&
+	    spawn_wait_gone(pid, rt->timeout_ms))
+		return access(deleted, F_OK) != 0;
+	return TRUE;
+}
+
 gboolean ctr_runtime_delete(CtrManager *m, Container *c, GError **error)
 {
 	const OciRuntime *rt = ctr_runtime_of(m, c, error);
 	if (rt == NULL)
 		return FALSE;
+	if (!runtime_state_left(m, c, rt))
+		return TRUE;
 	const char *args[] = {"delete", "--force", c->id, NULL};
 	g_autoptr(GError) local = NULL;
 	if (oci_runtime_run_in(rt, cgroup_path_is_systemd(c->cgroup), NULL,
@@ -221,6 +248,7 @@ static gboolean start_monitor(CtrManager *m, Container *c, int *pid,
 		.terminal = c->config->tty,
 		.stdin_open = c->config->stdin_,
 		.start = TRUE,
+		.delete_on_exit = TRUE,
 		.timeout_ms = rt->timeout_ms,
 		.runtime_args = oci_runtime_cgroup_args(
 			cgroup_path_is_systemd(c->cgroup)),
@@ -243,32 +271,35 @@ static gboolean undo_rootfs(CtrManager *m, Container *c, GError **error)
 	return image_rootfs_unmount(m->images, c->image_id, c->dir, error);
 }
 
-/* What a start left at run time: the exit file and the monitor's dir. */
-static gboolean undo_run_files(CtrManager *m, Container *c, GError **error)
+/* What a start left at run time: the exit file and the monitor's dir,
+ * which stays while the runtime may hold state (runtime_state_left). */
+static void undo_run_files(CtrManager *m, Container *c)
 {
-	(void)error;
 	g_autofree char *exit_file = ctr_exit_path(m, c->id);
 	unlink(exit_file);
 	berth_rm_rf(c->socket_dir, NULL);
-	return TRUE;
 }
 
 typedef gboolean (*CtrStep)(CtrManager *m, Container *c, GError **error);
 
 /* Everything of a container but its record, whatever state it is in. */
 static const CtrStep undo_steps[] = {
-	ctr_runtime_delete, ctr_userns_unmount, undo_volumes,
-	undo_rootfs,	    undo_run_files,
+	ctr_userns_unmount,
+	undo_volumes,
+	undo_rootfs,
 };
 
 gboolean ctr_undo_create(CtrManager *m, Container *c, GError **error)
 {
 	GError *first = NULL;
+	gboolean deleted = ctr_runtime_delete(m, c, &first);
 	for (gsize i = 0; i < G_N_ELEMENTS(undo_steps); i++) {
 		GError *e = NULL;
 		if (!undo_steps[i](m, c, &e))
 			berth_keep_first_error(&first, e);
 	}
+	if (deleted)
+		undo_run_files(m, c);
 	return berth_raise_first_error(error, first);
 }
 
@@ -685,12 +716,11 @@ void ctr_undo_start(CtrManager *m, Container *c)
 	if (!g_file_test(c->socket_dir, G_FILE_TEST_EXISTS))
 		return;
 	g_autoptr(GError) error = NULL;
-	if (!ctr_runtime_delete(m, c, &error))
+	if (ctr_runtime_delete(m, c, &error))
+		undo_run_files(m, c);
+	else
 		log_warn("container %s: undo its start: %s", c->id,
 			 error->message);
-	g_autofree char *exit_file = ctr_exit_path(m, c->id);
-	unlink(exit_file);
-	berth_rm_rf(c->socket_dir, NULL);
 	g_mutex_lock(&c->lock);
 	c->pid = 0;
 	g_mutex_unlock(&c->lock);

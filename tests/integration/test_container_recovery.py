@@ -293,11 +293,13 @@ def test_kill9_during_stop_while_it_exits(slow, image_ref):  # noqa: F811
 
 
 def test_kill9_during_remove(slow, image_ref):  # noqa: F811
+    """The monitor's `runtime delete` is slow: RemoveContainer waits for
+    it and berthd is killed meanwhile."""
     b, pod_id, pcfg, d = slow
     cid = create(b, pod_id, pcfg, ctr_config(image_ref, cmd=("sleep", "600")))
     b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
-    b.runtime.StopContainer(api_pb2.StopContainerRequest(container_id=cid, timeout=0))
     (d / "slow-delete").write_text("2")
+    b.runtime.StopContainer(api_pb2.StopContainerRequest(container_id=cid, timeout=0))
     in_background(lambda: b.runtime.RemoveContainer(
         api_pb2.RemoveContainerRequest(container_id=cid)))
     time.sleep(0.5)
@@ -310,6 +312,37 @@ def test_kill9_during_remove(slow, image_ref):  # noqa: F811
     with pytest.raises(grpc.RpcError) as e:
         cstatus(b, cid)
     assert e.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_remove_runs_no_runtime(slow, image_ref):  # noqa: F811
+    """RemoveContainer runs no runtime process: a container never started
+    has no runtime state, and the monitor of a started one deletes it once
+    the container exited (before it exits itself). A remove that comes
+    while that delete runs waits for it rather than run a second one."""
+    b, pod_id, pcfg, d = slow
+    cid = create(b, pod_id, pcfg, ctr_config(image_ref, cmd=("sleep", "600")))
+    b.runtime.RemoveContainer(api_pb2.RemoveContainerRequest(container_id=cid))
+    assert_gone(b, cid)
+    assert verbs(d, cid) == []
+    cid = create(b, pod_id, pcfg, ctr_config(image_ref, name="started", cmd=("sleep", "600")))
+    b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+    b.runtime.StopContainer(api_pb2.StopContainerRequest(container_id=cid, timeout=0))
+    wait_for(lambda: not monitors_of(cid), timeout=10, what="the monitor gone")
+    assert verbs(d, cid) == ["run", "delete"]
+    assert cid not in runtime_ids(b)
+    b.runtime.RemoveContainer(api_pb2.RemoveContainerRequest(container_id=cid))
+    assert_gone(b, cid)
+    assert verbs(d, cid) == ["run", "delete"]
+    # The monitor's delete takes 1.5 s; the remove comes at once.
+    cid = create(b, pod_id, pcfg, ctr_config(image_ref, name="slowdel", cmd=("sleep", "600")))
+    b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+    (d / "slow-delete").write_text("1.5")
+    b.runtime.StopContainer(api_pb2.StopContainerRequest(container_id=cid, timeout=0))
+    t0 = time.monotonic()
+    b.runtime.RemoveContainer(api_pb2.RemoveContainerRequest(container_id=cid))
+    assert time.monotonic() - t0 >= 1.0
+    assert_gone(b, cid)
+    assert verbs(d, cid) == ["run", "delete"] and cid not in runtime_ids(b)
 
 
 def verbs(d, cid=None):

@@ -208,8 +208,9 @@ def test_pods_containers_pulls_oom_and_lost_monitors(mb, image_ref, tmp_path):
     check_histograms(fams)
 
     # berthd's own runtime runs: the kill of the unmonitored container,
-    # and the delete of a removed one.
-    b.runtime.RemoveContainer(api_pb2.RemoveContainerRequest(container_id=oom_id))
+    # and its delete at removal (a monitor deletes its own container, so
+    # only one whose monitor died has berthd run the delete).
+    b.runtime.RemoveContainer(api_pb2.RemoveContainerRequest(container_id=lost))
     fams = families(scrape(b.metrics_port))
     ops = {(s.labels["runtime"], s.labels["operation"])
            for s in fams["berth_oci_runtime_duration_seconds"].samples}

@@ -43,6 +43,7 @@ static void test_minimal(void **state)
 	assert_false(c.stdin_open);
 	assert_null(c.cgroup);
 	assert_false(c.start);
+	assert_false(c.delete_on_exit);
 	assert_int_equal(c.log_max_line, CONMON_DEFAULT_LOG_MAX_LINE);
 	assert_int_equal(c.timeout_s, CONMON_DEFAULT_TIMEOUT_S);
 	assert_int_equal(c.n_runtime_args, 0);
@@ -64,11 +65,13 @@ static void test_everything(void **state)
 			"--systemd-cgroup",
 			"--runtime-arg=--debug",
 			"--start",
+			"--delete",
 			NULL};
 	ConmonConfig c;
 	char why[256];
 	assert_int_equal(parse(argv, &c, why), 0);
 	assert_true(c.start);
+	assert_true(c.delete_on_exit);
 	assert_true(c.terminal);
 	assert_true(c.stdin_open);
 	assert_int_equal(c.log_max_line, 100);

@@ -83,6 +83,8 @@ static void test_exec_refused(void **state)
 	refused(relative, "not an absolute path");
 	char *start[] = {EXEC_BASE, "--start", "--", "true", NULL};
 	refused(start, "--start is not for");
+	char *del[] = {EXEC_BASE, "--delete", "--", "true", NULL};
+	refused(del, "--delete is not for");
 	char *no_fd[] = {"berth-conmon",
 			 "--exec",
 			 "--id",
