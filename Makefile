@@ -8,7 +8,7 @@
 #   make install  PREFIX (/usr/local), DESTDIR, UNITDIR
 #   make asan     the same tests with AddressSanitizer + UBSan
 #   make fuzz      every libFuzzer target in tests/fuzz/ for FUZZ_TIME s each
-#   make fuzz-smoke  the same for 30 s each from the seed corpus
+#   make fuzz-smoke  the same for 30 s each from the seed corpus, nproc at once
 #   make fmt / make lint
 #
 # Sources are picked up by directory: a new .c in a module dir is part of
@@ -295,7 +295,7 @@ fuzz: deps
 
 fuzz-smoke: deps
 	@$(MAKE) --no-print-directory fuzz-bins
-	bash tests/fuzz/run.sh --time 30 $(FUZZ_BINS)
+	bash tests/fuzz/run.sh --time 30 --jobs $$(nproc) $(FUZZ_BINS)
 
 C_FILES = $(shell find cmd cri server sandbox image network conmon config util client tests/unit \
 	tests/tools tests/fuzz -name '*.[ch]' 2>/dev/null)
