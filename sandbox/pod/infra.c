@@ -1,4 +1,4 @@
-/* Infra process lifecycle through the OCI runtime's create/start/delete. */
+/* Infra process lifecycle through the OCI runtime's run/delete. */
 #include "sandbox/pod/infra.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -7,7 +7,10 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <poll.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -98,28 +101,70 @@ gboolean infra_start(const OciRuntime *rt, const InfraSpec *s, int *pid,
 	g_autofree char *spec = infra_spec_json(s);
 	if (!berth_replace_file(config, spec, strlen(spec), 0600, error))
 		return FALSE;
-	const char *create[] = {"create", "--bundle", s->bundle, "--pid-file",
-				pidfile,  s->id,      NULL};
-	if (!oci_runtime_run_in(rt, s->systemd, log, create, out, error)) {
-		g_prefix_error(error, "start the infra process: ");
-		infra_stop(rt, s->id, s->systemd, NULL);
-		return FALSE;
-	}
-	const char *start[] = {"start", s->id, NULL};
+	/* One runtime process, not `create` and then `start`. */
+	const char *run[] = {"run",	   "--detach", "--bundle", s->bundle,
+			     "--pid-file", pidfile,    s->id,	   NULL};
 	g_autofree char *text = NULL;
-	if (!oci_runtime_run_in(rt, s->systemd, log, start, out, error) ||
+	if (!oci_runtime_run_in(rt, s->systemd, log, run, out, error) ||
 	    !berth_read_file(pidfile, &text, NULL, error)) {
 		g_prefix_error(error, "start the infra process: ");
-		infra_stop(rt, s->id, s->systemd, NULL);
+		infra_stop(rt, s->id, s->systemd, 0, NULL, NULL);
 		return FALSE;
 	}
 	*pid = atoi(text);
 	return TRUE;
 }
 
-gboolean infra_stop(const OciRuntime *rt, const char *id, gboolean systemd,
-		    GError **error)
+/* Whether pid is still the pod's infra process and not another that got
+ * its number: PID 1 of a PID namespace of its own (NSpid ends in 1),
+ * running /pause, in the pod's network namespace when it has one. */
+static gboolean is_infra(int pid, const char *netns)
 {
+	if (pid <= 1)
+		return FALSE;
+	g_autofree char *status_path = g_strdup_printf("/proc/%d/status", pid);
+	g_autofree char *cmdline_path =
+		g_strdup_printf("/proc/%d/cmdline", pid);
+	g_autofree char *status = NULL, *cmdline = NULL;
+	gsize len = 0;
+	if (!g_file_get_contents(status_path, &status, NULL, NULL) ||
+	    !g_file_get_contents(cmdline_path, &cmdline, &len, NULL) ||
+	    len < sizeof "/pause" || memcmp(cmdline, "/pause", sizeof "/pause"))
+		return FALSE;
+	const char *ns = strstr(status, "\nNSpid:");
+	const char *end = ns ? strchr(ns + 1, '\n') : NULL;
+	if (end == NULL || end - ns < 3 || end[-1] != '1' ||
+	    (end[-2] != '\t' && end[-2] != ' '))
+		return FALSE;
+	if (netns == NULL)
+		return TRUE;
+	g_autofree char *own = g_strdup_printf("/proc/%d/ns/net", pid);
+	struct stat a, b;
+	return stat(own, &a) == 0 && stat(netns, &b) == 0 &&
+	       a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
+/* SIGKILL through a pidfd and wait for the exit (its pidfd turns
+ * readable), so that `runtime delete` finds a stopped container: runc's
+ * `delete --force` of a running one sleeps 100 ms before it looks again. */
+static void kill_infra(const OciRuntime *rt, int pid, const char *netns)
+{
+	autofd pidfd = pidfd_open(pid, 0);
+	if (pidfd < 0 || !is_infra(pid, netns))
+		return;
+	if (pidfd_send_signal(pidfd, SIGKILL, NULL, 0) < 0)
+		return;
+	struct pollfd p = {pidfd, POLLIN, 0};
+	int wait_ms = (int)MIN(rt->timeout_ms, (guint)G_MAXINT);
+	while (poll(&p, 1, wait_ms) < 0 && errno == EINTR)
+		;
+}
+
+gboolean infra_stop(const OciRuntime *rt, const char *id, gboolean systemd,
+		    int pid, const char *netns, GError **error)
+{
+	if (pid > 0)
+		kill_infra(rt, pid, netns);
 	const char *del[] = {"delete", "--force", id, NULL};
 	g_autoptr(GError) local = NULL;
 	if (oci_runtime_run_in(rt, systemd, NULL, del, NULL, &local))

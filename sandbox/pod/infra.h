@@ -28,14 +28,16 @@ typedef struct {
 gboolean infra_rootfs_prepare(const char *dir, const char *pause_path,
 			      GError **error);
 
-/* create + start; *pid is the pause process's host pid. On failure
+/* `run --detach`; *pid is the pause process's host pid. On failure
  * nothing is left with the runtime. */
 gboolean infra_start(const OciRuntime *rt, const InfraSpec *spec, int *pid,
 		     GError **error);
 
-/* Kill and delete; success when the runtime no longer knows the id. */
+/* Kill and delete; success when the runtime no longer knows the id.
+ * pid (0: unknown) is the infra's host pid, killed first when it is still
+ * the infra (in the network namespace pinned at netns, if not NULL). */
 gboolean infra_stop(const OciRuntime *rt, const char *id, gboolean systemd,
-		    GError **error);
+		    int pid, const char *netns, GError **error);
 
 /* TRUE when the runtime reports the container running (one runtime call:
  * used at recovery only, never on a read path). */

@@ -518,8 +518,9 @@ static gboolean undo_infra(PodManager *m, Pod *p, GError **error)
 	if (p->infra_id == NULL)
 		return TRUE;
 	const OciRuntime *rt = oci_runtimes_get(m->runtimes, p->runtime);
-	if (rt != NULL && !infra_stop(rt, p->infra_id,
-				      cgroup_path_is_systemd(p->cgroup), error))
+	if (rt != NULL &&
+	    !infra_stop(rt, p->infra_id, cgroup_path_is_systemd(p->cgroup),
+			p->infra_pid, p->netns, error))
 		return FALSE;
 	g_autofree char *bundle = g_build_filename(m->infra_root, p->id, NULL);
 	berth_rm_rf(bundle, NULL);

@@ -225,9 +225,9 @@ def monitor_rss_kib(pid):
 
 
 def test_slow_client_back_pressure_and_rss(target):
-    # 8 MiB read at 32 KiB per 20 ms: the process must wait for us, and
+    # 4 MiB read at 32 KiB per 20 ms: the process must wait for us, and
     # the monitor must hold no more than one frame meanwhile.
-    size = 8 * 1024 * 1024
+    size = 4 * 1024 * 1024
     p = subprocess.Popen(target.args("--slow-ms", "20",
                                      cmd=["sh", "-c", f"head -c {size} /dev/zero"]),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -181,13 +181,13 @@ def test_hung_runtime_delete_and_kill_time_out(hung, image_ref):  # noqa: F811
     assert ctr_dirs(b, cid) == [] and not os.path.exists(runtime_state(b, cid))
 
 
-def test_hung_runtime_create_of_infra_rolls_back_the_pod(hung):
+def test_hung_runtime_run_of_infra_rolls_back_the_pod(hung):
     """A pod sharing one PID namespace gets an infra process from berthd's
-    own `runtime create`: when that hangs, RunPodSandbox fails at the
+    own `runtime run`: when that hangs, RunPodSandbox fails at the
     deadline and the pod is undone."""
     b, pod_id, pcfg, hang, wrapper = hung
     leases = b.leases()
-    hang("create")
+    hang("run")
     answering = Answering(b)
     answering.start()
     t0 = time.monotonic()
@@ -197,7 +197,7 @@ def test_hung_runtime_create_of_infra_rolls_back_the_pod(hung):
             timeout=60)
     answering.check()
     assert e.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-    assert (f"start the infra process: runtime slow create: {wrapper} timed out after "
+    assert (f"start the infra process: runtime slow run: {wrapper} timed out after "
             f"{TIMEOUT_S} s") in e.value.details()
     assert time.monotonic() - t0 < TIMEOUT_S + 10
     no_sleepers()

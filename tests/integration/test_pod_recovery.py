@@ -111,8 +111,9 @@ def test_failing_cni_plugin_undoes_everything(make_berthd, plugdir):
 
 def test_failing_infra_undoes_network(make_berthd, tmp_path):
     wrapper = tmp_path / "failcreate"
-    wrapper.write_text('#!/bin/sh\nfor a in "$@"; do [ "$a" = create ] && '
-                       '{ echo "no containers today" >&2; exit 1; }; done\n'
+    # Fails the infra's `run` (not the start-up probe's).
+    wrapper.write_text('#!/bin/sh\ncase "$*" in *" run "*berth-infra-*) '
+                       'echo "no containers today" >&2; exit 1;; esac\n'
                        'exec runc "$@"\n')
     wrapper.chmod(0o755)
     b = make_berthd(conf_text=f'[berth.runtime.runtimes.failcreate]\nruntime_path = "{wrapper}"\n')
@@ -178,6 +179,42 @@ def test_kill9_keeps_running_pods(make_berthd):
         b.runtime.StopPodSandbox(api_pb2.StopPodSandboxRequest(pod_sandbox_id=i))
         b.runtime.RemovePodSandbox(api_pb2.RemovePodSandboxRequest(pod_sandbox_id=i))
     nothing_left(b)
+
+
+def test_stop_kills_only_the_infra_it_recorded(make_berthd):
+    """StopPodSandbox kills the infra process itself (a pidfd) before the
+    runtime's delete, but only a process that still is the pod's infra:
+    a record naming another process (as after pid reuse) kills nothing,
+    and the runtime's delete still stops the real infra."""
+    b = make_berthd().start()
+    a = run_pod(b, pod_config(name="a", pid=api_pb2.POD))
+    infra = json.loads(status(b, a, verbose=True).info["info"])["pid"]
+    b.proc.send_signal(signal.SIGKILL)
+    b.proc.wait(10)
+    b.log.close()
+    # /pause in a PID namespace of its own, but not in the pod's netns.
+    other = subprocess.Popen(["unshare", "--pid", "--fork", "--kill-child",
+                              "bash", "-c", "exec -a /pause sleep 600"])
+    try:
+        inner = wait_for(lambda: [int(p) for p in subprocess.run(
+            ["pgrep", "-P", str(other.pid)], capture_output=True,
+            text=True).stdout.split()], timeout=10, what="the lookalike")[0]
+        record = os.path.join(b.root, "pods", a, "pod.json")
+        with open(record) as f:
+            rec = json.load(f)
+        rec["infra_pid"] = inner
+        with open(record, "w") as f:
+            json.dump(rec, f)
+        b.start()
+        b.runtime.StopPodSandbox(api_pb2.StopPodSandboxRequest(pod_sandbox_id=a))
+        assert os.path.exists(f"/proc/{inner}") and other.poll() is None
+        wait_for(lambda: not os.path.exists(f"/proc/{infra}"), timeout=10,
+                 what="the real infra gone")
+        b.runtime.RemovePodSandbox(api_pb2.RemovePodSandboxRequest(pod_sandbox_id=a))
+        nothing_left(b)
+    finally:
+        other.kill()
+        other.wait()
 
 
 def test_reboot_brings_pods_back_notready(make_berthd):
