@@ -46,6 +46,16 @@ def _reserve_bridge_number():
 CONTRIB_CNI = os.path.join(REPO, "contrib", "cni")
 
 
+def edit_record(path, **fields):
+    """Set fields of a JSON record berthd wrote (as a crash or a reboot
+    might have left it)."""
+    with open(path) as f:
+        rec = json.load(f)
+    rec.update(fields)
+    with open(path, "w") as f:
+        json.dump(rec, f)
+
+
 def wait_for(pred, timeout=10.0, step=0.02, what="condition"):
     end = time.monotonic() + timeout
     while time.monotonic() < end:

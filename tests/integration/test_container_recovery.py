@@ -4,7 +4,6 @@ runtime handler that wraps runc and sleeps before the subcommand a test
 names; after the restart every container is in a state that the runtime
 agrees with, a repeated call finishes the job, and nothing is left behind
 once the container is removed. Also: a start that fails."""
-import json
 import os
 import signal
 import subprocess
@@ -14,7 +13,7 @@ import time
 import grpc
 import pytest
 
-from conftest import api_pb2, wait_for
+from conftest import api_pb2, edit_record, wait_for
 from test_container_lifecycle import create, cstatus, ctr_config, image_ref  # noqa: F401
 from test_pod_lifecycle import pod_config, run_pod
 
@@ -116,12 +115,7 @@ def gone(b, cid):
 
 
 def set_record_state(b, cid, state):
-    path = os.path.join(b.root, "containers", cid, "container.json")
-    with open(path) as f:
-        rec = json.load(f)
-    rec["state"] = state
-    with open(path, "w") as f:
-        json.dump(rec, f)
+    edit_record(os.path.join(b.root, "containers", cid, "container.json"), state=state)
 
 
 def assert_gone(b, cid):

@@ -13,7 +13,7 @@ import time
 import grpc
 import pytest
 
-from conftest import api_pb2, pod_cgroups, wait_for
+from conftest import api_pb2, edit_record, pod_cgroups, wait_for
 from test_pod_lifecycle import pod_config, run_pod, status, list_ids
 
 # A CNI plugin in Python: ADD sleeps BERTH_TEST_SLEEP seconds (from a file
@@ -199,12 +199,7 @@ def test_stop_kills_only_the_infra_it_recorded(make_berthd):
         inner = wait_for(lambda: [int(p) for p in subprocess.run(
             ["pgrep", "-P", str(other.pid)], capture_output=True,
             text=True).stdout.split()], timeout=10, what="the lookalike")[0]
-        record = os.path.join(b.root, "pods", a, "pod.json")
-        with open(record) as f:
-            rec = json.load(f)
-        rec["infra_pid"] = inner
-        with open(record, "w") as f:
-            json.dump(rec, f)
+        edit_record(os.path.join(b.root, "pods", a, "pod.json"), infra_pid=inner)
         b.start()
         b.runtime.StopPodSandbox(api_pb2.StopPodSandboxRequest(pod_sandbox_id=a))
         assert os.path.exists(f"/proc/{inner}") and other.poll() is None
