@@ -138,7 +138,7 @@ gboolean bench_http_get(const char *address, const char *path, double *ms,
 }
 
 /* Our fields over the template's: names, the run label, log dir. */
-static json_t *pod_json(Bench *b, const char *name, guint32 userns_host)
+static json_t *pod_json(Bench *b, const char *name, const BenchPod *pod)
 {
 	json_t *j = b->pod_tmpl ? json_deep_copy(b->pod_tmpl) : json_object();
 	g_autofree char *uid = g_strdup_printf("%s-uid", name);
@@ -159,7 +159,15 @@ static json_t *pod_json(Bench *b, const char *name, guint32 userns_host)
 				    json_string(b->o.cgroup_parent));
 	json_object_update_recursive(j, over);
 	json_decref(over);
-	set_userns(j, userns_host);
+	if (pod->shared_pid) {
+		json_t *shared =
+			json_pack("{s:{s:{s:{s:i}}}}", "linux",
+				  "security_context", "namespace_options",
+				  "pid", RUNTIME__V1__NAMESPACE_MODE__POD);
+		json_object_update_recursive(j, shared);
+		json_decref(shared);
+	}
+	set_userns(j, pod->userns_host);
 	return j;
 }
 
@@ -203,7 +211,7 @@ gboolean bench_pod_run(Bench *b, CtlStub *stub, BenchPod *pod, double *ms,
 	g_autofree char *logdir = g_build_filename(b->log_root, name, NULL);
 	if (g_mkdir_with_parents(logdir, 0755) != 0)
 		return berth_throw_errno(error, errno, "mkdir %s", logdir);
-	g_autoptr(json_t) j = pod_json(b, name, pod->userns_host);
+	g_autoptr(json_t) j = pod_json(b, name, pod);
 	pod->cfg = (Runtime__V1__PodSandboxConfig *)ctl_pbjson_parse(
 		&runtime__v1__pod_sandbox_config__descriptor, j, error);
 	if (pod->cfg == NULL)

@@ -1,6 +1,6 @@
 /* The latency scenarios of berthctl bench: version, pod, container,
- * start-to-running, userns, churn, density, metrics, pull, exec. Each one
- * cleans up what it made, whether it succeeds or not. */
+ * start-to-running, userns, churn, density, metrics, pull, exec, storm. Each
+ * one cleans up what it made, whether it succeeds or not. */
 #include "client/bench.h"
 #include "util/error.h"
 
@@ -121,17 +121,31 @@ static gboolean phase(Bench *b, PodJobs *d, const char *scenario,
 	return ok;
 }
 
-gboolean bench_pod(Bench *b, GError **error)
+/* run, stop and remove of n pods; with shared_pid their containers would
+ * share one PID namespace (the pods with an infra process), and the
+ * variants are named run-shared-pid, ... */
+static gboolean pod_round(Bench *b, guint n, gboolean shared_pid,
+			  GError **error)
 {
-	guint n = count_or(b, 20);
 	PodJobs d = {.pods = g_new0(BenchPod, n)};
-	gboolean ok =
-		phase(b, &d, "pod", "run", 1, n, job_pod_run, error) &&
-		phase(b, &d, "pod", "stop", 1, n, job_pod_stop, error) &&
-		phase(b, &d, "pod", "remove", 1, n, job_pod_remove, error);
+	for (guint i = 0; i < n; i++)
+		d.pods[i].shared_pid = shared_pid;
+	const char *sfx = shared_pid ? "-shared-pid" : "";
+	g_autofree char *run = g_strconcat("run", sfx, NULL);
+	g_autofree char *stop = g_strconcat("stop", sfx, NULL);
+	g_autofree char *rm = g_strconcat("remove", sfx, NULL);
+	gboolean ok = phase(b, &d, "pod", run, 1, n, job_pod_run, error) &&
+		      phase(b, &d, "pod", stop, 1, n, job_pod_stop, error) &&
+		      phase(b, &d, "pod", rm, 1, n, job_pod_remove, error);
 	bench_pods_cleanup(b, d.pods, n);
 	g_free(d.pods);
 	return ok;
+}
+
+gboolean bench_pod(Bench *b, GError **error)
+{
+	guint n = count_or(b, 20);
+	return pod_round(b, n, FALSE, error) && pod_round(b, n, TRUE, error);
 }
 
 /* --- container ----------------------------------------------------------- */
@@ -584,6 +598,69 @@ gboolean bench_exec(Bench *b, GError **error)
 	return ok;
 }
 
+/* --- storm -----------------------------------------------------------------
+ * What a node sees after a reboot or a drain: n pods with one running
+ * container each, started at once by 16 clients (--clients). Figures: the
+ * time until all of them run (one sample: the wall time), each pod's own
+ * start-to-running, and the latency of Version calls one more client makes
+ * all the while, one every 10 ms, as kubelet's health checks would. */
+
+typedef struct {
+	Bench *b;
+	CtlSamples s;
+	gint stop;
+	GError *error;
+} Prober;
+
+static gpointer probe_version(gpointer data)
+{
+	Prober *p = data;
+	g_autoptr(CtlStub) stub = ctl_stub_new(p->b->ctx->ch);
+	while (!g_atomic_int_get(&p->stop) && !bench_interrupted) {
+		if (!job_version(p->b, stub, 0, &p->s, &p->error))
+			break;
+		g_usleep(10 * 1000);
+	}
+	return NULL;
+}
+
+gboolean bench_storm(Bench *b, GError **error)
+{
+	guint n = count_or(b, 100);
+	guint clients = b->o.clients ? b->o.clients : 16;
+	PodJobs d = {.pods = g_new0(BenchPod, n)};
+	Prober p = {.b = b};
+	ctl_samples_init(&d.s);
+	ctl_samples_init(&p.s);
+	GThread *th = g_thread_new("storm-version", probe_version, &p);
+	double wall = 0;
+	gboolean ok = bench_parallel(b, clients, n, job_start_to_running, &d,
+				     &wall, error);
+	g_atomic_int_set(&p.stop, 1);
+	g_thread_join(th);
+	if (ok && p.error != NULL) {
+		g_propagate_prefixed_error(error, g_steal_pointer(&p.error),
+					   "Version during the storm: ");
+		ok = FALSE;
+	}
+	g_clear_error(&p.error);
+	if (ok) {
+		CtlSamples all;
+		ctl_samples_init(&all);
+		ctl_samples_add(&all, wall);
+		g_autofree char *v = g_strdup_printf("all-running-%u", clients);
+		bench_result(b, "storm", v, &all, wall);
+		ctl_samples_clear(&all);
+		bench_result(b, "storm", "each-pod", &d.s, wall);
+		bench_result(b, "storm", "version-during", &p.s, wall);
+	}
+	ctl_samples_clear(&d.s);
+	ctl_samples_clear(&p.s);
+	bench_pods_cleanup(b, d.pods, n);
+	g_free(d.pods);
+	return ok;
+}
+
 /* --- the table ------------------------------------------------------------ */
 
 static const struct {
@@ -601,6 +678,7 @@ static const struct {
 	{"pull", bench_pull},
 	{"exec", bench_exec},
 	{"memory", bench_memory},
+	{"storm", bench_storm},
 };
 
 BenchScenario bench_scenario_find(const char *name)

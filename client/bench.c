@@ -16,10 +16,10 @@
 static const char bench_usage[] =
 	"usage: berthctl bench [OPTIONS] SCENARIO...\n"
 	"scenarios: version pod container start-to-running churn density "
-	"pull exec memory (or all); userns, metrics (not in all)\n"
+	"pull exec memory (or all); userns, metrics, storm (not in all)\n"
 	"  -n N                   count per variant (default per scenario)\n"
 	"  --samples N            density: calls per variant (200)\n"
-	"  --clients K            churn: client threads (8)\n"
+	"  --clients K            churn: client threads (8); storm (16)\n"
 	"  --image REF            image for containers (pulled if missing)\n"
 	"  --pull-image REF       pull: the image (default --image)\n"
 	"  --pull-runs N          pull: pulls per variant (3)\n"

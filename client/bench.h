@@ -53,6 +53,9 @@ typedef struct {
 	 * 65536 ids from this host id (userns_options mode POD), and so do
 	 * its containers. */
 	guint32 userns_host;
+	/* The pod's containers share one PID namespace (pid mode POD, as
+	 * critest's benchmark pods and shareProcessNamespace). */
+	gboolean shared_pid;
 } BenchPod;
 
 /* Set by SIGINT: loops stop taking new work, then clean up. */
@@ -127,6 +130,7 @@ gboolean bench_density(Bench *b, GError **error);
 gboolean bench_pull(Bench *b, GError **error);
 gboolean bench_exec(Bench *b, GError **error);
 gboolean bench_memory(Bench *b, GError **error);
+gboolean bench_storm(Bench *b, GError **error);
 
 /* Churn cycles on `clients` threads in pods made up front (shared by the
  * churn and memory scenarios). */

@@ -204,7 +204,8 @@ def test_bench_every_scenario(b, image_ref, tmp_path):
     got = {(x["scenario"], x["variant"]) for x in rep["results"]}
     assert got == {("version", "sequential"), ("version", "concurrent-8"),
                    ("pod", "run"), ("pod", "stop"), ("pod", "remove"),
-                   ("container", "create"), ("container", "start"), ("container", "stop"),
+                   ("pod", "run-shared-pid"), ("pod", "stop-shared-pid"),
+                   ("pod", "remove-shared-pid"), ("container", "create"), ("container", "start"), ("container", "stop"),
                    ("container", "remove"), ("start-to-running", "sequential"),
                    ("start-to-running", "concurrent-8"), ("churn", "clients-2"),
                    ("density", "list-containers"), ("density", "list-pods"),
@@ -228,6 +229,20 @@ def test_bench_every_scenario(b, image_ref, tmp_path):
     # Everything cleaned up.
     assert list(b.runtime.ListPodSandbox(api_pb2.ListPodSandboxRequest()).items) == []
     assert list(b.runtime.ListContainers(api_pb2.ListContainersRequest()).containers) == []
+
+
+def test_bench_storm(b, image_ref, tmp_path):
+    """storm: n pods started at once by --clients clients, with Version
+    probed all the while; the first figure is the one wall time."""
+    out = tmp_path / "storm.json"
+    ctl(b, "bench", "-n", "4", "--clients", "2", "--image", image_ref, "--json", str(out),
+        "--cgroup-parent", b.cgroup_parent, "storm", timeout=300)
+    res = {x["variant"]: x for x in json.loads(out.read_text())["results"]}
+    assert set(res) == {"all-running-2", "each-pod", "version-during"}
+    assert res["all-running-2"]["count"] == 1 and res["each-pod"]["count"] == 4
+    assert res["version-during"]["count"] >= 1
+    assert res["each-pod"]["max_ms"] <= res["all-running-2"]["p50_ms"]
+    assert list(b.runtime.ListPodSandbox(api_pb2.ListPodSandboxRequest()).items) == []
 
 
 def test_bench_usage(b):
