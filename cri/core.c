@@ -21,6 +21,7 @@
 #include <grpc/support/time.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -476,9 +477,29 @@ static void arm_generic(CriServer *srv)
 		log_error("cannot request unregistered calls: error %d", err);
 }
 
+/* Cheap RPCs (Version, Status, List*, *Status) are answered on the
+ * poller thread: it runs ahead of what a start storm keeps busy (the
+ * runtimes, CNI plugins and monitors the handler threads spawn), as
+ * kubelet's health checks need. Nice is per thread on Linux: the handler
+ * threads (made by GLib's pool spawner, not by this thread) and every
+ * child keep the process's own. */
+#define POLLER_NICE_BOOST 5
+
+static void poller_priority(void)
+{
+	errno = 0;
+	int base = getpriority(PRIO_PROCESS, 0);
+	if (base == -1 && errno != 0)
+		return;
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(),
+			MAX(base - POLLER_NICE_BOOST, -20)) < 0)
+		log_debug("cri poller: setpriority: %s", g_strerror(errno));
+}
+
 static gpointer poller_main(gpointer data)
 {
 	CriServer *srv = data;
+	poller_priority();
 	for (;;) {
 		grpc_event ev = grpc_completion_queue_next(
 			srv->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
