@@ -100,6 +100,32 @@ def test_run_to_completion_with_cri_log(pod, image_ref):
     assert (b"stdout", b"P", b"partial") in got
 
 
+def nice_of(pid, tid=None):
+    path = f"/proc/{pid}/task/{tid}/stat" if tid else f"/proc/{pid}/stat"
+    with open(path) as f:
+        return int(f.read().rsplit(")", 1)[1].split()[16])
+
+
+def test_only_the_poller_is_reniced(pod, image_ref):
+    """The gRPC poller thread, which answers the cheap RPCs, runs 5 nice
+    levels ahead of berthd; every other thread, the monitor and the
+    container keep berthd's own."""
+    b, pod_id, pcfg = pod
+    cid = create(b, pod_id, pcfg, ctr_config(image_ref, cmd=("sleep", "600")))
+    b.runtime.StartContainer(api_pb2.StartContainerRequest(container_id=cid))
+    base = nice_of(b.proc.pid)
+    threads = {}
+    for tid in os.listdir(f"/proc/{b.proc.pid}/task"):
+        with open(f"/proc/{b.proc.pid}/task/{tid}/comm") as f:
+            threads.setdefault(f.read().strip(), set()).add(nice_of(b.proc.pid, tid))
+    assert threads.pop("cri-poller") == {max(base - 5, -20)}
+    assert all(n == {base} for n in threads.values()), threads
+    info = json.loads(cstatus(b, cid, verbose=True).info["info"])
+    assert nice_of(info["pid"]) == base
+    with open(os.path.join(b.runroot, "containers", cid, "conmon.pid")) as f:
+        assert nice_of(int(f.read())) == base
+
+
 def test_exit_zero_is_completed(pod, image_ref):
     b, pod_id, pcfg = pod
     cid = create(b, pod_id, pcfg, ctr_config(image_ref, cmd=("true",)))
