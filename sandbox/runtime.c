@@ -13,6 +13,7 @@
 #include "util/spawn.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -367,8 +368,79 @@ static void choose_default(OciRuntimes *out, const BerthConfig *c)
 	}
 }
 
+/* --- the probe cache -------------------------------------------------------
+ * Every start of berthd ran every probe: a container per runtime and per
+ * feature, 100-300 ms before CRI was served, on every restart (an upgrade,
+ * a crash, systemd's Restart=). What the probes found for the runtimes that
+ * work is kept in the runroot (a tmpfs that a reboot empties), keyed by
+ * the boot, berth's build and the identity of the runtime's binary, so a
+ * restart on the same boot with the same binaries probes nothing. A runtime
+ * that did not work is probed again at every start: the operator may have
+ * mended what stopped it. */
+
+static char *probe_key(const OciRuntime *rt, const char *workdir)
+{
+	g_autofree char *boot = NULL;
+	struct stat st;
+	if (!g_file_get_contents("/proc/sys/kernel/random/boot_id", &boot, NULL,
+				 NULL) ||
+	    stat(rt->path, &st) < 0)
+		return NULL;
+	return g_strdup_printf(
+		"%s %s|%s|%s|%s|%s|%ju:%ju:%jd:%jd.%09ld", BERTH_VERSION,
+		BERTH_COMMIT, g_strstrip(boot), workdir, rt->path, rt->root,
+		(uintmax_t)st.st_dev, (uintmax_t)st.st_ino,
+		(intmax_t)st.st_size, (intmax_t)st.st_mtim.tv_sec,
+		(long)st.st_mtim.tv_nsec);
+}
+
+/* The cached findings for rt, when its key matches. */
+static gboolean probe_cache_take(json_t *cache, OciRuntime *rt,
+				 const char *workdir)
+{
+	json_t *e = json_object_get(cache, rt->name);
+	g_autofree char *key = probe_key(rt, workdir);
+	const char *problem =
+		json_string_value(json_object_get(e, "userns_problem"));
+	if (key == NULL || !json_is_object(e) ||
+	    g_strcmp0(json_string_value(json_object_get(e, "key")), key) != 0)
+		return FALSE;
+	rt->works = TRUE;
+	rt->rro = json_is_true(json_object_get(e, "rro"));
+	rt->userns = json_is_true(json_object_get(e, "userns"));
+	rt->userns_problem =
+		rt->userns ? NULL : g_strdup(problem ? problem : "");
+	log_info("runtime %s (%s) works; recursive read-only mounts %s, user "
+		 "namespaces %s (probed earlier in this boot)",
+		 rt->name, rt->path, rt->rro ? "supported" : "not supported",
+		 rt->userns ? "work" : "do not work");
+	return TRUE;
+}
+
+static void probe_cache_save(const char *path, const OciRuntimes *out,
+			     const char *workdir)
+{
+	g_autoptr(json_t) cache = json_object();
+	for (guint i = 0; i < out->runtimes->len; i++) {
+		const OciRuntime *rt = g_ptr_array_index(out->runtimes, i);
+		g_autofree char *key = probe_key(rt, workdir);
+		if (!rt->works || key == NULL)
+			continue;
+		json_t *e = json_pack("{s:s, s:b, s:b}", "key", key, "rro",
+				      rt->rro, "userns", rt->userns);
+		if (rt->userns_problem != NULL)
+			json_object_set_new(e, "userns_problem",
+					    json_string(rt->userns_problem));
+		json_object_set_new(cache, rt->name, e);
+	}
+	g_autofree char *text = json_dumps(cache, JSON_COMPACT);
+	g_autoptr(GError) error = NULL;
+	if (!berth_replace_file(path, text, strlen(text), 0600, &error))
+		log_warn("runtime probe cache: %s", error->message);
+}
+
 OciRuntimes *oci_runtimes_probe(const BerthConfig *c, const char *pause_path,
-				const char *workdir)
+				const char *workdir, const char *cache_path)
 {
 	OciRuntimes *out = g_new0(OciRuntimes, 1);
 	out->runtimes = g_ptr_array_new_with_free_func(runtime_free);
@@ -378,6 +450,9 @@ OciRuntimes *oci_runtimes_probe(const BerthConfig *c, const char *pause_path,
 		log_warn("cannot create %s", workdir);
 	gboolean setattr = oci_kernel_has_mount_setattr();
 	log_info("kernel mount_setattr(2): %s", setattr ? "present" : "absent");
+	g_autoptr(json_t) cache =
+		cache_path ? json_load_file(cache_path, 0, NULL) : NULL;
+	gboolean probed = FALSE;
 	for (guint i = 0; i < c->runtimes->len; i++) {
 		const BerthRuntimeHandler *h =
 			g_ptr_array_index(c->runtimes, i);
@@ -386,6 +461,10 @@ OciRuntimes *oci_runtimes_probe(const BerthConfig *c, const char *pause_path,
 		rt->path = g_strdup(h->runtime_path);
 		rt->root = berth_config_runtime_root(c, h);
 		rt->timeout_ms = (guint)c->runtime_timeout * 1000;
+		g_ptr_array_add(out->runtimes, rt);
+		if (probe_cache_take(cache, rt, workdir))
+			continue;
+		probed = TRUE;
 		rt->works = oci_runtime_probe_one(
 			rt->path, rt->root, pause_path, workdir, &rt->problem);
 		if (rt->works)
@@ -396,8 +475,9 @@ OciRuntimes *oci_runtimes_probe(const BerthConfig *c, const char *pause_path,
 				 rt->name, rt->path, rt->problem);
 		probe_rro(rt, setattr);
 		probe_userns(rt, setattr, pause_path, workdir);
-		g_ptr_array_add(out->runtimes, rt);
 	}
+	if (cache_path != NULL && probed)
+		probe_cache_save(cache_path, out, workdir);
 	choose_default(out, c);
 	return out;
 }

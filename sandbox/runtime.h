@@ -33,9 +33,12 @@ typedef struct {
 
 /* Probe every configured handler by running a minimal container (a static
  * berth-pause in an otherwise empty rootfs) under workdir, then choose the
- * default: the configured one, or crun when it works, else runc. */
+ * default: the configured one, or crun when it works, else runc. With
+ * cache_path (in the runroot), what an earlier start of this boot found
+ * for a working runtime whose binary is unchanged is taken from there
+ * instead of probed again. */
 OciRuntimes *oci_runtimes_probe(const BerthConfig *c, const char *pause_path,
-				const char *workdir);
+				const char *workdir, const char *cache_path);
 void oci_runtimes_free(OciRuntimes *r);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(OciRuntimes, oci_runtimes_free)
 

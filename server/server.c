@@ -128,7 +128,10 @@ BerthServer *berth_server_new(BerthConfig *config, const char *pause_path,
 		berth_server_free(s);
 		return NULL;
 	}
-	s->runtimes = oci_runtimes_probe(config, pause_path, probe_dir);
+	g_autofree char *probe_cache =
+		g_build_filename(config->runroot, "probe-cache.json", NULL);
+	s->runtimes =
+		oci_runtimes_probe(config, pause_path, probe_dir, probe_cache);
 	log_info("%s", s->runtimes->default_why);
 	log_info("cgroup manager %s (%s)", s->config->cgroup_manager,
 		 s->config->cgroup_manager_auto

@@ -402,6 +402,41 @@ def runtime_works(b, name):
     return name in [h.name for h in st.runtime_handlers]
 
 
+def test_probe_results_kept_for_a_restart(make_berthd, tmp_path):
+    """The runtime probes run once per boot: a restart finds what they
+    found in the runroot and runs no probe container; a runtime whose
+    binary changed is probed again, and one that does not work is never
+    kept."""
+    wrapper = tmp_path / "wrapped-runc"
+    wrapper.write_text('#!/bin/sh\nexec runc "$@"\n')
+    wrapper.chmod(0o755)
+    broken = tmp_path / "broken"
+    broken.write_text("#!/bin/sh\nexit 1\n")
+    broken.chmod(0o755)
+    b = make_berthd(conf_text=f'[berth.runtime.runtimes.wrapped]\nruntime_path = "{wrapper}"\n'
+                    f'[berth.runtime.runtimes.broken]\nruntime_path = "{broken}"\n').start()
+
+    def probed_since(mark):
+        with open(b.log_path, "rb") as f:
+            text = f.read()[mark:].decode()
+        return {n for n in ("crun", "runc", "wrapped", "broken")
+                if f"runtime {n} (" in text and "probed earlier" not in
+                text.split(f"runtime {n} (", 1)[1].split("\n", 1)[0]}
+
+    assert probed_since(0) == {"crun", "runc", "wrapped", "broken"}
+    with open(os.path.join(b.runroot, "probe-cache.json")) as f:
+        assert set(json.load(f)) == {"crun", "runc", "wrapped"}
+    for touch_wrapper, want in ((False, {"broken"}), (True, {"wrapped", "broken"})):
+        b.stop(signal.SIGKILL)
+        if touch_wrapper:
+            wrapper.write_text('#!/bin/sh\n# changed\nexec runc "$@"\n')
+        mark = os.path.getsize(b.log_path)
+        b.start()
+        assert probed_since(mark) == want
+        assert {h.name for h in b.runtime.Status(api_pb2.StatusRequest()).runtime_handlers} \
+            >= {"runc", "wrapped"}
+
+
 @pytest.mark.parametrize("handler", ["crun", "runc"])
 def test_runtime_handlers(make_berthd, image_ref, tmp_path, handler):
     """Pods and containers run with either runtime, chosen per pod by
