@@ -209,7 +209,8 @@ def test_bench_every_scenario(b, image_ref, tmp_path):
                    ("container", "remove"), ("start-to-running", "sequential"),
                    ("start-to-running", "concurrent-8"), ("churn", "clients-2"),
                    ("density", "list-containers"), ("density", "list-pods"),
-                   ("density", "container-status"), ("pull", "cold"), ("pull", "warm"),
+                   ("density", "container-status"), ("density", "list-container-stats"),
+                   ("density", "list-pod-stats"), ("pull", "cold"), ("pull", "warm"),
                    ("exec", "sync"), ("memory", "idle"), ("memory", "running-2"),
                    ("memory", "after-churn")}
     for x in rep["results"]:
