@@ -15,6 +15,13 @@
 # and drives each with the same client, `berthctl bench` (bin/berthctl, or
 # $BERTHCTL). Scenarios run interleaved, one target after the other, the
 # order reversed every other round, each run once the CPUs have gone idle.
+# The dedup scenario is compare.sh's own (bench/lib/dedup.py): five images
+# that hold the same files in five different layers, as an image rebuilt
+# five times does, pulled one after the other into each server; the disk
+# each store takes for them (du, every hardlinked inode once) and the pull
+# times. berth's ostree store keeps one object per distinct file, whatever
+# layer brings it; containerd keeps each layer's blob and its unpacked
+# snapshot.
 # bench/lib/report.py prints the figures side by side with the
 # berth/containerd ratios and the targets, and writes them into
 # docs/performance.md between <!-- compare:begin --> and
@@ -28,9 +35,11 @@
 #   --rounds R        rounds of the light scenarios (default 3)
 #   --targets LIST    comma-separated subset of berth-runc,containerd-runc,berth-crun
 #   --scenarios LIST  comma-separated subset of memory,version,pod,container,
-#                     start-to-running,exec,churn,pull,flatness,density (a
-#                     partial run: the others' figures are missing, and
+#                     start-to-running,exec,churn,pull,dedup,flatness,density
+#                     (a partial run: the others' figures are missing, and
 #                     docs/performance.md is left alone)
+#   --dedup-mib N     MiB of files the five dedup images share (default 30;
+#                     4 with --quick)
 #   --results DIR     where the raw JSON and logs go
 #   --no-docs         do not touch docs/performance.md
 #   --keep            keep the bench dir (servers are still stopped)
@@ -44,16 +53,17 @@ COMMAND="bash bench/compare.sh $*"
 
 QUICK=0 DENSITY=1000 RUNNING=100 ROUNDS=3 DOCS=1 KEEP=0 DEPS=1
 TARGETS_ARG=berth-runc,containerd-runc,berth-crun
-ALL_SCENARIOS=memory,version,pod,container,start-to-running,exec,churn,pull,flatness,density
+ALL_SCENARIOS=memory,version,pod,container,start-to-running,exec,churn,pull,dedup,flatness,density
 SCENARIOS_ARG=$ALL_SCENARIOS
 RESULTS=/var/tmp/berth-bench/$(date +%Y%m%d-%H%M%S)
-DENSITY_SET=0 RUNNING_SET=0 ROUNDS_SET=0
+DEDUP_MIB=30 DENSITY_SET=0 RUNNING_SET=0 ROUNDS_SET=0 DEDUP_MIB_SET=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) QUICK=1 ;;
 	--density) DENSITY=$2 DENSITY_SET=1 && shift ;;
 	--running) RUNNING=$2 RUNNING_SET=1 && shift ;;
 	--rounds) ROUNDS=$2 ROUNDS_SET=1 && shift ;;
+	--dedup-mib) DEDUP_MIB=$2 DEDUP_MIB_SET=1 && shift ;;
 	--targets) TARGETS_ARG=$2 && shift ;;
 	--scenarios) SCENARIOS_ARG=$2 && shift ;;
 	--results) RESULTS=$2 && shift ;;
@@ -74,6 +84,7 @@ if [ "$QUICK" = 1 ]; then
 	[ "$DENSITY_SET" = 1 ] || DENSITY=20
 	[ "$RUNNING_SET" = 1 ] || RUNNING=10
 	[ "$ROUNDS_SET" = 1 ] || ROUNDS=2
+	[ "$DEDUP_MIB_SET" = 1 ] || DEDUP_MIB=4
 else
 	N_VERSION=1000 N_POD=50 N_CONTAINER=50 N_S2R=50 N_EXEC=200 N_CHURN=200 N_PULL=3 N_SAMPLES=1000
 	FLAT_A=100 FLAT_B=1000 LAYER_MIB=4
@@ -119,6 +130,7 @@ declare -A ENDPOINT=() PID=() HELPER_EXE=() HELPER_MATCH=()
 BENCH=""
 FIXTURES_PID=""
 CLIENT_PID=""
+DEDUP_IMAGES=()
 RUN_CONTAINERD_EXISTED=1
 [ -e /run/containerd ] || RUN_CONTAINERD_EXISTED=0
 
@@ -273,10 +285,12 @@ prepare_hugetlb() {
 }
 
 start_fixtures() {
-	local state=$BENCH/fixtures.json i
+	local state=$BENCH/fixtures.json i dedup_mib=0
+	# The dedup images only when the run has the scenario.
+	want dedup && dedup_mib=$DEDUP_MIB
 	log "building the fixture images and starting a local registry"
 	setsid "$PY" "$LIB/fixtures.py" --state "$state" --pause-bin "$REPO/bin/berth-pause" \
-		--layer-mib "$LAYER_MIB" >"$BENCH/fixtures.log" 2>&1 </dev/null &
+		--layer-mib "$LAYER_MIB" --dedup-mib "$dedup_mib" >"$BENCH/fixtures.log" 2>&1 </dev/null &
 	FIXTURES_PID=$!
 	for ((i = 0; i < 1200; i++)); do
 		[ -f "$state" ] && break
@@ -289,15 +303,21 @@ start_fixtures() {
 	PULL_IMAGE=$(jq_get "$state" images.pull)
 	PAUSE_IMAGE=$(jq_get "$state" images.pause)
 	log "registry $REGISTRY: $IMAGE, $PULL_IMAGE, $PAUSE_IMAGE"
+	if want dedup; then
+		mapfile -t DEDUP_IMAGES < <(jq_get "$state" dedup)
+		[ -n "${DEDUP_IMAGES[0]:-}" ] || die "fixtures: no dedup images"
+		log "dedup images: ${DEDUP_IMAGES[*]}"
+	fi
 }
 
-# jq_get FILE a.b: one string from a JSON file (no jq needed).
+# jq_get FILE a.b: one string from a JSON file (no jq needed); a list, one
+# item a line.
 jq_get() {
 	"$PY" -c 'import json, sys
 v = json.load(open(sys.argv[1]))
 for k in sys.argv[2].split("."):
     v = v[k]
-print(v)' "$1" "$2"
+print("\n".join(v) if isinstance(v, list) else v)' "$1" "$2"
 }
 
 # The contrib network's shape (bridge + host-local + portmap), on a bridge,
@@ -483,6 +503,32 @@ interleaved() {
 	done
 }
 
+# dedup_one TARGET: the dedup scenario on one server (bench/lib/dedup.py),
+# JSON to $RESULTS/dedup.TARGET.r1.json. The store is what holds images:
+# berth's root/storage (the ostree repo, image records, rootfs checkouts
+# hardlinked into the repo), containerd's whole root (content store,
+# overlayfs snapshots, metadata db; the rest of it holds no image data).
+dedup_one() {
+	local t=$1 rc=0
+	local json=$RESULTS/dedup.$t.r1.json out=$RESULTS/logs/dedup.$t.r1.out store=$BENCH/$t/root
+	case $t in berth-*) store=$BENCH/$t/root/storage ;; esac
+	log "$t: dedup r1, ${#DEDUP_IMAGES[@]} images sharing $DEDUP_MIB MiB"
+	"$PY" "$LIB/dedup.py" --endpoint "${ENDPOINT[$t]}" --store "$store" \
+		--shared-mib "$DEDUP_MIB" --settle 30 --json "$json" \
+		"${DEDUP_IMAGES[@]}" >"$out" 2>&1 </dev/null &
+	CLIENT_PID=$!
+	wait "$CLIENT_PID" || rc=$?
+	CLIENT_PID=""
+	if [ "$rc" != 0 ]; then
+		log "$t: dedup r1 FAILED (exit $rc): $(tail -3 "$out")"
+		FAILED+=("$t:dedup:r1")
+		rm -f "$json"
+		alive "${PID[$t]}" || die "$t died: see its log"
+	else
+		log "$t: $(grep -v '^{' "$out" | tail -1)"
+	fi
+}
+
 memsample() {
 	local t=$1 variant=$2
 	"$PY" "$LIB/memstat.py" --variant "$variant" --server-pid "${PID[$t]}" \
@@ -508,6 +554,11 @@ run_scenarios() {
 	want exec && interleaved exec -n "$N_EXEC"
 	want churn && interleaved churn -n "$N_CHURN"
 	want pull && interleaved pull --pull-runs "$N_PULL"
+	if want dedup; then
+		for t in "${TARGETS[@]}"; do
+			dedup_one "$t"
+		done
+	fi
 	# Flatness: memory after FLAT_A and after FLAT_B churn cycles of this
 	# phase (before density, whose peak would hide any growth).
 	if want flatness; then

@@ -2,7 +2,8 @@
 """The side-by-side report of a bench/compare.sh run.
 
 Reads the raw JSON files of a results dir (berthctl bench's schema:
-SCENARIO.TARGET.TAG.json, and memstat.TARGET.VARIANT.json), takes the
+SCENARIO.TARGET.TAG.json, memstat.TARGET.VARIANT.json, and
+dedup.TARGET.r1.json from bench/lib/dedup.py, a disk row), takes the
 median of each figure over the rounds, prints a table with every figure
 for each target, the berth/containerd ratios and the targets (met or
 missed, with the margin), writes summary.json beside the raw files and,
@@ -32,6 +33,10 @@ BERTHS = ("berth-runc", "berth-crun")
 LATENCY = ("p50_ms", "p90_ms", "p99_ms", "max_ms", "throughput_per_s", "count")
 MEMORY = ("server_rss_kib", "server_pss_kib", "helpers_rss_kib", "helpers_pss_kib",
           "helpers")
+DISK = ("images", "shared_mib", "bytes", "bytes_first", "bytes_after_remove",
+        "registry_bytes", "pull_ms_total", "remove_ms_total")
+KEYS = {"memory": MEMORY, "dedup": DISK}
+DEDUP_LIMIT = 0.4
 
 # Latency rows, in the order they are shown: (scenario, variant).
 ORDER = [
@@ -83,7 +88,7 @@ def median_row(samples, keys):
 
 def figures(rows):
     """{(target, scenario, variant): median row}."""
-    return {key: median_row(samples, MEMORY if key[1] == "memory" else LATENCY)
+    return {key: median_row(samples, KEYS.get(key[1], LATENCY))
             for key, samples in rows.items()}
 
 
@@ -103,6 +108,19 @@ def ratio(a, b):
 
 def mib(kib):
     return None if kib is None else kib / 1024
+
+
+def dedup_figure(figs, target, key, scale=1.0):
+    f = figs.get((target, "dedup", "disk"))
+    v = None if f is None else f.get(key)
+    return None if v is None else v / scale
+
+
+def dedup_size(figs, targets):
+    """(images, shared MiB) of the dedup run, for the labels."""
+    rows = [figs[(t, "dedup", "disk")] for t in targets if (t, "dedup", "disk") in figs]
+    return (max((r.get("images", 0) for r in rows), default=0),
+            max((r.get("shared_mib", 0) for r in rows), default=0))
 
 
 def memory_figure(figs, target, variant, key):
@@ -132,15 +150,15 @@ def table(figs, targets, args):
         head += [f"{t.split('-')[1]}: berth/containerd" for t in berths]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
 
-    def emit(label, values, digits=None):
+    def emit(label, values, digits=None, ratios=True):
         cells = [label] + [fmt(values.get(t), digits) for t in targets]
         if ctrd:
             for t in berths:
                 r = ratio(values.get(t), values.get(CONTAINERD))
-                cells.append("n/a" if r is None else f"{r:.2f}×")
+                cells.append("" if not ratios else "n/a" if r is None else f"{r:.2f}×")
         lines.append("| " + " | ".join(cells) + " |")
 
-    extra = sorted({(s, v) for _, s, v in figs if s != "memory"} - set(ORDER))
+    extra = sorted({(s, v) for _, s, v in figs if s not in KEYS} - set(ORDER))
     for scen, var in ORDER + extra:
         present = {t: figs.get((t, scen, var)) for t in targets}
         if not any(present.values()):
@@ -155,6 +173,20 @@ def table(figs, targets, args):
         if (scen, var) in THROUGHPUT:
             emit(f"{name}: per s", {t: f.get("throughput_per_s")
                                     for t, f in present.items() if f})
+
+    n, shared = dedup_size(figs, targets)
+    disk_rows = [
+        (f"dedup: disk used by {n:.0f} rebuilt images ({shared:.0f} MiB shared), MiB",
+         "bytes", 1 << 20, True),
+        ("dedup: of which the first image, MiB", "bytes_first", 1 << 20, True),
+        (f"dedup: pull of the {n:.0f}, one after the other, s", "pull_ms_total", 1000, True),
+        (f"dedup: disk left after removing the {n:.0f}, MiB", "bytes_after_remove",
+         1 << 20, False),
+    ]
+    for label, key, scale, ratios in disk_rows:
+        values = {t: dedup_figure(figs, t, key, scale) for t in targets}
+        if any(v is not None for v in values.values()):
+            emit(label, values, ratios=ratios)
 
     running = f"running-{args.running}"
     mem_rows = [
@@ -211,6 +243,8 @@ def targets_table(figs, targets, args):
         fa = memory_figure(figs, t, f"after-churn-{a}", "server_rss_kib")
         fb = memory_figure(figs, t, f"after-churn-{b}", "server_rss_kib")
         drift = None if not fa or fb is None else abs(fb - fa) / fa * 100
+        disk = ratio(dedup_figure(figs, t, "bytes"), dedup_figure(figs, CONTAINERD, "bytes"))
+        n, _ = dedup_size(figs, targets)
         checks = [
             ("start-to-running p50 ≤ 0.5× containerd", s2r, 0.5, True,
              lambda v: f"{v:.2f}×"),
@@ -223,6 +257,8 @@ def targets_table(figs, targets, args):
              lambda v: f"{v:.2f} ms"),
             (f"berthd RSS after {b} churn cycles within 10% of after {a}", drift, 10.0,
              True, lambda v: f"{v:.1f}%"),
+            (f"disk for {n or 5:.0f} rebuilt images sharing their files "
+             f"≤ {DEDUP_LIMIT}× containerd", disk, DEDUP_LIMIT, True, lambda v: f"{v:.2f}×"),
         ]
         for name, value, limit, at_most, show in checks:
             met, text = verdict(value, limit, at_most)
@@ -293,7 +329,14 @@ def section(args, servers, fig_lines, tgt_lines):
         "berth-conmon for berth and containerd-shim-runc-v2 for containerd. "
         f"\"after N churn cycles\" counts the create/start/stop/remove cycles of "
         f"the flatness phase ({flat_a}, then {flat_b - flat_a} more), run before "
-        "the density scenario.")
+        "the density scenario. Disk (dedup, once per server): five images that "
+        "hold the same files (seeded random bytes) plus one file of their own, "
+        "each packed into a layer of its own with its own mtimes, as rebuilds "
+        "of one image come out of a registry, pulled one after the other; the "
+        "figure is what `du` adds to the image store (berth: root/storage; "
+        "containerd: its root), counting each hardlinked file once. berth's "
+        "ostree repo keeps one object per distinct file whichever layer brings "
+        "it; containerd keeps every layer blob and its unpacked snapshot.")
     if "--quick" in args.command.split():
         intro += (" This was a --quick run: small counts, figures are indicative "
                   "only and the targets are checked at the sizes shown.")
