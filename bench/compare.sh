@@ -35,7 +35,7 @@
 #   --rounds R        rounds of the light scenarios (default 3)
 #   --targets LIST    comma-separated subset of berth-runc,containerd-runc,berth-crun
 #   --scenarios LIST  comma-separated subset of memory,version,pod,container,
-#                     start-to-running,exec,churn,pull,dedup,flatness,density
+#                     start-to-running,exec,churn,storm,pull,dedup,flatness,density
 #                     (a partial run: the others' figures are missing, and
 #                     docs/performance.md is left alone)
 #   --dedup-mib N     MiB of files the five dedup images share (default 30;
@@ -53,7 +53,7 @@ COMMAND="bash bench/compare.sh $*"
 
 QUICK=0 DENSITY=1000 RUNNING=100 ROUNDS=3 DOCS=1 KEEP=0 DEPS=1
 TARGETS_ARG=berth-runc,containerd-runc,berth-crun
-ALL_SCENARIOS=memory,version,pod,container,start-to-running,exec,churn,pull,dedup,flatness,density
+ALL_SCENARIOS=memory,version,pod,container,start-to-running,exec,churn,storm,pull,dedup,flatness,density
 SCENARIOS_ARG=$ALL_SCENARIOS
 RESULTS=/var/tmp/berth-bench/$(date +%Y%m%d-%H%M%S)
 DEDUP_MIB=30 DENSITY_SET=0 RUNNING_SET=0 ROUNDS_SET=0 DEDUP_MIB_SET=0
@@ -80,6 +80,7 @@ done
 # FLAT_A/FLAT_B the churn cycles after which berthd's memory is compared.
 if [ "$QUICK" = 1 ]; then
 	N_VERSION=200 N_POD=5 N_CONTAINER=5 N_S2R=5 N_EXEC=10 N_CHURN=24 N_PULL=2 N_SAMPLES=200
+	N_STORM=16
 	FLAT_A=10 FLAT_B=50 LAYER_MIB=1
 	[ "$DENSITY_SET" = 1 ] || DENSITY=20
 	[ "$RUNNING_SET" = 1 ] || RUNNING=10
@@ -87,6 +88,7 @@ if [ "$QUICK" = 1 ]; then
 	[ "$DEDUP_MIB_SET" = 1 ] || DEDUP_MIB=4
 else
 	N_VERSION=1000 N_POD=50 N_CONTAINER=50 N_S2R=50 N_EXEC=200 N_CHURN=200 N_PULL=3 N_SAMPLES=1000
+	N_STORM=100
 	FLAT_A=100 FLAT_B=1000 LAYER_MIB=4
 fi
 CLIENTS=8
@@ -553,6 +555,9 @@ run_scenarios() {
 	want start-to-running && interleaved start-to-running -n "$N_S2R"
 	want exec && interleaved exec -n "$N_EXEC"
 	want churn && interleaved churn -n "$N_CHURN"
+	# A start storm: N_STORM pods with a container each by 16 clients at
+	# once (bench_one's --clients 8 is overridden: the last one counts).
+	want storm && interleaved storm -n "$N_STORM" --clients 16
 	want pull && interleaved pull --pull-runs "$N_PULL"
 	if want dedup; then
 		for t in "${TARGETS[@]}"; do

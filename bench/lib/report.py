@@ -42,12 +42,15 @@ DEDUP_LIMIT = 0.4
 ORDER = [
     ("version", "sequential"), ("version", "concurrent-8"),
     ("pod", "run"), ("pod", "stop"), ("pod", "remove"),
+    ("pod", "run-shared-pid"), ("pod", "stop-shared-pid"), ("pod", "remove-shared-pid"),
     ("container", "create"), ("container", "start"), ("container", "stop"),
     ("container", "remove"),
     ("start-to-running", "sequential"), ("start-to-running", "concurrent-8"),
     ("churn", "clients-8"), ("exec", "sync"), ("pull", "cold"), ("pull", "warm"),
+    ("storm", "all-running-16"), ("storm", "each-pod"), ("storm", "version-during"),
     ("density", "list-containers"), ("density", "list-pods"),
-    ("density", "container-status"),
+    ("density", "container-status"), ("density", "list-container-stats"),
+    ("density", "list-pod-stats"),
 ]
 THROUGHPUT = {("version", "concurrent-8"), ("churn", "clients-8")}
 
@@ -244,6 +247,16 @@ def targets_table(figs, targets, args):
         fb = memory_figure(figs, t, f"after-churn-{b}", "server_rss_kib")
         drift = None if not fa or fb is None else abs(fb - fa) / fa * 100
         disk = ratio(dedup_figure(figs, t, "bytes"), dedup_figure(figs, CONTAINERD, "bytes"))
+        remove = ratio(latency(t, "container", "remove", "p50_ms"),
+                       latency(CONTAINERD, "container", "remove", "p50_ms"))
+        shared_run = ratio(latency(t, "pod", "run-shared-pid", "p50_ms"),
+                           latency(CONTAINERD, "pod", "run-shared-pid", "p50_ms"))
+        shared_stop = ratio(latency(t, "pod", "stop-shared-pid", "p50_ms"),
+                            latency(CONTAINERD, "pod", "stop-shared-pid", "p50_ms"))
+        storm = ratio(latency(t, "storm", "all-running-16", "p50_ms"),
+                      latency(CONTAINERD, "storm", "all-running-16", "p50_ms"))
+        storm_version = latency(t, "storm", "version-during", "p99_ms")
+        stats = latency(t, "density", "list-container-stats", "p99_ms")
         n, _ = dedup_size(figs, targets)
         checks = [
             ("start-to-running p50 ≤ 0.5× containerd", s2r, 0.5, True,
@@ -259,6 +272,17 @@ def targets_table(figs, targets, args):
              True, lambda v: f"{v:.1f}%"),
             (f"disk for {n or 5:.0f} rebuilt images sharing their files "
              f"≤ {DEDUP_LIMIT}× containerd", disk, DEDUP_LIMIT, True, lambda v: f"{v:.2f}×"),
+            ("RemoveContainer p50 ≤ containerd", remove, 1.0, True, lambda v: f"{v:.2f}×"),
+            ("RunPodSandbox p50, shared PID namespace ≤ 0.7× containerd", shared_run, 0.7,
+             True, lambda v: f"{v:.2f}×"),
+            ("StopPodSandbox p50, shared PID namespace ≤ containerd", shared_stop, 1.0, True,
+             lambda v: f"{v:.2f}×"),
+            ("storm (16 clients): time until all pods run ≤ 0.5× containerd", storm,
+             0.5, True, lambda v: f"{v:.2f}×"),
+            ("storm: Version p99 during it < 10 ms", storm_version, 10.0, True,
+             lambda v: f"{v:.2f} ms"),
+            (f"ListContainerStats p99 at {args.density} < 20 ms", stats, 20.0, True,
+             lambda v: f"{v:.2f} ms"),
         ]
         for name, value, limit, at_most, show in checks:
             met, text = verdict(value, limit, at_most)
