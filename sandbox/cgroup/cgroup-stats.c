@@ -2,16 +2,52 @@
  * holds each controller: v1 first, the unified tree for what v1 lacks. */
 #include "sandbox/cgroup/cgroup-private.h"
 #include "util/error.h"
+#include "util/fs.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-static gboolean read_u64(const char *dir, const char *file, guint64 *out)
+/* Every file of a cgroup is read relative to its directory's fd: one path
+ * component to look up instead of the whole path through cgroupfs, whose
+ * lookups were most of a ListContainerStats call. The text is stripped;
+ * NULL when unreadable. */
+#define READ_AT_CHUNK 4096
+
+static char *read_at(int dir, const char *file)
 {
-	g_autofree char *text = cgroup_read(dir, file, NULL);
+	autofd fd = openat(dir, file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	gsize cap = READ_AT_CHUNK, len = 0;
+	char *buf = g_malloc(cap);
+	for (;;) {
+		if (cap - len < 2) {
+			cap *= 2;
+			buf = g_realloc(buf, cap);
+		}
+		ssize_t n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			g_free(buf);
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		len += (gsize)n;
+	}
+	buf[len] = '\0';
+	return g_strstrip(buf);
+}
+
+static gboolean read_u64(int dir, const char *file, guint64 *out)
+{
+	g_autofree char *text = read_at(dir, file);
 	if (text == NULL || !g_ascii_isdigit(*text))
 		return FALSE;
 	*out = g_ascii_strtoull(text, NULL, 10);
@@ -52,9 +88,9 @@ static guint64 limit_or_zero(guint64 v)
 }
 
 /* A v2 limit file: "max" or a number; FALSE when unreadable. */
-static gboolean read_max(const char *dir, const char *file, guint64 *out)
+static gboolean read_max(int dir, const char *file, guint64 *out)
 {
-	g_autofree char *text = cgroup_read(dir, file, NULL);
+	g_autofree char *text = read_at(dir, file);
 	if (text == NULL)
 		return FALSE;
 	*out = g_str_has_prefix(text, "max") ? 0
@@ -62,10 +98,10 @@ static gboolean read_max(const char *dir, const char *file, guint64 *out)
 	return TRUE;
 }
 
-static void v1_cpu(const char *dir, CgroupStats *out)
+static void v1_cpu(int dir, CgroupStats *out)
 {
 	out->has_cpu = read_u64(dir, "cpuacct.usage", &out->cpu_usage_ns);
-	g_autofree char *stat = cgroup_read(dir, "cpuacct.stat", NULL);
+	g_autofree char *stat = read_at(dir, "cpuacct.stat");
 	long hz = sysconf(_SC_CLK_TCK);
 	guint64 user, system;
 	if (stat == NULL || hz <= 0 || !kv_find(stat, "user", &user) ||
@@ -92,11 +128,11 @@ static void cfs(const char *stat, const char *throttled_key, guint64 unit,
 }
 
 /* cpu.shares, cfs quota (-1: none) and period. */
-static void v1_cpu_spec(const char *dir, CgroupStats *out)
+static void v1_cpu_spec(int dir, CgroupStats *out)
 {
-	g_autofree char *stat = cgroup_read(dir, "cpu.stat", NULL);
+	g_autofree char *stat = read_at(dir, "cpu.stat");
 	cfs(stat, "throttled_time", 1, out);
-	g_autofree char *quota = cgroup_read(dir, "cpu.cfs_quota_us", NULL);
+	g_autofree char *quota = read_at(dir, "cpu.cfs_quota_us");
 	if (quota == NULL || !read_u64(dir, "cpu.shares", &out->cpu_shares) ||
 	    !read_u64(dir, "cpu.cfs_period_us", &out->cpu_period_us))
 		return;
@@ -105,9 +141,9 @@ static void v1_cpu_spec(const char *dir, CgroupStats *out)
 	out->has_cpu_spec = TRUE;
 }
 
-static void v2_cpu(const char *dir, CgroupStats *out)
+static void v2_cpu(int dir, CgroupStats *out)
 {
-	g_autofree char *stat = cgroup_read(dir, "cpu.stat", NULL);
+	g_autofree char *stat = read_at(dir, "cpu.stat");
 	guint64 usec = 0;
 	if (stat == NULL || !kv_find(stat, "usage_usec", &usec))
 		return;
@@ -125,10 +161,10 @@ static void v2_cpu(const char *dir, CgroupStats *out)
 
 /* cpu.weight back to shares (the inverse of cgroup_shares_to_weight),
  * and cpu.max "<quota|max> <period>". */
-static void v2_cpu_spec(const char *dir, CgroupStats *out)
+static void v2_cpu_spec(int dir, CgroupStats *out)
 {
 	guint64 weight;
-	g_autofree char *max = cgroup_read(dir, "cpu.max", NULL);
+	g_autofree char *max = read_at(dir, "cpu.max");
 	if (max == NULL || !read_u64(dir, "cpu.weight", &weight))
 		return;
 	out->cpu_shares = 2 + ((MAX(weight, 1) - 1) * 262142) / 9999;
@@ -148,7 +184,7 @@ static void set_working_set(CgroupStats *out, guint64 inactive_file)
 }
 
 /* Swap is memory+swap minus memory; present only with swap accounting. */
-static void v1_swap(const char *dir, CgroupStats *out)
+static void v1_swap(int dir, CgroupStats *out)
 {
 	guint64 memsw, memsw_limit;
 	if (!read_u64(dir, "memory.memsw.usage_in_bytes", &memsw) ||
@@ -163,9 +199,9 @@ static void v1_swap(const char *dir, CgroupStats *out)
 	out->has_swap = TRUE;
 }
 
-static void v1_memory(const char *dir, CgroupStats *out)
+static void v1_memory(int dir, CgroupStats *out)
 {
-	g_autofree char *stat = cgroup_read(dir, "memory.stat", NULL);
+	g_autofree char *stat = read_at(dir, "memory.stat");
 	if (stat == NULL ||
 	    !read_u64(dir, "memory.usage_in_bytes", &out->memory_usage))
 		return;
@@ -180,14 +216,14 @@ static void v1_memory(const char *dir, CgroupStats *out)
 	out->memory_limit = limit_or_zero(limit);
 	out->has_memory = TRUE;
 	v1_swap(dir, out);
-	g_autofree char *oom = cgroup_read(dir, "memory.oom_control", NULL);
+	g_autofree char *oom = read_at(dir, "memory.oom_control");
 	out->has_oom_kills =
 		oom != NULL && kv_find(oom, "oom_kill", &out->oom_kills);
 }
 
-static void v2_memory(const char *dir, CgroupStats *out)
+static void v2_memory(int dir, CgroupStats *out)
 {
-	g_autofree char *stat = cgroup_read(dir, "memory.stat", NULL);
+	g_autofree char *stat = read_at(dir, "memory.stat");
 	if (stat == NULL ||
 	    !read_u64(dir, "memory.current", &out->memory_usage))
 		return;
@@ -202,27 +238,27 @@ static void v2_memory(const char *dir, CgroupStats *out)
 	out->has_swap = read_u64(dir, "memory.swap.current", &out->swap_usage);
 	if (out->has_swap)
 		read_max(dir, "memory.swap.max", &out->swap_limit);
-	g_autofree char *events = cgroup_read(dir, "memory.events", NULL);
+	g_autofree char *events = read_at(dir, "memory.events");
 	out->has_oom_kills =
 		events != NULL && kv_find(events, "oom_kill", &out->oom_kills);
 }
 
-static void v2_pressure(const char *dir, const char *file, CgroupPsi *out)
+static void v2_pressure(int dir, const char *file, CgroupPsi *out)
 {
-	g_autofree char *text = cgroup_read(dir, file, NULL);
+	g_autofree char *text = read_at(dir, file);
 	if (out->present || text == NULL)
 		return;
 	cgroup_psi_parse(text, out);
 }
 
-static void pids(const char *dir, CgroupStats *out)
+static void pids(int dir, CgroupStats *out)
 {
 	out->has_pids = read_u64(dir, "pids.current", &out->pids);
 }
 
-static void processes(const char *dir, CgroupStats *out)
+static void processes(int dir, CgroupStats *out)
 {
-	g_autofree char *procs = cgroup_read(dir, "cgroup.procs", NULL);
+	g_autofree char *procs = read_at(dir, "cgroup.procs");
 	if (procs == NULL)
 		return;
 	out->processes = 0;
@@ -233,8 +269,7 @@ static void processes(const char *dir, CgroupStats *out)
 	out->has_processes = TRUE;
 }
 
-void cgroup_stats_from(const CgroupHierarchy *h, const char *dir,
-		       CgroupStats *out)
+static void stats_from_fd(const CgroupHierarchy *h, int dir, CgroupStats *out)
 {
 	if (!out->has_processes)
 		processes(dir, out);
@@ -264,10 +299,24 @@ void cgroup_stats_from(const CgroupHierarchy *h, const char *dir,
 	v2_pressure(dir, "io.pressure", &out->psi_io);
 }
 
-static gboolean is_dir(const char *path)
+void cgroup_stats_from(const CgroupHierarchy *h, const char *dir,
+		       CgroupStats *out)
 {
-	struct stat st;
-	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	stats_from_fd(h, fd, out);
+	close(fd);
+}
+
+/* A v1 hierarchy with none of the controllers read here (blkio, devices,
+ * freezer, the named systemd one, ...) is not visited at all. */
+static gboolean has_stats(const CgroupHierarchy *h)
+{
+	return h->v2 || cgroup_hierarchy_has(h, "cpuacct") ||
+	       cgroup_hierarchy_has(h, "cpu") ||
+	       cgroup_hierarchy_has(h, "memory") ||
+	       cgroup_hierarchy_has(h, "pids");
 }
 
 gboolean cgroup_stats(const char *relative_path, CgroupStats *out,
@@ -281,11 +330,15 @@ gboolean cgroup_stats(const char *relative_path, CgroupStats *out,
 	/* v1 hierarchies come first in the list, so they win. */
 	for (guint i = 0; i < hs->len; i++) {
 		const CgroupHierarchy *h = hs->pdata[i];
+		if (!has_stats(h))
+			continue;
 		g_autofree char *dir = cgroup_hierarchy_dir(h, relative_path);
-		if (dir == NULL || !is_dir(dir))
+		int fd = dir ? open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+		if (fd < 0)
 			continue;
 		found = TRUE;
-		cgroup_stats_from(h, dir, out);
+		stats_from_fd(h, fd, out);
+		close(fd);
 	}
 	if (!found)
 		return berth_throw(error, NOT_FOUND, "cgroup %s does not exist",
