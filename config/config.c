@@ -82,6 +82,8 @@ BerthConfig *berth_config_new_default(void)
 	c->metrics_address = g_strdup("127.0.0.1:9090");
 	c->stream_address = g_strdup("127.0.0.1");
 	c->stream_port = 0;
+	c->metrics_cert = g_strdup("");
+	c->metrics_key = g_strdup("");
 	c->stream_tls_cert = g_strdup("");
 	c->stream_tls_key = g_strdup("");
 	c->stream_idle_timeout = 4 * 3600;
@@ -470,6 +472,10 @@ gboolean berth_config_validate(const BerthConfig *c, GError **error)
 				   "address, not \"%s\" (%s)",
 				   c->stream_address,
 				   origin(c, "berth.streaming.address"));
+	if ((c->metrics_cert[0] == '\0') != (c->metrics_key[0] == '\0'))
+		return berth_throw(error, INVALID_ARGUMENT,
+				   "berth.metrics.metrics_cert and metrics_key "
+				   "go together: set both or neither");
 	if ((c->stream_tls_cert[0] == '\0') != (c->stream_tls_key[0] == '\0'))
 		return berth_throw(error, INVALID_ARGUMENT,
 				   "berth.streaming.tls_cert and tls_key go "

@@ -64,6 +64,8 @@ typedef struct BerthConfig {
 	gboolean enable_metrics;
 	gint64 stats_collection_period; /* seconds; 0: stats read per call */
 	char *metrics_address;
+	char *metrics_cert; /* both or neither; "" = plain HTTP */
+	char *metrics_key;
 	/* [berth.streaming] (Exec, Attach, PortForward URLs point here) */
 	char *stream_address;  /* an IP literal to bind */
 	gint64 stream_port;    /* 0 = a random free port */

@@ -99,6 +99,12 @@ const ConfigKey config_keys[] = {
 	 "enable-metrics", "serve Prometheus metrics"},
 	{"berth.metrics", "metrics_address", CK_STRING, OFF(metrics_address),
 	 "metrics-address", "host:port of the metrics endpoint"},
+	{"berth.metrics", "metrics_cert", CK_STRING, OFF(metrics_cert),
+	 "metrics-cert", "PEM certificate: serve /metrics over HTTPS (with "
+	 "metrics_key)", .absolute_path = TRUE},
+	{"berth.metrics", "metrics_key", CK_STRING, OFF(metrics_key),
+	 "metrics-key", "PEM private key of metrics_cert",
+	 .absolute_path = TRUE},
 	{"berth.metrics", "stats_collection_period", CK_INT,
 	 OFF(stats_collection_period), "stats-collection-period",
 	 "seconds between collections of container and pod stats, which the "
@@ -205,6 +211,8 @@ gboolean config_key_check(BerthConfig *c, const ConfigKey *k, GError **error)
 	if (k->absolute_path && (*sp)[0] == '\0' &&
 	    k->offset != offsetof(BerthConfig, conmon) &&
 	    k->offset != offsetof(BerthConfig, auth_file) &&
+	    k->offset != offsetof(BerthConfig, metrics_cert) &&
+	    k->offset != offsetof(BerthConfig, metrics_key) &&
 	    k->offset != offsetof(BerthConfig, stream_tls_cert) &&
 	    k->offset != offsetof(BerthConfig, stream_tls_key))
 		return berth_throw(error, INVALID_ARGUMENT,

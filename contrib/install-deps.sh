@@ -27,7 +27,7 @@ packages=(
 	# test
 	python3 python3-grpcio python3-grpc-tools python3-pytest
 	python3-prometheus-client
-	docker-registry busybox-static skopeo umoci apache2-utils
+	docker-registry busybox-static skopeo umoci apache2-utils openssl
 	# the test VM (tests/vm/, make vm-test) and make deb
 	qemu-system-x86 qemu-utils mmdebstrap e2fsprogs dpkg-dev
 	# format and lint

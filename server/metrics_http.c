@@ -23,6 +23,8 @@ struct MetricsHttp {
 	MetricsRegistry *registry;
 	ContainerGauges *gauges; /* the registry's collector keeps it */
 	guint port;
+	char *cert; /* PEM text while the daemon runs; NULL: plain HTTP */
+	char *key;
 };
 
 /* --- containers by state ------------------------------------------------- */
@@ -162,7 +164,34 @@ static gboolean parse_address(const char *address, MetricsAddr *out,
 			   address, host);
 }
 
-MetricsHttp *metrics_http_start(const char *address, MetricsRegistry *r,
+static void metrics_http_free(MetricsHttp *h)
+{
+	g_free(h->cert);
+	g_free(h->key);
+	g_free(h);
+}
+
+/* The PEM texts of cert and key, which libmicrohttpd reads from memory. */
+static gboolean load_tls(MetricsHttp *h, const char *cert, const char *key,
+			 GError **error)
+{
+	if (cert == NULL || cert[0] == '\0')
+		return TRUE;
+	if (!MHD_is_feature_supported(MHD_FEATURE_TLS))
+		return berth_throw(error, FAILED_PRECONDITION,
+				   "metrics over HTTPS: libmicrohttpd here "
+				   "has no TLS support");
+	g_autoptr(GError) local = NULL;
+	if (!g_file_get_contents(cert, &h->cert, NULL, &local) ||
+	    !g_file_get_contents(key, &h->key, NULL, &local))
+		return berth_throw(error, INVALID_ARGUMENT,
+				   "metrics_cert/metrics_key: %s",
+				   local->message);
+	return TRUE;
+}
+
+MetricsHttp *metrics_http_start(const char *address, const char *cert,
+				const char *key, MetricsRegistry *r,
 				CtrManager *containers, GError **error)
 {
 	MetricsAddr sa;
@@ -171,18 +200,27 @@ MetricsHttp *metrics_http_start(const char *address, MetricsRegistry *r,
 		return NULL;
 	MetricsHttp *h = g_new0(MetricsHttp, 1);
 	h->registry = r;
+	if (!load_tls(h, cert, key, error)) {
+		metrics_http_free(h);
+		return NULL;
+	}
 	unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD;
 	if (sa.sa.sa_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	if (h->cert != NULL)
+		flags |= MHD_USE_TLS;
 	errno = 0;
+	/* The key and certificate come last: the option list ends at the
+	 * first MHD_OPTION_END, which plain HTTP puts in their place. */
 	h->daemon = MHD_start_daemon(
 		flags, (uint16_t)port, NULL, NULL, on_request, h,
 		MHD_OPTION_SOCK_ADDR, &sa.sa, MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned int)10, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)32,
-		MHD_OPTION_END);
+		h->cert ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, h->key,
+		MHD_OPTION_HTTPS_MEM_CERT, h->cert, MHD_OPTION_END);
 	if (h->daemon == NULL) {
 		int errsv = errno;
-		g_free(h);
+		metrics_http_free(h);
 		return berth_throw_null(error, UNAVAILABLE,
 					"metrics endpoint cannot listen on "
 					"%s%s%s",
@@ -193,8 +231,8 @@ MetricsHttp *metrics_http_start(const char *address, MetricsRegistry *r,
 		MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info ? info->port : port;
 	h->gauges = container_gauges_new(r, containers);
-	log_info("metrics endpoint: GET /metrics on %s (port %u)", address,
-		 h->port);
+	log_info("metrics endpoint: GET /metrics on %s (port %u, %s)", address,
+		 h->port, h->cert ? "HTTPS" : "plain HTTP");
 	return h;
 }
 
@@ -211,5 +249,5 @@ void metrics_http_stop(MetricsHttp *h)
 	metrics_registry_remove_collector(h->registry, collect_containers,
 					  h->gauges);
 	g_free(h->gauges);
-	g_free(h);
+	metrics_http_free(h);
 }

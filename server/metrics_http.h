@@ -12,10 +12,13 @@
 typedef struct MetricsHttp MetricsHttp;
 
 /* Listen on address ("127.0.0.1:9090", "[::1]:9090"; port 0 picks a free
- * one) and serve r, with the containers counted by state when scraped.
- * INVALID_ARGUMENT for an address that is not IP:port, UNAVAILABLE when
- * it cannot be bound. containers must outlive the endpoint. */
-MetricsHttp *metrics_http_start(const char *address, MetricsRegistry *r,
+ * one) and serve r, with the containers counted by state when scraped;
+ * over HTTPS when cert and key (PEM files) are given, else plain HTTP.
+ * INVALID_ARGUMENT for an address that is not IP:port or an unreadable
+ * certificate or key, UNAVAILABLE when it cannot be bound. containers must
+ * outlive the endpoint. */
+MetricsHttp *metrics_http_start(const char *address, const char *cert,
+				const char *key, MetricsRegistry *r,
 				CtrManager *containers, GError **error);
 /* The port it listens on. */
 guint metrics_http_port(MetricsHttp *h);

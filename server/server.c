@@ -90,8 +90,9 @@ static gboolean server_start_metrics(BerthServer *s, GError **error)
 	MetricsRegistry *r = berth_metrics_registry();
 	if (r == NULL)
 		return TRUE;
-	s->metrics = metrics_http_start(s->config->metrics_address, r,
-					s->containers, error);
+	s->metrics = metrics_http_start(
+		s->config->metrics_address, s->config->metrics_cert,
+		s->config->metrics_key, r, s->containers, error);
 	return s->metrics != NULL;
 }
 

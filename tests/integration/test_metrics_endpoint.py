@@ -9,6 +9,8 @@ import json
 import os
 import signal
 import socket
+import ssl
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -155,6 +157,35 @@ def test_every_rpc_made_shows_up_with_its_code(mb):
     assert value(fams, "berth_recovered_containers") == 0
     for state in ("created", "running", "exited"):
         assert value(fams, "berth_containers", state=state) == 0
+
+
+def test_https_with_metrics_cert_and_key(make_berthd, tmp_path):
+    """metrics_cert and metrics_key: /metrics over HTTPS only (a plain
+    HTTP request gets no reply), the certificate the one served; one
+    without the other, or an unreadable file, stops berthd at start."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj",
+                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    port = free_port()
+    b = make_berthd(conf_text=metrics_conf(port) + f'metrics_cert = "{cert}"\n'
+                    f'metrics_key = "{key}"\n').start()
+    b.runtime.Version(api_pb2.VersionRequest())
+    ctx = ssl.create_default_context(cafile=str(cert))
+    with urllib.request.urlopen(f"https://127.0.0.1:{port}/metrics", timeout=10,
+                                context=ctx) as r:
+        fams = families(r.read().decode())
+    assert rpc_count(fams, RT + "Version", "OK") == 1
+    with pytest.raises((urllib.error.URLError, http.client.HTTPException, OSError)):
+        scrape(port)
+    b.stop()
+    for extra in (f'metrics_cert = "{cert}"\n', f'metrics_cert = "{cert}"\n'
+                  f'metrics_key = "{tmp_path}/missing.pem"\n'):
+        bad = make_berthd(conf_text=metrics_conf(free_port()) + extra)
+        bad.start(wait=False)
+        assert bad.proc.wait(30) != 0
+        assert "metrics_key" in bad.logs() or "metrics_cert" in bad.logs()
 
 
 def test_only_get_metrics(mb):
