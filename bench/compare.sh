@@ -114,7 +114,8 @@ declare -A BRIDGE=([berth-runc]=bbench-runc [containerd-runc]=bbench-ctrd [berth
 declare -A SUBNET=([berth-runc]=10.249.0 [containerd-runc]=10.249.16 [berth-crun]=10.249.32)
 declare -A CGPARENT=([berth-runc]=/berth-bench-runc [containerd-runc]=/berth-bench-ctrd
 	[berth-crun]=/berth-bench-crun)
-declare -A ENDPOINT=() PID=() HELPER_EXE=() HELPER_MATCH=()
+declare -A RUNTIME=([berth-runc]=runc [berth-crun]=crun)
+declare -A ENDPOINT=() PID=() HELPER_EXE=() HELPER_MATCH=() SERVER_LOG=()
 
 BENCH=""
 FIXTURES_PID=""
@@ -351,26 +352,49 @@ mount_state_tmpfs() {
 	mount -t tmpfs -o mode=0755,size=2g berth-bench "$1"
 }
 
+# server_cmd TARGET: the server's command line into SERVER_CMD, kept so
+# that a restart can run it again as it was. setsid: a Ctrl-C in the
+# terminal reaches the script, not the servers, which must still answer
+# while clean-up removes their pods.
+SERVER_CMD=()
+server_cmd() {
+	local t=$1 dir=$BENCH/$1
+	case $t in
+	berth-*)
+		SERVER_CMD=(setsid "$REPO/bin/berthd" --config /dev/null --config-dir "$dir/none"
+			--root "$dir/root" --runroot "$dir/run" --listen "${ENDPOINT[$t]}"
+			--log-level warn --default-runtime "${RUNTIME[$t]}"
+			--default-cgroup-parent "${CGPARENT[$t]}"
+			--registries-conf "$dir/registries.conf"
+			--cni-config-dir "$dir/cni" --cni-plugin-dir /usr/lib/cni)
+		;;
+	containerd-runc) SERVER_CMD=(setsid containerd --config "$dir/containerd.toml") ;;
+	esac
+}
+
+# exec_server TARGET: start the server on what start_berthd or
+# start_containerd set up; its output appended to its log. Disowned: a
+# server killed on purpose is no job failure for bash to report.
+exec_server() {
+	local t=$1
+	server_cmd "$t"
+	"${SERVER_CMD[@]}" >>"${SERVER_LOG[$t]}" 2>&1 </dev/null &
+	PID[$t]=$!
+	disown "${PID[$t]}"
+}
+
 start_berthd() {
-	local t=$1 runtime=$2 dir=$BENCH/$1
+	local t=$1 dir=$BENCH/$1
 	mkdir -p "$dir/none"
 	mount_state_tmpfs "$dir/run"
 	: >"$dir/registries.conf"
 	write_conflist "$t" "$dir/cni"
 	ENDPOINT[$t]=$dir/run/berth.sock
-	# setsid: a Ctrl-C in the terminal reaches the script, not the servers,
-	# which must still answer while clean-up removes their pods.
-	setsid "$REPO/bin/berthd" --config /dev/null --config-dir "$dir/none" \
-		--root "$dir/root" --runroot "$dir/run" --listen "${ENDPOINT[$t]}" \
-		--log-level warn --default-runtime "$runtime" \
-		--default-cgroup-parent "${CGPARENT[$t]}" \
-		--registries-conf "$dir/registries.conf" \
-		--cni-config-dir "$dir/cni" --cni-plugin-dir /usr/lib/cni \
-		>"$dir/berthd.log" 2>&1 </dev/null &
-	PID[$t]=$!
+	SERVER_LOG[$t]=$dir/berthd.log
+	exec_server "$t"
 	HELPER_EXE[$t]=$REPO/bin/berth-conmon
 	HELPER_MATCH[$t]=$dir/
-	wait_server "$t" "$dir/berthd.log"
+	wait_server "$t" "${SERVER_LOG[$t]}"
 }
 
 start_containerd() {
@@ -379,6 +403,7 @@ start_containerd() {
 	mount_state_tmpfs "$dir/state"
 	write_conflist "$t" "$dir/cni"
 	ENDPOINT[$t]=$dir/containerd.sock
+	SERVER_LOG[$t]=$dir/containerd.log
 	# The local registry over plain HTTP, through hosts.toml.
 	hosts=$dir/certs.d/$REGISTRY
 	mkdir -p "$hosts"
@@ -393,11 +418,10 @@ start_containerd() {
 		-e "s|@RUNC@|$(command -v runc)|g" -e "s|@CNI_BIN_DIR@|/usr/lib/cni|g" \
 		-e "s|@CNI_CONF_DIR@|$dir/cni|g" -e "s|@CERTS_D@|$dir/certs.d|g" \
 		"$LIB/containerd.toml.in" >"$dir/containerd.toml"
-	setsid containerd --config "$dir/containerd.toml" >"$dir/containerd.log" 2>&1 </dev/null &
-	PID[$t]=$!
+	exec_server "$t"
 	HELPER_EXE[$t]=$(command -v containerd-shim-runc-v2)
 	HELPER_MATCH[$t]=${ENDPOINT[$t]}
-	wait_server "$t" "$dir/containerd.log"
+	wait_server "$t" "${SERVER_LOG[$t]}"
 }
 
 start_servers() {
@@ -408,8 +432,7 @@ start_servers() {
 		fi
 		[ -e "/sys/class/net/${BRIDGE[$t]}" ] && die "$t: bridge ${BRIDGE[$t]} exists already"
 		case $t in
-		berth-runc) start_berthd "$t" runc ;;
-		berth-crun) start_berthd "$t" crun ;;
+		berth-*) start_berthd "$t" ;;
 		containerd-runc) start_containerd "$t" ;;
 		esac
 		"$PY" "$LIB/cri.py" "${ENDPOINT[$t]}" version >"$RESULTS/$t.version.json"
