@@ -2,7 +2,8 @@
 """The side-by-side report of a bench/compare.sh run.
 
 Reads the raw JSON files of a results dir (berthctl bench's schema:
-SCENARIO.TARGET.TAG.json, and memstat.TARGET.VARIANT.json), takes the
+SCENARIO.TARGET.TAG.json, bench/restart.py's restart.TARGET.r1.json in the
+same schema, and memstat.TARGET.VARIANT.json), takes the
 median of each figure over the rounds, prints a table with every figure
 for each target, the berth/containerd ratios and the targets (met or
 missed, with the margin), writes summary.json beside the raw files and,
@@ -11,7 +12,8 @@ with --docs, the same table into docs/performance.md between
 
     report.py --results DIR [--docs docs/performance.md] [--command CMD]
               [--targets berth-runc,containerd-runc,berth-crun]
-              [--density 1000] [--running 100] [--flat 100,1000] [--rounds 3]
+              [--density 1000] [--running 100] [--restart 1000] [--flat 100,1000]
+              [--rounds 3]
 """
 import argparse
 import json
@@ -43,8 +45,11 @@ ORDER = [
     ("churn", "clients-8"), ("exec", "sync"), ("pull", "cold"), ("pull", "warm"),
     ("density", "list-containers"), ("density", "list-pods"),
     ("density", "container-status"),
+    ("restart", "ready-list"), ("restart", "version"),
 ]
 THROUGHPUT = {("version", "concurrent-8"), ("churn", "clients-8")}
+# A restart is a few samples (the kills of one run): their median and max.
+FEW = {"restart"}
 
 
 def load(results):
@@ -148,8 +153,12 @@ def table(figs, targets, args):
         name = f"{scen} {var}"
         if scen == "density":
             name += f" at {args.density}"
+        elif scen == "restart":
+            name += f" at {args.restart}"
         n = max((f.get("count", 0) for f in present.values() if f), default=0)
-        for key, what in (("p50_ms", "p50 ms"), ("p99_ms", "p99 ms")):
+        keys = (("p50_ms", "median ms"), ("max_ms", "max ms")) if scen in FEW \
+            else (("p50_ms", "p50 ms"), ("p99_ms", "p99 ms"))
+        for key, what in keys:
             emit(f"{name}: {what} (n={n:.0f})",
                  {t: f.get(key) for t, f in present.items() if f})
         if (scen, var) in THROUGHPUT:
@@ -211,6 +220,7 @@ def targets_table(figs, targets, args):
         fa = memory_figure(figs, t, f"after-churn-{a}", "server_rss_kib")
         fb = memory_figure(figs, t, f"after-churn-{b}", "server_rss_kib")
         drift = None if not fa or fb is None else abs(fb - fa) / fa * 100
+        restart = latency(t, "restart", "ready-list", "p50_ms")
         checks = [
             ("start-to-running p50 ≤ 0.5× containerd", s2r, 0.5, True,
              lambda v: f"{v:.2f}×"),
@@ -223,6 +233,8 @@ def targets_table(figs, targets, args):
              lambda v: f"{v:.2f} ms"),
             (f"berthd RSS after {b} churn cycles within 10% of after {a}", drift, 10.0,
              True, lambda v: f"{v:.1f}%"),
+            (f"restart to a correct ListContainers with {args.restart:,} containers "
+             "< 300 ms (median)", restart, 300.0, True, lambda v: f"{v:.1f} ms"),
         ]
         for name, value, limit, at_most, show in checks:
             met, text = verdict(value, limit, at_most)
@@ -293,7 +305,14 @@ def section(args, servers, fig_lines, tgt_lines):
         "berth-conmon for berth and containerd-shim-runc-v2 for containerd. "
         f"\"after N churn cycles\" counts the create/start/stop/remove cycles of "
         f"the flatness phase ({flat_a}, then {flat_b - flat_a} more), run before "
-        "the density scenario.")
+        "the density scenario. restart: with "
+        f"{args.restart:,} containers (half running, half exited, in pods of 10) "
+        "the server is killed with SIGKILL and started again with the same "
+        "command line on the same root and state tmpfs, monitors or shims still "
+        "running; the figures are the times from the exec to the first answered "
+        "Version and to the first ListContainers that lists every container in "
+        "its state (bench/restart.py, polling every 5 ms), the median and the "
+        "max over the restarts.")
     if "--quick" in args.command.split():
         intro += (" This was a --quick run: small counts, figures are indicative "
                   "only and the targets are checked at the sizes shown.")
@@ -336,6 +355,7 @@ def main():
     ap.add_argument("--targets", default="berth-runc,containerd-runc,berth-crun")
     ap.add_argument("--density", type=int, default=1000)
     ap.add_argument("--running", type=int, default=100)
+    ap.add_argument("--restart", type=int, default=1000)
     ap.add_argument("--flat", default="100,1000")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--client", default="bin/berthctl")
