@@ -529,7 +529,7 @@ restart_one() {
 	server_cmd "$t"
 	"$PY" "$REPO/bench/restart.py" --endpoint "${ENDPOINT[$t]}" --server-pid "${PID[$t]}" \
 		--image "$IMAGE" --cgroup-parent "${CGPARENT[$t]}" --containers "$RESTART" \
-		--runs "$N_RESTARTS" --settle 30 --timeout "$CALL_TIMEOUT" \
+		--runs "$N_RESTARTS" --settle 60 --timeout "$CALL_TIMEOUT" \
 		--pid-file "$BENCH/$t/server.pid" --log "${SERVER_LOG[$t]}" --json "$json" \
 		-- "${SERVER_CMD[@]}" >"$out" 2>&1 </dev/null &
 	CLIENT_PID=$!
