@@ -14,14 +14,21 @@
 #   berth-crun       berthd --default-runtime crun
 # and drives each with the same client, `berthctl bench` (bin/berthctl, or
 # $BERTHCTL). Scenarios run interleaved, one target after the other, the
-# order reversed every other round, each run once the CPUs have gone idle.
+# order reversed every other round, each run once the CPUs have gone idle;
+# memory, flatness, dedup, density and restart run once per target.
 # The dedup scenario is compare.sh's own (bench/lib/dedup.py): five images
 # that hold the same files in five different layers, as an image rebuilt
 # five times does, pulled one after the other into each server; the disk
 # each store takes for them (du, every hardlinked inode once) and the pull
 # times. berth's ostree store keeps one object per distinct file, whatever
 # layer brings it; containerd keeps each layer's blob and its unpacked
-# snapshot.
+# snapshot. restart (bench/restart.py, last, as it kills the servers)
+# populates 1,000 containers in pods of 10, half running and half exited,
+# then SIGKILLs the server and starts it again with the same command line,
+# dirs and log (its state tmpfs, and the monitors or shims under it, left
+# as they are), and times from the exec to the first answered Version and
+# to the first ListContainers listing every container in its state; 3
+# restarts, median.
 # bench/lib/report.py prints the figures side by side with the
 # berth/containerd ratios and the targets, and writes them into
 # docs/performance.md between <!-- compare:begin --> and
@@ -32,12 +39,13 @@
 #   --quick           small counts, 2 rounds (a smoke run)
 #   --density N       containers for the density scenario (default 1000)
 #   --running N       running containers for the memory figure (default 100)
+#   --restart N       containers for the restart scenario (default 1000)
 #   --rounds R        rounds of the light scenarios (default 3)
 #   --targets LIST    comma-separated subset of berth-runc,containerd-runc,berth-crun
 #   --scenarios LIST  comma-separated subset of memory,version,pod,container,
-#                     start-to-running,exec,churn,storm,pull,dedup,flatness,density
-#                     (a partial run: the others' figures are missing, and
-#                     docs/performance.md is left alone)
+#                     start-to-running,exec,churn,storm,pull,dedup,flatness,
+#                     density,restart (a partial run: the others' figures
+#                     are missing, and docs/performance.md is left alone)
 #   --dedup-mib N     MiB of files the five dedup images share (default 30;
 #                     4 with --quick)
 #   --results DIR     where the raw JSON and logs go
@@ -51,17 +59,18 @@ LIB=$REPO/bench/lib
 PY=/usr/bin/python3
 COMMAND="bash bench/compare.sh $*"
 
-QUICK=0 DENSITY=1000 RUNNING=100 ROUNDS=3 DOCS=1 KEEP=0 DEPS=1
+QUICK=0 DENSITY=1000 RUNNING=100 RESTART=1000 ROUNDS=3 DOCS=1 KEEP=0 DEPS=1
 TARGETS_ARG=berth-runc,containerd-runc,berth-crun
-ALL_SCENARIOS=memory,version,pod,container,start-to-running,exec,churn,storm,pull,dedup,flatness,density
+ALL_SCENARIOS=memory,version,pod,container,start-to-running,exec,churn,storm,pull,dedup,flatness,density,restart
 SCENARIOS_ARG=$ALL_SCENARIOS
 RESULTS=/var/tmp/berth-bench/$(date +%Y%m%d-%H%M%S)
-DEDUP_MIB=30 DENSITY_SET=0 RUNNING_SET=0 ROUNDS_SET=0 DEDUP_MIB_SET=0
+DEDUP_MIB=30 DENSITY_SET=0 RUNNING_SET=0 RESTART_SET=0 ROUNDS_SET=0 DEDUP_MIB_SET=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) QUICK=1 ;;
 	--density) DENSITY=$2 DENSITY_SET=1 && shift ;;
 	--running) RUNNING=$2 RUNNING_SET=1 && shift ;;
+	--restart) RESTART=$2 RESTART_SET=1 && shift ;;
 	--rounds) ROUNDS=$2 ROUNDS_SET=1 && shift ;;
 	--dedup-mib) DEDUP_MIB=$2 DEDUP_MIB_SET=1 && shift ;;
 	--targets) TARGETS_ARG=$2 && shift ;;
@@ -77,19 +86,21 @@ while [ $# -gt 0 ]; do
 done
 
 # Counts per scenario: (full, quick). churn is the 8-client throughput run;
-# FLAT_A/FLAT_B the churn cycles after which berthd's memory is compared.
+# FLAT_A/FLAT_B the churn cycles after which berthd's memory is compared;
+# N_RESTARTS the kills and restarts of the restart scenario.
 if [ "$QUICK" = 1 ]; then
 	N_VERSION=200 N_POD=5 N_CONTAINER=5 N_S2R=5 N_EXEC=10 N_CHURN=24 N_PULL=2 N_SAMPLES=200
 	N_STORM=16
-	FLAT_A=10 FLAT_B=50 LAYER_MIB=1
+	FLAT_A=10 FLAT_B=50 LAYER_MIB=1 N_RESTARTS=1
 	[ "$DENSITY_SET" = 1 ] || DENSITY=20
 	[ "$RUNNING_SET" = 1 ] || RUNNING=10
+	[ "$RESTART_SET" = 1 ] || RESTART=20
 	[ "$ROUNDS_SET" = 1 ] || ROUNDS=2
 	[ "$DEDUP_MIB_SET" = 1 ] || DEDUP_MIB=4
 else
 	N_VERSION=1000 N_POD=50 N_CONTAINER=50 N_S2R=50 N_EXEC=200 N_CHURN=200 N_PULL=3 N_SAMPLES=1000
 	N_STORM=100
-	FLAT_A=100 FLAT_B=1000 LAYER_MIB=4
+	FLAT_A=100 FLAT_B=1000 LAYER_MIB=4 N_RESTARTS=3
 fi
 CLIENTS=8
 CALL_TIMEOUT=300
@@ -127,7 +138,8 @@ declare -A BRIDGE=([berth-runc]=bbench-runc [containerd-runc]=bbench-ctrd [berth
 declare -A SUBNET=([berth-runc]=10.249.0 [containerd-runc]=10.249.16 [berth-crun]=10.249.32)
 declare -A CGPARENT=([berth-runc]=/berth-bench-runc [containerd-runc]=/berth-bench-ctrd
 	[berth-crun]=/berth-bench-crun)
-declare -A ENDPOINT=() PID=() HELPER_EXE=() HELPER_MATCH=()
+declare -A RUNTIME=([berth-runc]=runc [berth-crun]=crun)
+declare -A ENDPOINT=() PID=() HELPER_EXE=() HELPER_MATCH=() SERVER_LOG=()
 
 BENCH=""
 FIXTURES_PID=""
@@ -137,7 +149,15 @@ RUN_CONTAINERD_EXISTED=1
 [ -e /run/containerd ] || RUN_CONTAINERD_EXISTED=0
 
 # --- clean-up: everything this run started, nothing else ------------------
-alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+# A zombie is not alive: a server the restart scenario started is no child
+# of this shell, and waits for whoever adopted it to reap it.
+alive() {
+	local stat
+	[ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null || return 1
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[ "${stat%% *}" != Z ]
+}
 
 # Stop a process we started: SIGTERM, then SIGKILL after $2 seconds.
 stop_pid() {
@@ -204,6 +224,7 @@ cleanup() {
 	log "cleaning up"
 	stop_client
 	for t in "${TARGETS[@]}"; do
+		sync_pid "$t"
 		if alive "${PID[$t]:-}"; then
 			timeout 1800 "$PY" "$LIB/cri.py" "${ENDPOINT[$t]}" cleanup
 		fi
@@ -373,26 +394,60 @@ mount_state_tmpfs() {
 	mount -t tmpfs -o mode=0755,size=2g berth-bench "$1"
 }
 
+# server_cmd TARGET: the server's command line into SERVER_CMD, kept so
+# that a restart can run it again as it was. setsid: a Ctrl-C in the
+# terminal reaches the script, not the servers, which must still answer
+# while clean-up removes their pods.
+SERVER_CMD=()
+server_cmd() {
+	local t=$1 dir=$BENCH/$1
+	case $t in
+	berth-*)
+		SERVER_CMD=(setsid "$REPO/bin/berthd" --config /dev/null --config-dir "$dir/none"
+			--root "$dir/root" --runroot "$dir/run" --listen "${ENDPOINT[$t]}"
+			--log-level warn --default-runtime "${RUNTIME[$t]}"
+			--default-cgroup-parent "${CGPARENT[$t]}"
+			--registries-conf "$dir/registries.conf"
+			--cni-config-dir "$dir/cni" --cni-plugin-dir /usr/lib/cni)
+		;;
+	containerd-runc) SERVER_CMD=(setsid containerd --config "$dir/containerd.toml") ;;
+	esac
+}
+
+# exec_server TARGET: start the server on what start_berthd or
+# start_containerd set up; its output appended to its log. Disowned: a
+# server killed on purpose is no job failure for bash to report.
+exec_server() {
+	local t=$1
+	server_cmd "$t"
+	"${SERVER_CMD[@]}" >>"${SERVER_LOG[$t]}" 2>&1 </dev/null &
+	PID[$t]=$!
+	disown "${PID[$t]}"
+}
+
+# The restart scenario starts the server anew (bench/restart.py) and
+# writes each new pid to $BENCH/TARGET/server.pid: PID[] follows it.
+sync_pid() {
+	local t=$1 f=$BENCH/$1/server.pid p
+	[ -f "$f" ] || return 0
+	p=$(cat "$f")
+	[ -n "$p" ] && [ "$p" != "${PID[$t]:-}" ] || return 0
+	log "$t: restarted as pid $p (was ${PID[$t]:-none})"
+	PID[$t]=$p
+}
+
 start_berthd() {
-	local t=$1 runtime=$2 dir=$BENCH/$1
+	local t=$1 dir=$BENCH/$1
 	mkdir -p "$dir/none"
 	mount_state_tmpfs "$dir/run"
 	: >"$dir/registries.conf"
 	write_conflist "$t" "$dir/cni"
 	ENDPOINT[$t]=$dir/run/berth.sock
-	# setsid: a Ctrl-C in the terminal reaches the script, not the servers,
-	# which must still answer while clean-up removes their pods.
-	setsid "$REPO/bin/berthd" --config /dev/null --config-dir "$dir/none" \
-		--root "$dir/root" --runroot "$dir/run" --listen "${ENDPOINT[$t]}" \
-		--log-level warn --default-runtime "$runtime" \
-		--default-cgroup-parent "${CGPARENT[$t]}" \
-		--registries-conf "$dir/registries.conf" \
-		--cni-config-dir "$dir/cni" --cni-plugin-dir /usr/lib/cni \
-		>"$dir/berthd.log" 2>&1 </dev/null &
-	PID[$t]=$!
+	SERVER_LOG[$t]=$dir/berthd.log
+	exec_server "$t"
 	HELPER_EXE[$t]=$REPO/bin/berth-conmon
 	HELPER_MATCH[$t]=$dir/
-	wait_server "$t" "$dir/berthd.log"
+	wait_server "$t" "${SERVER_LOG[$t]}"
 }
 
 start_containerd() {
@@ -401,6 +456,7 @@ start_containerd() {
 	mount_state_tmpfs "$dir/state"
 	write_conflist "$t" "$dir/cni"
 	ENDPOINT[$t]=$dir/containerd.sock
+	SERVER_LOG[$t]=$dir/containerd.log
 	# The local registry over plain HTTP, through hosts.toml.
 	hosts=$dir/certs.d/$REGISTRY
 	mkdir -p "$hosts"
@@ -415,11 +471,10 @@ start_containerd() {
 		-e "s|@RUNC@|$(command -v runc)|g" -e "s|@CNI_BIN_DIR@|/usr/lib/cni|g" \
 		-e "s|@CNI_CONF_DIR@|$dir/cni|g" -e "s|@CERTS_D@|$dir/certs.d|g" \
 		"$LIB/containerd.toml.in" >"$dir/containerd.toml"
-	setsid containerd --config "$dir/containerd.toml" >"$dir/containerd.log" 2>&1 </dev/null &
-	PID[$t]=$!
+	exec_server "$t"
 	HELPER_EXE[$t]=$(command -v containerd-shim-runc-v2)
 	HELPER_MATCH[$t]=${ENDPOINT[$t]}
-	wait_server "$t" "$dir/containerd.log"
+	wait_server "$t" "${SERVER_LOG[$t]}"
 }
 
 start_servers() {
@@ -430,8 +485,7 @@ start_servers() {
 		fi
 		[ -e "/sys/class/net/${BRIDGE[$t]}" ] && die "$t: bridge ${BRIDGE[$t]} exists already"
 		case $t in
-		berth-runc) start_berthd "$t" runc ;;
-		berth-crun) start_berthd "$t" crun ;;
+		berth-*) start_berthd "$t" ;;
 		containerd-runc) start_containerd "$t" ;;
 		esac
 		"$PY" "$LIB/cri.py" "${ENDPOINT[$t]}" version >"$RESULTS/$t.version.json"
@@ -478,6 +532,38 @@ bench_one() {
 	if [ "$rc" != 0 ]; then
 		log "$t: $scen $tag FAILED (exit $rc): $(tail -3 "$out")"
 		FAILED+=("$t:$scen:$tag")
+		rm -f "$json"
+		alive "${PID[$t]}" || die "$t died: see its log"
+		"$PY" "$LIB/cri.py" "${ENDPOINT[$t]}" cleanup || true
+	fi
+}
+
+# restart_one TARGET: bench/restart.py populates RESTART containers, kills
+# the server and starts it with its own command line (server_cmd) and log,
+# N_RESTARTS times, and times it to a correct ListContainers; JSON to
+# $RESULTS/restart.TARGET.r1.json. Run like bench_one: a failure is
+# recorded and the run goes on.
+restart_one() {
+	local t=$1 json out rc=0
+	json=$RESULTS/restart.$t.r1.json
+	out=$RESULTS/logs/restart.$t.r1.out
+	log "$t: restart r1 ($RESTART containers, $N_RESTARTS restarts)"
+	server_cmd "$t"
+	"$PY" "$REPO/bench/restart.py" --endpoint "${ENDPOINT[$t]}" --server-pid "${PID[$t]}" \
+		--image "$IMAGE" --cgroup-parent "${CGPARENT[$t]}" --containers "$RESTART" \
+		--runs "$N_RESTARTS" --settle 60 --timeout "$CALL_TIMEOUT" \
+		--pid-file "$BENCH/$t/server.pid" --log "${SERVER_LOG[$t]}" --json "$json" \
+		-- "${SERVER_CMD[@]}" >"$out" 2>&1 </dev/null &
+	CLIENT_PID=$!
+	wait "$CLIENT_PID" || rc=$?
+	CLIENT_PID=""
+	sync_pid "$t"
+	grep -E 'run [0-9]+:' "$out" | sed "s/^[0-9:]* restart: /$t: /" | while read -r line; do
+		log "$line"
+	done
+	if [ "$rc" != 0 ]; then
+		log "$t: restart r1 FAILED (exit $rc): $(tail -3 "$out")"
+		FAILED+=("$t:restart:r1")
 		rm -f "$json"
 		alive "${PID[$t]}" || die "$t died: see its log"
 		"$PY" "$LIB/cri.py" "${ENDPOINT[$t]}" cleanup || true
@@ -581,6 +667,11 @@ run_scenarios() {
 			bench_one "$t" density r1 -n "$DENSITY" --samples "$N_SAMPLES"
 		done
 	fi
+	if want restart; then
+		for t in "${TARGETS[@]}"; do
+			restart_one "$t"
+		done
+	fi
 	return 0
 }
 
@@ -596,7 +687,7 @@ main() {
 	start_servers
 	run_scenarios
 	local report_args=(--results "$RESULTS" --command "$COMMAND"
-		--targets "$TARGETS_ARG" --density "$DENSITY" --running "$RUNNING"
+		--targets "$TARGETS_ARG" --density "$DENSITY" --running "$RUNNING" --restart "$RESTART"
 		--flat "$FLAT_A,$FLAT_B" --rounds "$ROUNDS" --client "${BERTHCTL#"$REPO"/}")
 	[ "$DOCS" = 1 ] && report_args+=(--docs "$REPO/docs/performance.md")
 	"$PY" "$LIB/report.py" "${report_args[@]}"

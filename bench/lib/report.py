@@ -2,8 +2,9 @@
 """The side-by-side report of a bench/compare.sh run.
 
 Reads the raw JSON files of a results dir (berthctl bench's schema:
-SCENARIO.TARGET.TAG.json, memstat.TARGET.VARIANT.json, and
-dedup.TARGET.r1.json from bench/lib/dedup.py, a disk row), takes the
+SCENARIO.TARGET.TAG.json, bench/restart.py's restart.TARGET.r1.json in the
+same schema, memstat.TARGET.VARIANT.json, and dedup.TARGET.r1.json from
+bench/lib/dedup.py, a disk row), takes the
 median of each figure over the rounds, prints a table with every figure
 for each target, the berth/containerd ratios and the targets (met or
 missed, with the margin), writes summary.json beside the raw files and,
@@ -12,7 +13,8 @@ with --docs, the same table into docs/performance.md between
 
     report.py --results DIR [--docs docs/performance.md] [--command CMD]
               [--targets berth-runc,containerd-runc,berth-crun]
-              [--density 1000] [--running 100] [--flat 100,1000] [--rounds 3]
+              [--density 1000] [--running 100] [--restart 1000] [--flat 100,1000]
+              [--rounds 3]
 """
 import argparse
 import json
@@ -51,8 +53,11 @@ ORDER = [
     ("density", "list-containers"), ("density", "list-pods"),
     ("density", "container-status"), ("density", "list-container-stats"),
     ("density", "list-pod-stats"),
+    ("restart", "ready-list"), ("restart", "version"),
 ]
 THROUGHPUT = {("version", "concurrent-8"), ("churn", "clients-8")}
+# A restart is a few samples (the kills of one run): their median and max.
+FEW = {"restart"}
 
 
 def load(results):
@@ -169,8 +174,12 @@ def table(figs, targets, args):
         name = f"{scen} {var}"
         if scen == "density":
             name += f" at {args.density}"
+        elif scen == "restart":
+            name += f" at {args.restart}"
         n = max((f.get("count", 0) for f in present.values() if f), default=0)
-        for key, what in (("p50_ms", "p50 ms"), ("p99_ms", "p99 ms")):
+        keys = (("p50_ms", "median ms"), ("max_ms", "max ms")) if scen in FEW \
+            else (("p50_ms", "p50 ms"), ("p99_ms", "p99 ms"))
+        for key, what in keys:
             emit(f"{name}: {what} (n={n:.0f})",
                  {t: f.get(key) for t, f in present.items() if f})
         if (scen, var) in THROUGHPUT:
@@ -257,6 +266,7 @@ def targets_table(figs, targets, args):
                       latency(CONTAINERD, "storm", "all-running-16", "p50_ms"))
         storm_version = latency(t, "storm", "version-during", "p99_ms")
         stats = latency(t, "density", "list-container-stats", "p99_ms")
+        restart = latency(t, "restart", "ready-list", "p50_ms")
         n, _ = dedup_size(figs, targets)
         checks = [
             ("start-to-running p50 ≤ 0.5× containerd", s2r, 0.5, True,
@@ -283,6 +293,8 @@ def targets_table(figs, targets, args):
              lambda v: f"{v:.2f} ms"),
             (f"ListContainerStats p99 at {args.density} < 20 ms", stats, 20.0, True,
              lambda v: f"{v:.2f} ms"),
+            (f"restart to a correct ListContainers with {args.restart:,} containers "
+             "< 300 ms (median)", restart, 300.0, True, lambda v: f"{v:.1f} ms"),
         ]
         for name, value, limit, at_most, show in checks:
             met, text = verdict(value, limit, at_most)
@@ -360,7 +372,15 @@ def section(args, servers, fig_lines, tgt_lines):
         "figure is what `du` adds to the image store (berth: root/storage; "
         "containerd: its root), counting each hardlinked file once. berth's "
         "ostree repo keeps one object per distinct file whichever layer brings "
-        "it; containerd keeps every layer blob and its unpacked snapshot.")
+        "it; containerd keeps every layer blob and its unpacked snapshot. "
+        "restart: with "
+        f"{args.restart:,} containers (half running, half exited, in pods of 10) "
+        "the server is killed with SIGKILL and started again with the same "
+        "command line on the same root and state tmpfs, monitors or shims still "
+        "running; the figures are the times from the exec to the first answered "
+        "Version and to the first ListContainers that lists every container in "
+        "its state (bench/restart.py, polling every 5 ms), the median and the "
+        "max over the restarts.")
     if "--quick" in args.command.split():
         intro += (" This was a --quick run: small counts, figures are indicative "
                   "only and the targets are checked at the sizes shown.")
@@ -403,6 +423,7 @@ def main():
     ap.add_argument("--targets", default="berth-runc,containerd-runc,berth-crun")
     ap.add_argument("--density", type=int, default=1000)
     ap.add_argument("--running", type=int, default=100)
+    ap.add_argument("--restart", type=int, default=1000)
     ap.add_argument("--flat", default="100,1000")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--client", default="bin/berthctl")
