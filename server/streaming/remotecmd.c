@@ -51,6 +51,9 @@ typedef struct {
 	gboolean close_stdin; /* after to_be drains */
 	gboolean stdin_done;  /* CLOSE_STDIN went out: stdin is over */
 	gboolean be_eof;
+	/* The monitor hung up; what it sent before may still be queued on
+	 * the socket, read as the client makes room (recv then ends it). */
+	gboolean be_hup;
 	gboolean have_exit;
 	int exit_code;
 	GError *failure;
@@ -437,24 +440,34 @@ static gboolean pump(Rc *rc, GError **error)
 			return TRUE;
 		if (rc->w.eof)
 			return berth_throw(error, CANCELLED, "the client left");
+		gboolean room = wire_pending(&rc->w) < WIRE_HIGH_WATER;
+		/* A hung-up monitor is not polled while the client has no
+		 * room: its hang-up would wake this loop without end. */
 		struct pollfd p[3] = {
 			{.fd = rc->w.fd, .events = wire_poll_events(&rc->w)},
-			{.fd = rc->be, .events = 0},
+			{.fd = rc->be_hup && !room ? -1 : rc->be, .events = 0},
 			{.fd = rc->env->stop_fd, .events = POLLIN},
 		};
 		/* Stop taking stdin while the monitor lags behind. */
 		if (rc->to_be->len > WIRE_HIGH_WATER)
 			p[0].events &= ~POLLIN;
-		if (wire_pending(&rc->w) < WIRE_HIGH_WATER)
+		if (room)
 			p[1].events |= POLLIN;
 		if (rc->to_be->len > 0 ||
 		    (rc->close_stdin && !rc->stdin_done && rc->req->in))
 			p[1].events |= POLLOUT;
 		if (!session_wait(rc->env, &rc->w, p, 3, 2, 0, error))
 			return FALSE;
+		/* A hang-up is the end only when nothing is left to read:
+		 * with POLLIN not asked for (no room), the last frames and
+		 * the exit status may still be queued behind it. */
 		if (p[1].revents & (POLLHUP | POLLERR) &&
-		    !(p[1].revents & POLLIN))
-			rc->be_eof = TRUE;
+		    !(p[1].revents & POLLIN)) {
+			if (p[1].events & POLLIN)
+				rc->be_eof = TRUE;
+			else
+				rc->be_hup = TRUE;
+		}
 	}
 }
 
