@@ -504,70 +504,75 @@ start_servers() {
 # --- scenarios --------------------------------------------------------------
 FAILED=()
 
+# run_client OUT CMD...: one benchmark client, output to OUT, in the
+# background and waited for, so that a signal runs the trap at once;
+# clean-up then stops the client (stop_client). Returns its exit status.
+run_client() {
+	local out=$1 rc=0
+	shift
+	"$@" >"$out" 2>&1 </dev/null &
+	CLIENT_PID=$!
+	wait "$CLIENT_PID" || rc=$?
+	CLIENT_PID=""
+	return "$rc"
+}
+
+# failed_run TARGET SCENARIO TAG RC CLEANUP: after a client that exited
+# RC != 0: the failure is logged and recorded (the report shows the figure
+# as missing), its JSON removed, the run stops if the server died, and
+# with CLEANUP=1 what the client left in the server is removed; the run
+# goes on with the next target.
+failed_run() {
+	local t=$1 scen=$2 tag=$3 rc=$4 cleanup=$5
+	log "$t: $scen $tag FAILED (exit $rc): $(tail -3 "$RESULTS/logs/$scen.$t.$tag.out")"
+	FAILED+=("$t:$scen:$tag")
+	rm -f "$RESULTS/$scen.$t.$tag.json"
+	alive "${PID[$t]}" || die "$t died: see its log"
+	if [ "$cleanup" = 1 ]; then
+		"$PY" "$LIB/cri.py" "${ENDPOINT[$t]}" cleanup || true
+	fi
+}
+
 # bench_one TARGET SCENARIO TAG ARGS...: one berthctl bench run, JSON to
-# $RESULTS/SCENARIO.TARGET.TAG.json. A failure is recorded and the run goes
-# on with the next target; the report shows the figure as missing.
+# $RESULTS/SCENARIO.TARGET.TAG.json.
 bench_one() {
-	local t=$1 scen=$2 tag=$3 json out rc=0
+	local t=$1 scen=$2 tag=$3 rc=0
 	shift 3
-	json=$RESULTS/$scen.$t.$tag.json
-	out=$RESULTS/logs/$scen.$t.$tag.out
 	log "$t: $scen $tag $*"
-	# In the background and waited for, so that a signal runs the trap at
-	# once; clean-up then stops the client (stop_client).
 	# Options first, the scenario last; a generous per-call timeout, as 8
 	# concurrent clients queue for seconds on a small machine. --settle:
 	# the run waits (up to 30 s) for the CPUs to be 90% idle over half a
 	# second, so that what one server still does after its run (a shim
 	# exiting, garbage collection, a veth going away) does not fall on the
 	# next target's figures; every run of every target waits the same way.
-	"$BERTHCTL" -r "unix://${ENDPOINT[$t]}" --timeout "$CALL_TIMEOUT" bench \
+	run_client "$RESULTS/logs/$scen.$t.$tag.out" \
+		"$BERTHCTL" -r "unix://${ENDPOINT[$t]}" --timeout "$CALL_TIMEOUT" bench \
 		--image "$IMAGE" --pull-image "$PULL_IMAGE" --cgroup-parent "${CGPARENT[$t]}" \
 		--server-pid "${PID[$t]}" --helper-exe "${HELPER_EXE[$t]}" \
 		--helper-match "${HELPER_MATCH[$t]}" --clients "$CLIENTS" --settle 30 \
-		--json "$json" "$@" "$scen" >"$out" 2>&1 </dev/null &
-	CLIENT_PID=$!
-	wait "$CLIENT_PID" || rc=$?
-	CLIENT_PID=""
-	if [ "$rc" != 0 ]; then
-		log "$t: $scen $tag FAILED (exit $rc): $(tail -3 "$out")"
-		FAILED+=("$t:$scen:$tag")
-		rm -f "$json"
-		alive "${PID[$t]}" || die "$t died: see its log"
-		"$PY" "$LIB/cri.py" "${ENDPOINT[$t]}" cleanup || true
-	fi
+		--json "$RESULTS/$scen.$t.$tag.json" "$@" "$scen" || rc=$?
+	[ "$rc" = 0 ] || failed_run "$t" "$scen" "$tag" "$rc" 1
 }
 
 # restart_one TARGET: bench/restart.py populates RESTART containers, kills
 # the server and starts it with its own command line (server_cmd) and log,
 # N_RESTARTS times, and times it to a correct ListContainers; JSON to
-# $RESULTS/restart.TARGET.r1.json. Run like bench_one: a failure is
-# recorded and the run goes on.
+# $RESULTS/restart.TARGET.r1.json. A failure is recorded as bench_one's.
 restart_one() {
-	local t=$1 json out rc=0
-	json=$RESULTS/restart.$t.r1.json
-	out=$RESULTS/logs/restart.$t.r1.out
+	local t=$1 out=$RESULTS/logs/restart.$1.r1.out rc=0
 	log "$t: restart r1 ($RESTART containers, $N_RESTARTS restarts)"
 	server_cmd "$t"
-	"$PY" "$REPO/bench/restart.py" --endpoint "${ENDPOINT[$t]}" --server-pid "${PID[$t]}" \
-		--image "$IMAGE" --cgroup-parent "${CGPARENT[$t]}" --containers "$RESTART" \
-		--runs "$N_RESTARTS" --settle 60 --timeout "$CALL_TIMEOUT" \
-		--pid-file "$BENCH/$t/server.pid" --log "${SERVER_LOG[$t]}" --json "$json" \
-		-- "${SERVER_CMD[@]}" >"$out" 2>&1 </dev/null &
-	CLIENT_PID=$!
-	wait "$CLIENT_PID" || rc=$?
-	CLIENT_PID=""
+	run_client "$out" "$PY" "$REPO/bench/restart.py" --endpoint "${ENDPOINT[$t]}" \
+		--server-pid "${PID[$t]}" --image "$IMAGE" --cgroup-parent "${CGPARENT[$t]}" \
+		--containers "$RESTART" --runs "$N_RESTARTS" --settle 60 --timeout "$CALL_TIMEOUT" \
+		--pid-file "$BENCH/$t/server.pid" --log "${SERVER_LOG[$t]}" \
+		--json "$RESULTS/restart.$t.r1.json" -- "${SERVER_CMD[@]}" || rc=$?
+	# The server now running is the last one the client started.
 	sync_pid "$t"
 	grep -E 'run [0-9]+:' "$out" | sed "s/^[0-9:]* restart: /$t: /" | while read -r line; do
 		log "$line"
 	done
-	if [ "$rc" != 0 ]; then
-		log "$t: restart r1 FAILED (exit $rc): $(tail -3 "$out")"
-		FAILED+=("$t:restart:r1")
-		rm -f "$json"
-		alive "${PID[$t]}" || die "$t died: see its log"
-		"$PY" "$LIB/cri.py" "${ENDPOINT[$t]}" cleanup || true
-	fi
+	[ "$rc" = 0 ] || failed_run "$t" restart r1 "$rc" 1
 }
 
 # Targets in round order: as given on odd rounds, reversed on even ones.
@@ -597,21 +602,14 @@ interleaved() {
 # hardlinked into the repo), containerd's whole root (content store,
 # overlayfs snapshots, metadata db; the rest of it holds no image data).
 dedup_one() {
-	local t=$1 rc=0
-	local json=$RESULTS/dedup.$t.r1.json out=$RESULTS/logs/dedup.$t.r1.out store=$BENCH/$t/root
+	local t=$1 rc=0 store=$BENCH/$1/root out=$RESULTS/logs/dedup.$1.r1.out
 	case $t in berth-*) store=$BENCH/$t/root/storage ;; esac
 	log "$t: dedup r1, ${#DEDUP_IMAGES[@]} images sharing $DEDUP_MIB MiB"
-	"$PY" "$LIB/dedup.py" --endpoint "${ENDPOINT[$t]}" --store "$store" \
-		--shared-mib "$DEDUP_MIB" --settle 30 --json "$json" \
-		"${DEDUP_IMAGES[@]}" >"$out" 2>&1 </dev/null &
-	CLIENT_PID=$!
-	wait "$CLIENT_PID" || rc=$?
-	CLIENT_PID=""
+	run_client "$out" "$PY" "$LIB/dedup.py" --endpoint "${ENDPOINT[$t]}" --store "$store" \
+		--shared-mib "$DEDUP_MIB" --settle 30 --json "$RESULTS/dedup.$t.r1.json" \
+		"${DEDUP_IMAGES[@]}" || rc=$?
 	if [ "$rc" != 0 ]; then
-		log "$t: dedup r1 FAILED (exit $rc): $(tail -3 "$out")"
-		FAILED+=("$t:dedup:r1")
-		rm -f "$json"
-		alive "${PID[$t]}" || die "$t died: see its log"
+		failed_run "$t" dedup r1 "$rc" 0
 	else
 		log "$t: $(grep -v '^{' "$out" | tail -1)"
 	fi
