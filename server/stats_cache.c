@@ -10,7 +10,7 @@
  * 10 to 15 s). */
 #define FORGET_US (120 * G_USEC_PER_SEC)
 
-static Collector *cgroups, *netns;
+static Collector *cgroups, *netns, *io;
 
 static gpointer read_cgroup(const char *key, GError **error)
 {
@@ -25,6 +25,21 @@ static gpointer read_cgroup(const char *key, GError **error)
 static gpointer copy_cgroup(gconstpointer v)
 {
 	return g_memdup2(v, sizeof(CgroupStats));
+}
+
+static gpointer read_io(const char *key, GError **error)
+{
+	CgroupIo *v = g_new(CgroupIo, 1);
+	if (!cgroup_io(key, v, error)) {
+		g_free(v);
+		return NULL;
+	}
+	return v;
+}
+
+static gpointer copy_io(gconstpointer v)
+{
+	return g_memdup2(v, sizeof(CgroupIo));
 }
 
 static gpointer read_netns(const char *key, GError **error)
@@ -54,15 +69,18 @@ void stats_cache_start(gint64 period_s)
 {
 	static const CollectorOps cg = {read_cgroup, copy_cgroup, g_free};
 	static const CollectorOps ns = {read_netns, copy_netns, free_netns};
+	static const CollectorOps bio = {read_io, copy_io, g_free};
 	gint64 period = period_s * G_USEC_PER_SEC;
 	cgroups = collector_new("berth-stats-cg", &cg, period, FORGET_US);
 	netns = collector_new("berth-stats-ns", &ns, period, FORGET_US);
+	io = collector_new("berth-stats-io", &bio, period, FORGET_US);
 }
 
 void stats_cache_stop(void)
 {
 	g_clear_pointer(&cgroups, collector_free);
 	g_clear_pointer(&netns, collector_free);
+	g_clear_pointer(&io, collector_free);
 }
 
 gboolean stats_cache_cgroup(const char *cgroup, CgroupStats *out)
@@ -73,6 +91,17 @@ gboolean stats_cache_cgroup(const char *cgroup, CgroupStats *out)
 	if (cs == NULL)
 		return FALSE;
 	*out = *cs;
+	return TRUE;
+}
+
+gboolean stats_cache_io(const char *cgroup, CgroupIo *out)
+{
+	if (io == NULL)
+		return cgroup_io(cgroup, out, NULL);
+	g_autofree CgroupIo *v = collector_get(io, cgroup, NULL);
+	if (v == NULL)
+		return FALSE;
+	*out = *v;
 	return TRUE;
 }
 

@@ -15,5 +15,7 @@ void stats_cache_stop(void);
 
 /* cgroup_stats of a relative cgroup path, from the cache when it runs. */
 gboolean stats_cache_cgroup(const char *cgroup, CgroupStats *out);
+/* cgroup_io of a relative cgroup path (only the metrics RPCs read it). */
+gboolean stats_cache_io(const char *cgroup, CgroupIo *out);
 /* netdev_read_netns of a pin (an array of NetdevStats). */
 GArray *stats_cache_netns(const char *netns, GError **error);

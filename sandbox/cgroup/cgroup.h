@@ -102,6 +102,48 @@ typedef struct {
 gboolean cgroup_stats(const char *relative_path, CgroupStats *out,
 		      GError **error);
 
+/* Block I/O of a cgroup (and all below it) on one device. */
+typedef struct {
+	guint32 major, minor;
+	guint64 read_bytes, write_bytes; /* bytes transferred */
+	guint64 reads, writes;		 /* operations completed */
+} CgroupIoDevice;
+
+/* Devices past this many in one cgroup are left out. */
+#define CGROUP_IO_DEVICES 16
+
+typedef struct {
+	CgroupIoDevice dev[CGROUP_IO_DEVICES];
+	guint n;
+	gboolean present; /* a file with the figures was read */
+} CgroupIo;
+
+/* Parse v2 io.stat: lines "<maj>:<min> rbytes=N wbytes=N rios=N wios=N
+ * ..." (keys in any order, others skipped). Lines that do not start with
+ * a device number are skipped; a key that is absent stays 0. Adds to
+ * what out holds for the same device. */
+void cgroup_io_parse_v2(const char *text, CgroupIo *out);
+
+/* Parse v1 blkio.throttle.io_service_bytes_recursive (bytes) and
+ * blkio.throttle.io_serviced_recursive (ios), either may be NULL: lines
+ * "<maj>:<min> Read|Write|Sync|Async|Discard|Total N" and a last "Total
+ * N"; only Read and Write are kept. */
+void cgroup_io_parse_v1(const char *bytes, const char *ios, CgroupIo *out);
+
+/* Per-device block I/O of the cgroup: io.stat where the unified tree has
+ * the io controller, else blkio's throttle counters (which every v1
+ * kernel keeps, whatever the I/O scheduler). A cgroup in no hierarchy is
+ * NOT_FOUND; one with no I/O figures leaves out->present FALSE. */
+gboolean cgroup_io(const char *relative_path, CgroupIo *out, GError **error);
+
+/* The DEVNAME of a uevent file's text ("vda", "mapper/x"), or NULL. */
+char *cgroup_io_uevent_devname(const char *uevent);
+
+/* A block device's node as cAdvisor names it ("/dev/vda"), from
+ * /sys/dev/block/<maj>:<min>/uevent; "/dev/block/<maj>:<min>" (the link
+ * udev makes) when that says nothing. Names are kept for a minute. */
+char *cgroup_io_device_name(guint32 major, guint32 minor);
+
 /* The cgroup of a container (id) of the pod whose cgroup is pod_cgroup,
  * as berth reads it (cgroupfs: <pod>/berth-<id>; systemd:
  * <pod>/berth-<id>.scope), and as the OCI runtime's cgroupsPath

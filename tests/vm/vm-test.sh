@@ -100,6 +100,7 @@ tests/integration/test_container_lifecycle.py::test_kill9_keeps_containers_runni
 tests/integration/test_container_lifecycle.py::test_monitor_killed_reports_exit_with_reason
 tests/integration/test_container_lifecycle.py::test_runtime_handlers
 tests/integration/test_container_stats.py
+tests/integration/test_cri_metrics.py::test_block_io_per_device
 tests/integration/test_streaming.py::test_exec_exit_codes_and_streams
 tests/integration/test_streaming.py::test_attach_non_tty_and_tty
 tests/integration/test_streaming.py::test_portforward_websocket
