@@ -46,6 +46,17 @@
 #                     start-to-running,exec,churn,storm,pull,dedup,flatness,
 #                     density,restart (a partial run: the others' figures
 #                     are missing, and docs/performance.md is left alone)
+#                     Also metrics (not in the default set): kubelet's stats
+#                     and metrics calls (ListContainerStats,
+#                     ListPodSandboxStats, ListPodSandboxMetrics) and, on
+#                     berth, a /metrics scrape, at each --metrics-sizes
+#                     count of pods with one running container; a call a
+#                     server lacks is left out (containerd 1.6 has no
+#                     metrics RPCs); berthd then serves /metrics
+#   --metrics-sizes L comma-separated pod counts of the metrics scenario
+#                     (default 100,1000; 10 with --quick)
+#   --stats-period N  berthd's stats_collection_period (default 0: every
+#                     stats call reads the cgroups)
 #   --dedup-mib N     MiB of files the five dedup images share (default 30;
 #                     4 with --quick)
 #   --results DIR     where the raw JSON and logs go
@@ -64,6 +75,7 @@ TARGETS_ARG=berth-runc,containerd-runc,berth-crun
 ALL_SCENARIOS=memory,version,pod,container,start-to-running,exec,churn,storm,pull,dedup,flatness,density,restart
 SCENARIOS_ARG=$ALL_SCENARIOS
 RESULTS=/var/tmp/berth-bench/$(date +%Y%m%d-%H%M%S)
+METRICS_SIZES=100,1000 METRICS_SIZES_SET=0 STATS_PERIOD=0
 DEDUP_MIB=30 DENSITY_SET=0 RUNNING_SET=0 RESTART_SET=0 ROUNDS_SET=0 DEDUP_MIB_SET=0
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -73,6 +85,8 @@ while [ $# -gt 0 ]; do
 	--restart) RESTART=$2 RESTART_SET=1 && shift ;;
 	--rounds) ROUNDS=$2 ROUNDS_SET=1 && shift ;;
 	--dedup-mib) DEDUP_MIB=$2 DEDUP_MIB_SET=1 && shift ;;
+	--metrics-sizes) METRICS_SIZES=$2 METRICS_SIZES_SET=1 && shift ;;
+	--stats-period) STATS_PERIOD=$2 && shift ;;
 	--targets) TARGETS_ARG=$2 && shift ;;
 	--scenarios) SCENARIOS_ARG=$2 && shift ;;
 	--results) RESULTS=$2 && shift ;;
@@ -97,10 +111,13 @@ if [ "$QUICK" = 1 ]; then
 	[ "$RESTART_SET" = 1 ] || RESTART=20
 	[ "$ROUNDS_SET" = 1 ] || ROUNDS=2
 	[ "$DEDUP_MIB_SET" = 1 ] || DEDUP_MIB=4
+	[ "$METRICS_SIZES_SET" = 1 ] || METRICS_SIZES=10
+	N_METRICS=20
 else
 	N_VERSION=1000 N_POD=50 N_CONTAINER=50 N_S2R=50 N_EXEC=200 N_CHURN=200 N_PULL=3 N_SAMPLES=1000
 	N_STORM=100
 	FLAT_A=100 FLAT_B=1000 LAYER_MIB=4 N_RESTARTS=3
+	N_METRICS=50
 fi
 CLIENTS=8
 CALL_TIMEOUT=300
@@ -113,7 +130,7 @@ for t in "${TARGETS[@]}"; do
 done
 IFS=, read -r -a SCENARIOS <<<"$SCENARIOS_ARG"
 for s in "${SCENARIOS[@]}"; do
-	case ,$ALL_SCENARIOS, in *",$s,"*) ;;
+	case ,$ALL_SCENARIOS,metrics, in *",$s,"*) ;;
 	*) echo "compare.sh: unknown scenario $s" >&2 && exit 2 ;;
 	esac
 done
@@ -139,7 +156,7 @@ declare -A SUBNET=([berth-runc]=10.249.0 [containerd-runc]=10.249.16 [berth-crun
 declare -A CGPARENT=([berth-runc]=/berth-bench-runc [containerd-runc]=/berth-bench-ctrd
 	[berth-crun]=/berth-bench-crun)
 declare -A RUNTIME=([berth-runc]=runc [berth-crun]=crun)
-declare -A ENDPOINT=() PID=() HELPER_EXE=() HELPER_MATCH=() SERVER_LOG=()
+declare -A METRICS_ADDR=() ENDPOINT=() PID=() HELPER_EXE=() HELPER_MATCH=() SERVER_LOG=()
 
 BENCH=""
 FIXTURES_PID=""
@@ -408,7 +425,11 @@ server_cmd() {
 			--log-level warn --default-runtime "${RUNTIME[$t]}"
 			--default-cgroup-parent "${CGPARENT[$t]}"
 			--registries-conf "$dir/registries.conf"
-			--cni-config-dir "$dir/cni" --cni-plugin-dir /usr/lib/cni)
+			--cni-config-dir "$dir/cni" --cni-plugin-dir /usr/lib/cni
+			--stats-collection-period "$STATS_PERIOD")
+		if [ -n "${METRICS_ADDR[$t]:-}" ]; then
+			SERVER_CMD+=(--enable-metrics true --metrics-address "${METRICS_ADDR[$t]}")
+		fi
 		;;
 	containerd-runc) SERVER_CMD=(setsid containerd --config "$dir/containerd.toml") ;;
 	esac
@@ -444,6 +465,9 @@ start_berthd() {
 	write_conflist "$t" "$dir/cni"
 	ENDPOINT[$t]=$dir/run/berth.sock
 	SERVER_LOG[$t]=$dir/berthd.log
+	if want metrics; then
+		METRICS_ADDR[$t]=127.0.0.1:$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	fi
 	exec_server "$t"
 	HELPER_EXE[$t]=$REPO/bin/berth-conmon
 	HELPER_MATCH[$t]=$dir/
@@ -663,6 +687,17 @@ run_scenarios() {
 	if want density; then
 		for t in "${TARGETS[@]}"; do
 			bench_one "$t" density r1 -n "$DENSITY" --samples "$N_SAMPLES"
+		done
+	fi
+	if want metrics; then
+		local size sizes args
+		IFS=, read -r -a sizes <<<"$METRICS_SIZES"
+		for size in "${sizes[@]}"; do
+			for t in "${TARGETS[@]}"; do
+				args=(-n "$size" --samples "$N_METRICS")
+				[ -z "${METRICS_ADDR[$t]:-}" ] || args+=(--metrics-address "${METRICS_ADDR[$t]}")
+				bench_one "$t" metrics "at-$size" "${args[@]}"
+			done
 		done
 	fi
 	if want restart; then

@@ -80,7 +80,11 @@ def load(results):
             print(f"report: skipping {path}: {e}", file=sys.stderr)
             continue
         for r in doc.get("results", []):
-            rows.setdefault((target, r["scenario"], r["variant"]), []).append(r)
+            variant = r["variant"]
+            # The metrics scenario runs once per size: the size is in its tag.
+            if r["scenario"] == "metrics" and tag.startswith("at-"):
+                variant += f" at {tag[3:]}"
+            rows.setdefault((target, r["scenario"], variant), []).append(r)
     return rows, servers
 
 
