@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/compare.sh: berth and containerd side by side, in one run.
 #
-#   make bench                       the full run (density at 1,000; ~90 minutes on 2 cores)
+#   make bench                       the full run (density and restart at 1,000; ~1 hour on 2 cores)
 #   bash bench/compare.sh --quick    a smoke run with small counts (minutes)
 #
 # As root, on this machine: builds berth (make all), installs the bench
